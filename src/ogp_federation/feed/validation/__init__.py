@@ -1,0 +1,19 @@
+"""Layered validation of plan feeds."""
+
+from __future__ import annotations
+
+from .report import Finding, Layer, Report, Severity
+from .rules import RULES, RULESET_VERSION, Rule
+from .validator import DEFAULT_MAX_BYTES, validate
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "RULES",
+    "RULESET_VERSION",
+    "Finding",
+    "Layer",
+    "Report",
+    "Rule",
+    "Severity",
+    "validate",
+]

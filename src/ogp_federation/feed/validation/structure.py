@@ -1,0 +1,232 @@
+"""Well-formedness, schema and enumeration layers.
+
+The fast path decodes straight into :class:`PlanFeed`. Only when that fails does the slow path walk the
+untyped document field by field, using the same msgspec types, so that *every* structural problem is
+reported and the records that are fine still reach the later layers.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from ..entities import COLLECTIONS
+from ..model import PlanFeed
+from .report import Finding
+from .rules import RULES
+
+__all__ = ["Parsed", "parse"]
+
+_SUPPORTED_MAJOR = "1."
+_TYPE_ERROR = re.compile(r"^Expected `([^`]+)`, got `([^`]+)`$")
+_AT = re.compile(r" - at `\$(.*)`$")
+_ENUM = re.compile(r"^Invalid enum value (.+)$")
+_COLLECTION_ITEM = re.compile(r"^\$\.([a-z_]+)\[(\d+)\]")
+_CONSTRAINT_ES = (
+    (re.compile(r"^Expected `(?:str|array|object)` of length <= (\d+)$"), "largo máximo {0}"),
+    (re.compile(r"^Expected `(?:str|array|object)` of length >= (\d+)$"), "largo mínimo {0}"),
+    (re.compile(r"^Expected `(?:int|float)` >= (.+)$"), "debe ser mayor o igual que {0}"),
+    (re.compile(r"^Expected `(?:int|float)` <= (.+)$"), "debe ser menor o igual que {0}"),
+    (re.compile(r"^Expected `(?:int|float)` > (.+)$"), "debe ser mayor que {0}"),
+    (re.compile(r"^Expected `(?:int|float)` < (.+)$"), "debe ser menor que {0}"),
+    (re.compile(r"^Expected `str` matching regex (.+)$"), "no tiene el formato requerido {0}"),
+)
+
+
+@dataclass
+class Parsed:
+    """What the structural layers produced: the (possibly partial) feed and the findings so far."""
+
+    feed: PlanFeed | None
+    findings: list[Finding] = field(default_factory=list)
+    # Keys of records dropped for structural errors: references to them are not reported again.
+    dropped_keys: dict[str, set[str]] = field(default_factory=dict)
+    complete: bool = True
+
+
+def parse(document: bytes, *, max_bytes: int) -> Parsed:
+    """Run the well-formedness, schema and enumeration layers over ``document``."""
+    if len(document) > max_bytes:
+        return Parsed(None, [RULES["json.too_large"].at("$", size=len(document), limit=max_bytes)])
+    try:
+        return Parsed(msgspec.json.decode(document, type=PlanFeed))
+    except msgspec.DecodeError:
+        pass  # Either malformed JSON or a structural problem: the slow path tells which.
+    raw_or_finding = _decode_untyped(document)
+    if isinstance(raw_or_finding, Finding):
+        return Parsed(None, [raw_or_finding], complete=False)
+    return _walk_document(raw_or_finding)
+
+
+def _decode_untyped(document: bytes) -> Any:
+    if document.startswith(b"\xef\xbb\xbf"):
+        return RULES["json.encoding"].at("$", detail="BOM at byte 0")
+    try:
+        document.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RULES["json.encoding"].at("$", detail=f"byte {exc.start}")
+    try:
+        return msgspec.json.decode(document)
+    except msgspec.DecodeError as exc:
+        return RULES["json.syntax"].at("$", detail=str(exc))
+
+
+def _walk_document(raw: Any) -> Parsed:
+    parsed = Parsed(None, complete=False)
+    if isinstance(raw, dict):
+        version = raw.get("spec_version")
+        if isinstance(version, str) and not version.startswith(_SUPPORTED_MAJOR):
+            parsed.findings.append(RULES["spec.version"].at("$.spec_version", value=version))
+            return parsed
+    _walk(raw, PlanFeed, "$", parsed.findings)
+    if not isinstance(raw, dict):
+        return parsed
+    bad_items: dict[str, set[int]] = {}
+    envelope_ok = True
+    for finding in parsed.findings:
+        match = _COLLECTION_ITEM.match(finding.path)
+        if match:
+            bad_items.setdefault(match.group(1), set()).add(int(match.group(2)))
+        else:
+            envelope_ok = False
+    if not envelope_ok:
+        return parsed
+    clean = dict(raw)
+    for collection in COLLECTIONS:
+        name = collection.entity.value
+        bad = bad_items.get(name)
+        if not bad:
+            continue
+        items = raw[name]
+        clean[name] = [item for index, item in enumerate(items) if index not in bad]
+        parsed.dropped_keys[name] = {
+            items[index][collection.key]
+            for index in bad
+            if isinstance(items[index], dict) and isinstance(items[index].get(collection.key), str)
+        }
+    try:
+        parsed.feed = msgspec.convert(clean, PlanFeed)
+    except msgspec.ValidationError as exc:  # The walker missed something: report msgspec's own words.
+        parsed.findings.append(_leaf_finding(str(exc), "$"))
+    return parsed
+
+
+def _strip(tp: Any) -> tuple[Any, list[msgspec.Meta]]:
+    metas: list[msgspec.Meta] = []
+    while typing.get_origin(tp) is typing.Annotated:
+        tp, *extra = typing.get_args(tp)
+        metas.extend(meta for meta in extra if isinstance(meta, msgspec.Meta))
+    return tp, metas
+
+
+def _is_struct(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+
+def _union_arms(tp: Any) -> tuple[Any, ...]:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return typing.get_args(tp)
+    return ()
+
+
+def _walk(value: Any, tp: Any, path: str, out: list[Finding]) -> None:
+    base, metas = _strip(tp)
+    arms = _union_arms(base)
+    if arms:
+        if value is None and type(None) in arms:
+            return
+        structured = [arm for arm in arms if _is_struct(_strip(arm)[0])]
+        if structured and isinstance(value, dict):
+            _walk(value, structured[0], path, out)
+            return
+    elif _is_struct(base) and isinstance(value, dict):
+        _walk_struct(value, base, path, out)
+        return
+    elif typing.get_origin(base) is list and isinstance(value, list):
+        (item_type,) = typing.get_args(base)
+        if _is_struct(_strip(item_type)[0]):
+            _check_length(value, metas, path, out)
+            for index, item in enumerate(value):
+                _walk(item, item_type, f"{path}[{index}]", out)
+            return
+    try:
+        msgspec.convert(value, tp)
+    except msgspec.ValidationError as exc:
+        out.append(_leaf_finding(str(exc), path, tp))
+
+
+def _walk_struct(value: dict[str, Any], struct: type[msgspec.Struct], path: str, out: list[Finding]) -> None:
+    fields = {info.encode_name: info for info in msgspec.structs.fields(struct)}
+    for name in value:
+        if name not in fields:
+            out.append(RULES["schema.unknown_field"].at(_join(path, name), field=name))
+    for name, info in fields.items():
+        if name in value:
+            _walk(value[name], info.type, _join(path, name), out)
+        elif info.required:
+            out.append(RULES["schema.required"].at(_join(path, name), field=name))
+
+
+def _check_length(value: list[Any], metas: Iterable[msgspec.Meta], path: str, out: list[Finding]) -> None:
+    for meta in metas:
+        if meta.max_length is not None and len(value) > meta.max_length:
+            detail = f"Expected `array` of length <= {meta.max_length}"
+            out.append(_leaf_finding(detail, path))
+        if meta.min_length is not None and len(value) < meta.min_length:
+            detail = f"Expected `array` of length >= {meta.min_length}"
+            out.append(_leaf_finding(detail, path))
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if name.isidentifier() else f"{path}[{msgspec.json.encode(name).decode()}]"
+
+
+def _leaf_finding(message: str, path: str, tp: Any = None) -> Finding:
+    """Turn one msgspec validation message into a finding of the right rule."""
+    at = _AT.search(message)
+    if at:
+        path = path + at.group(1)
+        message = message[: at.start()]
+    if (match := _ENUM.match(message)) is not None:
+        return RULES["enum.value"].at(path, value=match.group(1).strip("'\""), allowed=_enum_values(tp))
+    if message.startswith("Object missing required field"):
+        name = message.split("`")[1]
+        return RULES["schema.required"].at(_join(path, name), field=name)
+    if message.startswith("Object contains unknown field"):
+        name = message.split("`")[1]
+        return RULES["schema.unknown_field"].at(_join(path, name), field=name)
+    if (match := _TYPE_ERROR.match(message)) is not None:
+        expected, got = match.groups()
+        if expected in ("date", "datetime", "time") and got == "str":
+            return RULES["schema.format"].at(path, detail=message)
+        return RULES["schema.type"].at(path, expected=expected, got=got)
+    if "RFC3339" in message or "timezone" in message:
+        return RULES["schema.format"].at(path, detail=message)
+    return RULES["schema.constraint"].at(path, detail=message, detail_es=_constraint_es(message))
+
+
+def _enum_values(tp: Any) -> str:
+    """The valid values of the enumeration inside ``tp`` (through Annotated, Optional and list)."""
+    base, _ = _strip(tp)
+    for arm in _union_arms(base) or (base,):
+        arm_base, _ = _strip(arm)
+        if typing.get_origin(arm_base) is list:
+            return _enum_values(typing.get_args(arm_base)[0])
+        if isinstance(arm_base, type) and issubclass(arm_base, enum.Enum):
+            return ", ".join(str(member.value) for member in arm_base)
+    return "?"
+
+
+def _constraint_es(message: str) -> str:
+    for pattern, template in _CONSTRAINT_ES:
+        match = pattern.match(message)
+        if match:
+            return template.format(*match.groups())
+    return message
