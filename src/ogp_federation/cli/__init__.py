@@ -1,0 +1,28 @@
+"""The ``ogp-federation`` command line: one group per bounded context."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .demo import demo
+from .feed import feed
+from .keys import keys
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ogp-federation")
+def cli() -> None:
+    """Federación de planes locales de Gobierno Abierto / Open Government plan federation."""
+
+
+cli.add_command(feed)
+cli.add_command(keys)
+cli.add_command(demo)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="ogp-federation")
