@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__
+from ogp_federation import __version__
+
 from .demo import demo
 from .feed import feed
 from .keys import keys

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import httpx
 
-from ..core.errors import FetchError
+from ogp_federation.core.errors import FetchError
 
 __all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "read_source", "write_secret"]
 
@@ -25,7 +25,9 @@ def read_source(source: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
     try:
         if path.stat().st_size > max_bytes:
             raise FetchError(
-                f"{source}: supera {max_bytes} bytes", f"{source}: larger than {max_bytes} bytes", code="fetch.too_large"
+                f"{source}: supera {max_bytes} bytes",
+                f"{source}: larger than {max_bytes} bytes",
+                code="fetch.too_large",
             )
         return path.read_bytes()
     except OSError as exc:
@@ -49,7 +51,9 @@ def _fetch(url: str, max_bytes: int) -> bytes:
                 body += chunk
                 if len(body) > max_bytes:
                     raise FetchError(
-                        f"{url}: supera {max_bytes} bytes", f"{url}: larger than {max_bytes} bytes", code="fetch.too_large"
+                        f"{url}: supera {max_bytes} bytes",
+                        f"{url}: larger than {max_bytes} bytes",
+                        code="fetch.too_large",
                     )
             return bytes(body)
     except httpx.HTTPError as exc:

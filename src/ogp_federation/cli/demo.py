@@ -14,10 +14,10 @@ from pathlib import Path
 import click
 import msgspec
 
-from ..core.errors import SignatureError
-from ..feed import Entity, PlanFeed, decode, encode, signing, validate
-from ..feed.model import Tombstone
-from ..feed.validation import Severity
+from ogp_federation.core.errors import SignatureError
+from ogp_federation.feed import Entity, PlanFeed, decode, encode, signing, validate
+from ogp_federation.feed.model import Tombstone
+from ogp_federation.feed.validation import Severity
 
 __all__ = ["demo"]
 
@@ -25,15 +25,23 @@ DEFAULT_FEEDS = ("penalolen.json", "maipu.json", "renca.json")
 
 
 @click.command()
-@click.option("--feeds", "feeds_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("fixtures/feeds"), show_default=True, help="Folder with the fixture feeds.")
+@click.option(
+    "--feeds",
+    "feeds_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("fixtures/feeds"),
+    show_default=True,
+    help="Folder with the fixture feeds.",
+)
 def demo(feeds_dir: Path) -> None:
     """Demostración del estándar con los feeds de ejemplo / the standard on the fixture feeds."""
     failures = 0
     for name in DEFAULT_FEEDS:
         path = feeds_dir / name
         if not path.is_file():
-            raise click.ClickException(f"no existe {path}; ejecute desde la raíz del repositorio / run from the repo root")
+            raise click.ClickException(
+                f"no existe {path}; ejecute desde la raíz del repositorio / run from the repo root"
+            )
         failures += _demo_feed(path)
     click.echo("\nTodo en orden / all as expected." if not failures else f"\n{failures} resultado(s) inesperado(s).")
     sys.exit(1 if failures else 0)
@@ -51,8 +59,7 @@ def _demo_feed(path: Path) -> int:
     title = f"{feed.publisher.name} ({feed.publisher.cut})" if feed else path.name
     click.echo(f"\n{title} — {path} — {len(document):,} bytes, sequence {report.sequence}")
     failures = _check(
-        f"válido / valid: {report.count(Severity.WARNING)} advertencias, "
-        f"{report.count(Severity.ADVISORY)} sugerencias",
+        f"válido / valid: {report.count(Severity.WARNING)} advertencias, {report.count(Severity.ADVISORY)} sugerencias",
         report.valid,
     )
     if feed is None:
@@ -89,4 +96,3 @@ def _continuity(feed: PlanFeed, document: bytes) -> int:
     )
     next_report = validate(encode(buried), document)
     return failures + _check(f"versión {buried.sequence} con lápida es válida / next version valid", next_report.valid)
-

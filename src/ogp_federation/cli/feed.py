@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from ..core.errors import OGPError
-from ..feed import docs, encode, schema, signing, validate
-from ..feed.synth import commitments_for_bytes, generate_feed
-from ..feed.validation import Report
+from ogp_federation.core.errors import OGPError
+from ogp_federation.feed import docs, encode, schema, signing, validate
+from ogp_federation.feed.synth import commitments_for_bytes, generate_feed
+from ogp_federation.feed.validation import Report
+
 from ._io import EXIT_INVALID, EXIT_USAGE, read_source
 
 __all__ = ["feed"]
@@ -145,4 +146,3 @@ def generate_command(
         sys.stdout.buffer.write(document)
     else:
         out.write_bytes(document)
-

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from ..core.errors import OGPError
-from ..feed import signing
+from ogp_federation.core.errors import OGPError
+from ogp_federation.feed import signing
+
 from ._io import write_secret
 
 __all__ = ["keys"]
@@ -21,10 +22,22 @@ def keys() -> None:
 
 
 @keys.command("generate")
-@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("signing-key.jwk.json"),
-              show_default=True, help="Private key to write (mode 0600).")
-@click.option("--jwks", "jwks_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("jwks.json"),
-              show_default=True, help="Public JWKS; an existing one keeps its keys (rotation).")
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("signing-key.jwk.json"),
+    show_default=True,
+    help="Private key to write (mode 0600).",
+)
+@click.option(
+    "--jwks",
+    "jwks_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("jwks.json"),
+    show_default=True,
+    help="Public JWKS; an existing one keeps its keys (rotation).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing private key file.")
 def generate(key_path: Path, jwks_path: Path, force: bool) -> None:
     """Generate a key pair and add its public key to the JWKS."""

@@ -29,7 +29,10 @@ def field_reference() -> str:
             lines += [", ".join(f"`{value}`" for value in definition["enum"]), ""]
             continue
         required = set(definition.get("required", []))
-        lines += ["| campo / field | tipo / type | obligatorio / required | descripción / description |", "|---|---|---|---|"]
+        lines += [
+            "| campo / field | tipo / type | obligatorio / required | descripción / description |",
+            "|---|---|---|---|",
+        ]
         for field, spec in definition["properties"].items():
             mark = "sí / yes" if field in required else "no"
             lines.append(f"| `{field}` | {_type(spec)} | {mark} | {spec.get('description', '')} |")

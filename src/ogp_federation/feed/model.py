@@ -95,7 +95,9 @@ class Population(_Record):
 
     value: Annotated[int, Meta(ge=0, le=100_000_000, description="Number of inhabitants.")]
     year: Annotated[int, Meta(ge=1900, le=2200, description="Reference year of the figure.")]
-    source: Annotated[Annotated[str, Meta(max_length=300)] | None, Meta(description="Where the figure comes from.")] = None
+    source: Annotated[Annotated[str, Meta(max_length=300)] | None, Meta(description="Where the figure comes from.")] = (
+        None
+    )
 
 
 class Jurisdiction(_Record):
@@ -105,20 +107,20 @@ class Jurisdiction(_Record):
     name: Annotated[Name, Meta(description="Official commune name.")]
     region_cut: Annotated[str, Meta(pattern=r"^[0-9]{2}$", description="2-digit region code.")]
     province_cut: Annotated[str, Meta(pattern=r"^[0-9]{3}$", description="3-digit province code.")]
-    identifiers: Annotated[
-        list[Identifier], Meta(max_length=50, description="Identifiers in other schemes.")
-    ] = []
-    population: Annotated[
-        Population | None, Meta(description="Population, used to form peer groups.")
+    identifiers: Annotated[list[Identifier], Meta(max_length=50, description="Identifiers in other schemes.")] = []
+    population: Annotated[Population | None, Meta(description="Population, used to form peer groups.")] = None
+    subdere_group: Annotated[
+        Annotated[int, Meta(ge=1, le=5)] | None, Meta(description="SUBDERE communal typology group (1-5).")
     ] = None
-    subdere_group: Annotated[Annotated[int, Meta(ge=1, le=5)] | None, Meta(description="SUBDERE communal typology group (1-5).")] = None
 
 
 class Contact(_Record):
     """Who answers questions about the feed."""
 
     name: Annotated[Name, Meta(description="Person or office.")]
-    email: Annotated[Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None, Meta(description="E-mail.")] = None
+    email: Annotated[
+        Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None, Meta(description="E-mail.")
+    ] = None
     url: Annotated[Url | None, Meta(description="Contact web page.")] = None
     phone: Annotated[Annotated[str, Meta(max_length=40)] | None, Meta(description="Phone number.")] = None
 
@@ -147,9 +149,7 @@ class ActionPlan(_Record):
     forum_id: Annotated[
         RecordId | None, Meta(description="Multi-stakeholder forum (organization) overseeing the plan.")
     ] = None
-    monitoring_body_id: Annotated[
-        RecordId | None, Meta(description="External monitoring body (organization).")
-    ] = None
+    monitoring_body_id: Annotated[RecordId | None, Meta(description="External monitoring body (organization).")] = None
     repository_url: Annotated[Url | None, Meta(description="Where the plan's documents are kept.")] = None
     description: Annotated[Text | None, Meta(description="Summary of the plan.")] = None
 
@@ -160,9 +160,7 @@ class Commitment(_Record):
     id: Annotated[RecordId, Meta(description="Identifier, unique among commitments.")]
     plan_id: Annotated[RecordId, Meta(description="Action plan the commitment belongs to.")]
     title: Annotated[Name, Meta(description="Title.")]
-    pillars: Annotated[
-        list[Pillar], Meta(min_length=1, max_length=4, description="Open Government pillars it serves.")
-    ]
+    pillars: Annotated[list[Pillar], Meta(min_length=1, max_length=4, description="Open Government pillars it serves.")]
     start: Annotated[date, Meta(description="Planned start.")]
     end: Annotated[date, Meta(description="Planned end.")]
     status: Annotated[CommitmentStatus, Meta(description="Implementation status.")]
@@ -176,9 +174,13 @@ class Commitment(_Record):
     supporting_organization_ids: Annotated[
         list[RecordId], Meta(max_length=100, description="Organizations supporting it.")
     ] = []
-    budget_clp: Annotated[Annotated[int, Meta(ge=0, le=10**13)] | None, Meta(description="Budget in Chilean pesos (CLP).")] = None
+    budget_clp: Annotated[
+        Annotated[int, Meta(ge=0, le=10**13)] | None, Meta(description="Budget in Chilean pesos (CLP).")
+    ] = None
     parent_id: Annotated[RecordId | None, Meta(description="Parent commitment.")] = None
-    weight: Annotated[Annotated[float, Meta(gt=0, le=1000)] | None, Meta(description="Weight of this child in its parent's progress.")] = None
+    weight: Annotated[
+        Annotated[float, Meta(gt=0, le=1000)] | None, Meta(description="Weight of this child in its parent's progress.")
+    ] = None
 
 
 class Evidence(_Record):
@@ -262,9 +264,7 @@ class ParticipationEvent(_Record):
     attendees: Annotated[Count | None, Meta(description="Number of attendees.")] = None
     breakdown: Annotated[Breakdown | None, Meta(description="Attendance breakdown.")] = None
     location: Annotated[Name | None, Meta(description="Place or platform.")] = None
-    organization_ids: Annotated[
-        list[RecordId], Meta(max_length=100, description="Organizations that took part.")
-    ] = []
+    organization_ids: Annotated[list[RecordId], Meta(max_length=100, description="Organizations that took part.")] = []
     minutes_url: Annotated[Url | None, Meta(description="Published minutes (acta).")] = None
     commitment_ids: Annotated[list[RecordId], Meta(max_length=500, description="Related commitments.")] = []
     description: Annotated[Text | None, Meta(description="What happened.")] = None
@@ -279,9 +279,7 @@ class Input(_Record):
     state: Annotated[InputState, Meta(description="What was done with it.")]
     reasoned_response: Annotated[Text | None, Meta(description="The commune's reasoned answer.")] = None
     answered_on: Annotated[date | None, Meta(description="Date of the answer.")] = None
-    commitment_ids: Annotated[
-        list[RecordId], Meta(max_length=100, description="Commitments it shaped.")
-    ] = []
+    commitment_ids: Annotated[list[RecordId], Meta(max_length=100, description="Commitments it shaped.")] = []
 
 
 class Indicator(_Record):
@@ -297,9 +295,7 @@ class Indicator(_Record):
     source: Annotated[Name | None, Meta(description="Source of the data.")] = None
     target_min: Annotated[float | None, Meta(description="Lower bound of the target range.")] = None
     target_max: Annotated[float | None, Meta(description="Upper bound of the target range.")] = None
-    commitment_ids: Annotated[
-        list[RecordId], Meta(max_length=100, description="Commitments it tracks.")
-    ] = []
+    commitment_ids: Annotated[list[RecordId], Meta(max_length=100, description="Commitments it tracks.")] = []
 
 
 class Observation(_Record):
@@ -311,7 +307,9 @@ class Observation(_Record):
     period_end: Annotated[date, Meta(description="Last day of the period.")]
     value: Annotated[float, Meta(description="Observed value.")]
     status: Annotated[ObservationStatus, Meta(description="Provisional or final.")]
-    unit: Annotated[Annotated[str, Meta(min_length=1, max_length=40)] | None, Meta(description="Unit; if given, the indicator's.")] = None
+    unit: Annotated[
+        Annotated[str, Meta(min_length=1, max_length=40)] | None, Meta(description="Unit; if given, the indicator's.")
+    ] = None
     source_url: Annotated[Url | None, Meta(description="Where the value is published.")] = None
     note: Annotated[Text | None, Meta(description="Remarks.")] = None
 
@@ -348,9 +346,7 @@ class Methodology(_Record):
     adopted_from: Annotated[
         list[AdoptedFrom], Meta(max_length=50, description="Methodologies of other communes it adapts.")
     ] = []
-    commitment_ids: Annotated[
-        list[RecordId], Meta(max_length=100, description="Commitments that applied it.")
-    ] = []
+    commitment_ids: Annotated[list[RecordId], Meta(max_length=100, description="Commitments that applied it.")] = []
 
 
 class Tombstone(_Record):
@@ -366,23 +362,19 @@ class PlanFeed(_Record):
 
     spec_version: Annotated[str, Meta(pattern=r"^1\.[0-9]+$", description="Version of the standard: 1.0.")]
     generated_at: Annotated[datetime, Meta(tz=True, description="When this document was generated.")]
-    sequence: Annotated[
-        int, Meta(ge=0, le=2**53, description="Strictly increasing with every published change.")
-    ]
+    sequence: Annotated[int, Meta(ge=0, le=2**53, description="Strictly increasing with every published change.")]
     publisher: Annotated[Jurisdiction, Meta(description="The commune that publishes the feed.")]
     license: Annotated[Name, Meta(description="Licence of the data (SPDX identifier or URL).")]
     contact: Annotated[Contact, Meta(description="Who answers questions about the feed.")]
-    language: Annotated[
-        str, Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="Language of the texts (BCP 47).")
-    ] = "es-CL"
+    language: Annotated[str, Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="Language of the texts (BCP 47).")] = (
+        "es-CL"
+    )
     organizations: Annotated[list[Organization], Many, Meta(description="Organizations.")] = []
     action_plans: Annotated[list[ActionPlan], Many, Meta(description="Action plans.")] = []
     commitments: Annotated[list[Commitment], Many, Meta(description="Commitments.")] = []
     milestones: Annotated[list[Milestone], Many, Meta(description="Milestones (hitos).")] = []
     assessments: Annotated[list[Assessment], Many, Meta(description="Assessments.")] = []
-    participation_events: Annotated[
-        list[ParticipationEvent], Many, Meta(description="Participation events.")
-    ] = []
+    participation_events: Annotated[list[ParticipationEvent], Many, Meta(description="Participation events.")] = []
     inputs: Annotated[list[Input], Many, Meta(description="Citizen inputs and responses.")] = []
     indicators: Annotated[list[Indicator], Many, Meta(description="Indicator definitions.")] = []
     observations: Annotated[list[Observation], Many, Meta(description="Indicator observations.")] = []

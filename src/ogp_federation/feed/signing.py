@@ -18,7 +18,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
-from ..core.errors import SignatureError
+from ogp_federation.core.errors import SignatureError
 
 __all__ = [
     "ALGORITHM",
@@ -48,8 +48,7 @@ class VerifiedSignature:
 
 def generate_key() -> OKPKey:
     """A new Ed25519 private key whose ``kid`` is its RFC 7638 thumbprint."""
-    key = OKPKey.generate_key("Ed25519", auto_kid=True)
-    return key
+    return OKPKey.generate_key("Ed25519", auto_kid=True)
 
 
 def load_private_key(data: str | bytes) -> OKPKey:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..entities import COLLECTIONS
-from ..model import PlanFeed
+from ogp_federation.feed.entities import COLLECTIONS
+from ogp_federation.feed.model import PlanFeed
+
 from .report import Finding
 from .rules import RULES
 
@@ -40,6 +41,4 @@ def check_continuity(
         for record in collection.records(previous):
             key = collection.key_of(record)
             if key not in now and (entity, key) not in buried:
-                yield RULES["continuity.record_vanished"].at(
-                    f"$.{entity}", entity=entity, id=key
-                )
+                yield RULES["continuity.record_vanished"].at(f"$.{entity}", entity=entity, id=key)

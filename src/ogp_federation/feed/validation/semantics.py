@@ -10,10 +10,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from ..entities import COLLECTIONS, keys_by_collection
-from ..enums import Direction, Frequency, InputState, MilestoneStatus, OrganizationClassification, Programme
-from ..model import Commitment, Milestone, PlanFeed
-from ..reference import CommuneReference
+from ogp_federation.feed.entities import COLLECTIONS, keys_by_collection
+from ogp_federation.feed.enums import (
+    Direction,
+    Frequency,
+    InputState,
+    MilestoneStatus,
+    OrganizationClassification,
+    Programme,
+)
+from ogp_federation.feed.model import Commitment, PlanFeed
+from ogp_federation.feed.reference import CommuneReference
+
 from .report import Finding
 from .rules import RULES
 
@@ -187,16 +195,13 @@ def _progress_consistent(status: MilestoneStatus, progress: float) -> bool:
 
 def check_status_progress(ctx: Context) -> Iterator[Finding]:
     """status.progress_mismatch: status and progress tell the same story."""
-    records: list[tuple[str, list[Commitment] | list[Milestone]]] = [
-        ("commitments", ctx.feed.commitments),
-        ("milestones", ctx.feed.milestones),
-    ]
-    for collection, items in records:
-        for index, record in enumerate(items):
-            if not _progress_consistent(record.status, record.progress):
-                yield RULES["status.progress_mismatch"].at(
-                    _path(collection, index, "progress"), status=record.status.value, progress=record.progress
-                )
+    states = [("commitments", index, c.status, c.progress) for index, c in enumerate(ctx.feed.commitments)]
+    states += [("milestones", index, m.status, m.progress) for index, m in enumerate(ctx.feed.milestones)]
+    for collection, index, status, progress in states:
+        if not _progress_consistent(status, progress):
+            yield RULES["status.progress_mismatch"].at(
+                _path(collection, index, "progress"), status=status.value, progress=progress
+            )
 
 
 def check_commitment_tree(ctx: Context) -> Iterator[Finding]:
@@ -322,9 +327,9 @@ def check_event_breakdowns(ctx: Context) -> Iterator[Finding]:
 def check_indicators(ctx: Context) -> Iterator[Finding]:
     """indicator.* and observation.*: target ranges, units, periods and frequencies agree."""
     indicators = {indicator.code: indicator for indicator in ctx.feed.indicators}
-    for index, indicator in enumerate(ctx.feed.indicators):
-        if indicator.direction is Direction.TARGET_RANGE:
-            low, high = indicator.target_min, indicator.target_max
+    for index, definition in enumerate(ctx.feed.indicators):
+        if definition.direction is Direction.TARGET_RANGE:
+            low, high = definition.target_min, definition.target_max
             if low is None or high is None or low > high:
                 yield RULES["indicator.target_range_invalid"].at(
                     _path("indicators", index), detail=f"target_min={low}, target_max={high}"

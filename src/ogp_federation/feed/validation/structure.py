@@ -13,12 +13,14 @@ import types
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import msgspec
 
-from ..entities import COLLECTIONS
-from ..model import PlanFeed
+from ogp_federation.feed.entities import COLLECTIONS
+from ogp_federation.feed.model import PlanFeed
+
 from .report import Finding
 from .rules import RULES
 
@@ -57,8 +59,8 @@ def parse(document: bytes, *, max_bytes: int) -> Parsed:
         return Parsed(None, [RULES["json.too_large"].at("$", size=len(document), limit=max_bytes)])
     try:
         return Parsed(msgspec.json.decode(document, type=PlanFeed))
-    except msgspec.DecodeError:
-        pass  # Either malformed JSON or a structural problem: the slow path tells which.
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        pass  # Malformed bytes or JSON, or a structural problem: the slow path tells which.
     raw_or_finding = _decode_untyped(document)
     if isinstance(raw_or_finding, Finding):
         return Parsed(None, [raw_or_finding], complete=False)
@@ -74,8 +76,12 @@ def _decode_untyped(document: bytes) -> Any:
         return RULES["json.encoding"].at("$", detail=f"byte {exc.start}")
     try:
         return msgspec.json.decode(document)
+    except RecursionError:
+        return RULES["json.syntax"].at("$", detail="nesting too deep", detail_es="anidamiento demasiado profundo")
     except msgspec.DecodeError as exc:
-        return RULES["json.syntax"].at("$", detail=str(exc))
+        detail = str(exc)
+        detail_es = "el documento está truncado" if "truncated" in detail else detail.replace("JSON is malformed", "")
+        return RULES["json.syntax"].at("$", detail=detail, detail_es=detail_es.strip(": ") or detail)
 
 
 def _walk_document(raw: Any) -> Parsed:
@@ -137,6 +143,13 @@ def _union_arms(tp: Any) -> tuple[Any, ...]:
 
 
 def _walk(value: Any, tp: Any, path: str, out: list[Finding]) -> None:
+    if isinstance(value, dict | list):
+        try:  # Most records are fine: one conversion in C settles them, no field-by-field walk.
+            msgspec.convert(value, tp)
+        except (msgspec.ValidationError, RecursionError):
+            pass
+        else:
+            return
     base, metas = _strip(tp)
     arms = _union_arms(base)
     if arms:
@@ -160,6 +173,8 @@ def _walk(value: Any, tp: Any, path: str, out: list[Finding]) -> None:
         msgspec.convert(value, tp)
     except msgspec.ValidationError as exc:
         out.append(_leaf_finding(str(exc), path, tp))
+    except RecursionError:
+        out.append(_leaf_finding("Expected a flat value, got deeply nested data", path, tp))
 
 
 def _walk_struct(value: dict[str, Any], struct: type[msgspec.Struct], path: str, out: list[Finding]) -> None:
@@ -188,7 +203,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if name.isidentifier() else f"{path}[{msgspec.json.encode(name).decode()}]"
 
 
-def _leaf_finding(message: str, path: str, tp: Any = None) -> Finding:
+def _leaf_finding(message: str, path: str, tp: Any = None) -> Finding:  # noqa: PLR0911 (one return per kind)
     """Turn one msgspec validation message into a finding of the right rule."""
     at = _AT.search(message)
     if at:
@@ -205,11 +220,19 @@ def _leaf_finding(message: str, path: str, tp: Any = None) -> Finding:
     if (match := _TYPE_ERROR.match(message)) is not None:
         expected, got = match.groups()
         if expected in ("date", "datetime", "time") and got == "str":
-            return RULES["schema.format"].at(path, detail=message)
+            return _format_finding(message, path, tp)
         return RULES["schema.type"].at(path, expected=expected, got=got)
     if "RFC3339" in message or "timezone" in message:
-        return RULES["schema.format"].at(path, detail=message)
+        return _format_finding(message, path, tp)
     return RULES["schema.constraint"].at(path, detail=message, detail_es=_constraint_es(message))
+
+
+def _format_finding(message: str, path: str, tp: Any) -> Finding:
+    if "datetime" in message or "timezone" in message or _strip(tp)[0] is not date:
+        detail_es = "se espera fecha y hora RFC 3339 con zona horaria, p. ej. 2026-01-15T12:00:00-03:00"
+    else:
+        detail_es = "se espera una fecha real con formato AAAA-MM-DD"
+    return RULES["schema.format"].at(path, detail=message, detail_es=detail_es)
 
 
 def _enum_values(tp: Any) -> str:

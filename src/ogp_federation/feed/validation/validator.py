@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from ..model import PlanFeed
-from ..reference import CommuneReference
+from ogp_federation.feed.model import PlanFeed
+from ogp_federation.feed.reference import CommuneReference
+
 from .continuity import check_continuity
 from .references import check_references
 from .report import Finding, Report
@@ -58,12 +59,10 @@ def validate(
     )
 
 
-def _continuity(
-    feed: PlanFeed, previous: bytes | PlanFeed, set_aside: dict[str, set[str]]
-) -> list[Finding]:
+def _continuity(feed: PlanFeed, previous: bytes | PlanFeed, set_aside: dict[str, set[str]]) -> list[Finding]:
     if isinstance(previous, bytes):
         try:
             previous = msgspec.json.decode(previous, type=PlanFeed)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             return [RULES["continuity.previous_unreadable"].at("$", detail=str(exc))]
     return list(check_continuity(feed, previous, set_aside))

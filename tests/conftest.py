@@ -1,0 +1,49 @@
+"""Shared test fixtures: repository paths, the fixture feeds, and a throwaway PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+FEEDS = FIXTURES / "feeds"
+COMMUNE_FEEDS = ("penalolen.json", "maipu.json", "renca.json")
+PG_ADMIN_DSN = os.environ.get("OGP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def penalolen_bytes() -> bytes:
+    return (FEEDS / "penalolen.json").read_bytes()
+
+
+@pytest.fixture(scope="session")
+async def pg_dsn() -> AsyncIterator[str]:
+    """A DSN for a fresh database on the running PostgreSQL server, dropped after the test session.
+
+    Never skipped: a test that asks for PostgreSQL fails loudly when the server is not there
+    (start it with ``pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start``).
+    """
+    name = f"ogp_test_{secrets.token_hex(6)}"
+    try:
+        admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {exc}", pytrace=False)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, _ = PG_ADMIN_DSN.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
