@@ -74,6 +74,7 @@ Url = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
 Text = Annotated[str, Meta(min_length=1, max_length=20_000)]
 Percent = Annotated[float, Meta(ge=0, le=100)]
+Value = Annotated[float, Meta(ge=-1e15, le=1e15)]
 Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
 Count = Annotated[int, Meta(ge=0, le=10_000_000)]
 Many = Meta(max_length=1_000_000)
@@ -293,8 +294,8 @@ class Indicator(_Record):
     frequency: Annotated[Frequency, Meta(description="How often it is observed.")]
     method: Annotated[Text | None, Meta(description="Formula or method of calculation.")] = None
     source: Annotated[Name | None, Meta(description="Source of the data.")] = None
-    target_min: Annotated[float | None, Meta(description="Lower bound of the target range.")] = None
-    target_max: Annotated[float | None, Meta(description="Upper bound of the target range.")] = None
+    target_min: Annotated[Value | None, Meta(description="Lower bound of the target range.")] = None
+    target_max: Annotated[Value | None, Meta(description="Upper bound of the target range.")] = None
     commitment_ids: Annotated[list[RecordId], Meta(max_length=100, description="Commitments it tracks.")] = []
 
 
@@ -305,7 +306,7 @@ class Observation(_Record):
     indicator_code: Annotated[RecordId, Meta(description="Code of the indicator observed.")]
     period_start: Annotated[date, Meta(description="First day of the period.")]
     period_end: Annotated[date, Meta(description="Last day of the period.")]
-    value: Annotated[float, Meta(description="Observed value.")]
+    value: Annotated[Value, Meta(description="Observed value (|value| ≤ 10^15).")]
     status: Annotated[ObservationStatus, Meta(description="Provisional or final.")]
     unit: Annotated[
         Annotated[str, Meta(min_length=1, max_length=40)] | None, Meta(description="Unit; if given, the indicator's.")
