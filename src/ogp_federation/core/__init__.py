@@ -1,4 +1,4 @@
-"""Shared plumbing: the error hierarchy and (later) settings, logging and database helpers."""
+"""Shared plumbing: the error hierarchy, database helpers and HTTP problem responses."""
 
 from __future__ import annotations
 

@@ -6,13 +6,28 @@ aggregator) turn these into RFC 9457 problem responses in one place; the CLI pri
 
 from __future__ import annotations
 
-__all__ = ["FetchError", "OGPError", "SignatureError"]
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConflictError",
+    "FetchError",
+    "InvalidInputError",
+    "NotFoundError",
+    "OGPError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "PreconditionRequiredError",
+    "SignatureError",
+    "UnsupportedMediaError",
+]
 
 
 class OGPError(Exception):
     """Base of every error ogp-federation raises on purpose."""
 
     default_code = "error"
+    status_code = 400
 
     def __init__(self, message: str, message_en: str, *, code: str | None = None, detail: str | None = None) -> None:
         self.message = message
@@ -37,3 +52,84 @@ class FetchError(OGPError):
     """A document could not be read from a file or URL."""
 
     default_code = "fetch.failed"
+
+
+class NotFoundError(OGPError):
+    """The requested record or resource does not exist."""
+
+    default_code = "not_found"
+    status_code = 404
+
+
+class ConflictError(OGPError):
+    """The request conflicts with the current state (e.g. the record already exists)."""
+
+    default_code = "conflict"
+    status_code = 409
+
+
+class PreconditionFailedError(OGPError):
+    """``If-Match`` names a version that is no longer current: someone else changed the record."""
+
+    default_code = "precondition_failed"
+    status_code = 412
+
+
+class PreconditionRequiredError(OGPError):
+    """An update or deletion came without ``If-Match``: lost updates are refused."""
+
+    default_code = "precondition_required"
+    status_code = 428
+
+
+class AuthenticationError(OGPError):
+    """Missing or invalid credentials."""
+
+    default_code = "unauthenticated"
+    status_code = 401
+
+
+class PermissionDeniedError(OGPError):
+    """Authenticated, but the role does not allow this."""
+
+    default_code = "forbidden"
+    status_code = 403
+
+
+class InvalidInputError(OGPError):
+    """Input that breaks the rules; ``errors`` lists every problem with where it is."""
+
+    default_code = "invalid_input"
+    status_code = 422
+
+    def __init__(
+        self,
+        message: str,
+        message_en: str,
+        *,
+        errors: list[dict[str, object]],
+        code: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message, message_en, code=code, detail=detail)
+        self.errors = errors
+
+
+class PayloadTooLargeError(OGPError):
+    """The body or file is over the configured limit."""
+
+    default_code = "too_large"
+    status_code = 413
+
+
+class UnsupportedMediaError(OGPError):
+    """The uploaded file's type is not allowed."""
+
+    default_code = "unsupported_media_type"
+    status_code = 415
+
+
+class ConfigurationError(OGPError):
+    """Settings or files on disk are missing or inconsistent."""
+
+    default_code = "configuration"

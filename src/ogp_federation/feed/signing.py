@@ -30,7 +30,9 @@ __all__ = [
     "load_jwks",
     "load_private_key",
     "sign",
+    "sign_compact",
     "verify",
+    "verify_compact",
 ]
 
 ALGORITHM = "Ed25519"
@@ -136,6 +138,32 @@ def verify(payload: bytes, signature: str | bytes, keys: dict[str, OKPKey]) -> V
             detail=str(exc),
         ) from exc
     return VerifiedSignature(kid=kid, algorithm=ALGORITHM)
+
+
+def sign_compact(payload: bytes, key: OKPKey, *, typ: str) -> str:
+    """A compact JWS carrying ``payload`` (for small messages such as push notices)."""
+    header = {"alg": ALGORITHM, "kid": _kid(key), "typ": typ}
+    return jws.serialize_compact(header, payload, key, algorithms=[ALGORITHM])
+
+
+def verify_compact(token: str, keys: dict[str, OKPKey], *, typ: str) -> tuple[bytes, VerifiedSignature]:
+    """Verify a compact JWS made by :func:`sign_compact`; return its payload and the key that signed."""
+    parts = token.strip().split(".")
+    if len(parts) != 3 or not all(parts):
+        raise SignatureError("JWS compacto mal formado", "malformed compact JWS", code="signature.malformed")
+    header = _protected_header(f"{parts[0]}..{parts[2]}")
+    if header.get("typ") != typ:
+        raise SignatureError(
+            f"tipo de mensaje «{header.get('typ')}» inesperado",
+            f"unexpected message type '{header.get('typ')}'",
+            code="signature.type",
+        )
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+    except (ValueError, binascii.Error) as exc:
+        raise SignatureError("JWS compacto mal formado", "malformed compact JWS", code="signature.malformed") from exc
+    verified = verify(payload, f"{parts[0]}..{parts[2]}", keys)
+    return payload, verified
 
 
 def _protected_header(text: str) -> dict[str, Any]:

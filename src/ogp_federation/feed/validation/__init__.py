@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .report import Finding, Layer, Report, Severity
 from .rules import RULES, RULESET_VERSION, Rule
+from .structure import check_record
 from .validator import DEFAULT_MAX_BYTES, validate
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "Report",
     "Rule",
     "Severity",
+    "check_record",
     "validate",
 ]

@@ -18,13 +18,13 @@ from typing import Any
 
 import msgspec
 
-from ogp_federation.feed.entities import COLLECTIONS
+from ogp_federation.feed.entities import COLLECTIONS, Collection, Record
 from ogp_federation.feed.model import PlanFeed
 
 from .report import Finding
 from .rules import RULES
 
-__all__ = ["Parsed", "parse"]
+__all__ = ["Parsed", "check_record", "parse"]
 
 _SUPPORTED_MAJOR = "1."
 _TYPE_ERROR = re.compile(r"^Expected `([^`]+)`, got `([^`]+)`$")
@@ -65,6 +65,16 @@ def parse(document: bytes, *, max_bytes: int) -> Parsed:
     if isinstance(raw_or_finding, Finding):
         return Parsed(None, [raw_or_finding], complete=False)
     return _walk_document(raw_or_finding)
+
+
+def check_record(collection: Collection, data: Any, path: str = "$") -> tuple[Record | None, list[Finding]]:
+    """Type one record of ``collection``: the record, or ``None`` and every structural finding."""
+    try:
+        return msgspec.convert(data, collection.record_type), []
+    except (msgspec.ValidationError, RecursionError):
+        findings: list[Finding] = []
+        _walk(data, collection.record_type, path, findings)
+        return None, findings
 
 
 def _decode_untyped(document: bytes) -> Any:

@@ -1,0 +1,83 @@
+"""Database plumbing shared by the node and the aggregator: engines, sessions, naming, migrations.
+
+SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) is chosen by URL. On SQLite every
+transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue instead of failing midway,
+and foreign keys are enforced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import JSON, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+__all__ = ["NAMING", "JSON_DOCUMENT", "Database", "is_sqlite"]
+
+# Stable constraint names, so Alembic migrations are reproducible; each context's declarative base uses it.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite database."""
+    return url.startswith("sqlite")
+
+
+# JSON on SQLite, JSONB on PostgreSQL. (advanced-alchemy's JsonB does not work with SQLAlchemy 2.1 yet.)
+JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Database:
+    """An async engine and its session factory, created from a URL and disposed with :meth:`close`."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        options: dict[str, Any] = {"echo": echo}
+        if is_sqlite(url):
+            options["connect_args"] = {"timeout": 30}
+        else:
+            options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        if is_sqlite(url):
+            _sqlite_immediate_transactions(self.engine)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on any error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def close(self) -> None:
+        """Dispose of the engine's connections."""
+        await self.engine.dispose()
+
+
+def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
+    # pysqlite's own transaction handling is disabled so that SQLAlchemy's BEGIN is the one used
+    # (the documented recipe for correct SQLite transactions with SQLAlchemy).
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,34 @@
+"""Alembic migrations run from code (``node db upgrade``, tests), on SQLite or PostgreSQL alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from .db import Database
+
+__all__ = ["FILE_TEMPLATE", "alembic_config", "upgrade"]
+
+FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s"
+
+
+def alembic_config(script_location: str, connection: Connection | None = None) -> Config:
+    """An Alembic configuration for a package's migrations, bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    config.set_main_option("file_template", FILE_TEMPLATE)
+    config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(db: Database, script_location: str, revision: str = "head") -> None:
+    """Bring the database to ``revision`` in one transaction."""
+
+    def run(connection: Connection, *_: Any) -> None:
+        command.upgrade(alembic_config(script_location, connection), revision)
+
+    async with db.engine.begin() as connection:
+        await connection.run_sync(run)

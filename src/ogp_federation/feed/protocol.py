@@ -1,0 +1,79 @@
+"""The documents a node serves besides the feed: its descriptor, change pages and push notices.
+
+These are part of the standard (the aggregator and any other harvester read them), so they live here,
+pure, next to the feed model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from .enums import Entity
+from .model import SPEC_VERSION, Cut, Url
+
+__all__ = [
+    "DESCRIPTOR_PATH",
+    "Change",
+    "ChangePage",
+    "NodeDescriptor",
+    "PushNotice",
+]
+
+DESCRIPTOR_PATH = "/.well-known/ogp-node"
+
+
+class _Document(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Base of the protocol documents."""
+
+
+class NodeDescriptor(_Document, kw_only=True):
+    """``/.well-known/ogp-node``: what a node is and where its documents are."""
+
+    cut: Annotated[Cut, Meta(description="The commune's CUT.")]
+    name: Annotated[str, Meta(description="The commune's name.")]
+    spec_version: Annotated[str, Meta(description="Plan Feed version served.")] = SPEC_VERSION
+    feed_url: Annotated[Url, Meta(description="The full signed feed.")]
+    signature_url: Annotated[Url, Meta(description="Detached signature of the feed.")]
+    jwks_url: Annotated[Url, Meta(description="Public keys (JWKS).")]
+    changes_url_template: Annotated[
+        str | None,
+        Meta(description="Change feed URL with '{sequence}' to replace by the last sequence seen; null if none."),
+    ] = None
+    contact: Annotated[dict[str, Any] | None, Meta(description="Contact, as in the feed.")] = None
+    software: Annotated[str, Meta(description="Software and version of the node.")] = "ogp-federation"
+    static: Annotated[bool, Meta(description="True when published as static files.")] = False
+
+
+class Change(_Document, kw_only=True):
+    """One record changed (with its new content) or deleted (with its deletion time) after a sequence."""
+
+    entity: Annotated[Entity, Meta(description="Collection of the record.")]
+    id: Annotated[str, Meta(description="Identifier (indicator code for indicators).")]
+    sequence: Annotated[int, Meta(description="Sequence that made this change.")]
+    record: Annotated[dict[str, Any] | None, Meta(description="The record now, as in the feed.")] = None
+    deleted_at: Annotated[datetime | None, Meta(description="Deletion time when the record was deleted.")] = None
+
+
+class ChangePage(_Document, kw_only=True):
+    """A page of changes after ``since`` up to ``until`` (the sequence the page brings you to)."""
+
+    cut: Annotated[Cut, Meta(description="The commune's CUT.")]
+    since: Annotated[int, Meta(ge=0, description="Changes after this sequence.")]
+    until: Annotated[int, Meta(ge=0, description="Sequence reached once every page has been read.")]
+    generated_at: Annotated[datetime, Meta(description="When the page was produced.")]
+    changes: Annotated[list[Change], Meta(description="The changes, oldest first.")]
+    next: Annotated[str | None, Meta(description="URL of the next page; null on the last one.")] = None
+    spec_version: Annotated[str, Meta(description="Plan Feed version.")] = SPEC_VERSION
+
+
+class PushNotice(_Document, kw_only=True):
+    """What a node sends an aggregator when it publishes a new sequence (signed, compact JWS)."""
+
+    cut: Annotated[Cut, Meta(description="The commune's CUT.")]
+    sequence: Annotated[int, Meta(ge=0, description="The new sequence.")]
+    feed_url: Annotated[Url, Meta(description="Where the new feed is.")]
+    sent_at: Annotated[datetime, Meta(description="When the notice was sent (replay protection).")]

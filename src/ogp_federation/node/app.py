@@ -1,0 +1,61 @@
+"""``create_app(settings)``: the commune node's Litestar application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from ogp_federation import __version__
+from ogp_federation.core.http import exception_handlers
+from ogp_federation.feed.reference import CommuneReference
+
+from .controllers.admin import ADMIN_HANDLERS
+from .controllers.evidence import EVIDENCE_HANDLERS
+from .controllers.feed import FEED_HANDLERS
+from .runtime import NodeRuntime
+from .settings import NodeSettings
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: NodeSettings,
+    *,
+    reference: CommuneReference | None = None,
+    push_transport: httpx.AsyncBaseTransport | None = None,
+) -> Litestar:
+    """The node app for ``settings`` (the database must be migrated and the key created: ``node init``)."""
+    runtime = NodeRuntime(settings, reference=reference, push_transport=push_transport)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    async def provide_runtime() -> NodeRuntime:
+        return runtime
+
+    return Litestar(
+        route_handlers=[*FEED_HANDLERS, *ADMIN_HANDLERS, *EVIDENCE_HANDLERS],
+        dependencies={"runtime": Provide(provide_runtime, use_cache=True)},
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers,
+        request_max_body_size=settings.max_upload_bytes + 64 * 1024,
+        response_cache_config=ResponseCacheConfig(),
+        openapi_config=OpenAPIConfig(
+            title=f"ogp-federation node {settings.cut}",
+            version=__version__,
+            description="Nodo comunal de Gobierno Abierto: feed firmado y API de administración.",
+            path="/schema",
+        ),
+        state={"runtime": runtime},
+    )

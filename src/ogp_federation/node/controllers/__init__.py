@@ -1,0 +1,3 @@
+"""HTTP controllers of the node: public feed, admin API, evidence and the citizen page."""
+
+from __future__ import annotations

@@ -1,0 +1,155 @@
+"""The admin API: one controller per record collection, plus staff login and milestone history.
+
+Writes need a token of an editor (``Authorization: Bearer …``). Updates and deletions need the
+record's current version in ``If-Match`` (from the ``ETag`` of a GET): a stale version gets 412, a
+missing one 428, so concurrent edits never silently overwrite each other. Every successful write is
+published at once as a new feed sequence (``OGP-Sequence`` header).
+"""
+
+# No ``from __future__ import annotations`` here: the handlers built inside record_controller() use
+# closure variables in their annotations, which must be evaluated where they are defined.
+from typing import Annotated, Any
+
+import msgspec
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Body, Parameter
+
+from ogp_federation.core.errors import InvalidInputError, PreconditionRequiredError
+from ogp_federation.feed import COLLECTIONS, Collection, Entity
+
+from ..auth import Staff
+from ..records import Delete, Put
+from ..runtime import NodeRuntime
+from ..snapshot import Snapshot
+
+__all__ = ["ADMIN_HANDLERS", "provide_staff"]
+
+IfMatch = Annotated[str | None, Parameter(header="If-Match", description="The record's ETag, from a GET.")]
+MAX_RECORD_BYTES = 1024 * 1024
+
+
+async def provide_staff(request: Request[Any, Any, State], runtime: NodeRuntime) -> Staff:
+    """The staff member behind the request's bearer token."""
+    return await runtime.staff.authenticate(request.headers.get("authorization"))
+
+
+def _version(if_match: str | None) -> int:
+    if if_match is None:
+        raise PreconditionRequiredError(
+            "falta If-Match con la versión del registro (ETag de un GET)",
+            "If-Match with the record's version (ETag of a GET) is required",
+        )
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidInputError(
+            "If-Match no es una versión",
+            "If-Match is not a version",
+            errors=[{"path": "If-Match", "message": if_match}],
+        )
+    return int(value)
+
+
+def _published(snapshot: Snapshot, content: Any = None, status: int = 200, etag: int | None = None) -> Response[Any]:
+    headers = {"OGP-Sequence": str(snapshot.sequence)}
+    if etag is not None:
+        headers["ETag"] = f'"{etag}"'
+    return Response(content, status_code=status, headers=headers)
+
+
+def record_controller(collection: Collection) -> type[Controller]:
+    """The CRUD controller of one collection (the same shape for every collection)."""
+    entity = collection.entity
+    record_doc = f"A {collection.record_type.__name__} record of Plan Feed v1 (see /feed/v1/schema.json)."
+
+    class RecordController(Controller):
+        path = f"/admin/api/{entity.value}"
+        tags = [entity.value]
+        dependencies = {"staff": Provide(provide_staff)}  # noqa: RUF012 (Litestar reads the class attribute)
+
+        @get("/", summary=f"List {entity.value}")
+        async def list_records(self, runtime: NodeRuntime, staff: Staff) -> list[dict[str, Any]]:
+            return [{"record": r.data, "version": r.version} for r in await runtime.plan.list_records(entity)]
+
+        @get("/{key:str}", summary=f"Get one of {entity.value}")
+        async def get_record(self, runtime: NodeRuntime, staff: Staff, key: str) -> Response[dict[str, Any]]:
+            record = await runtime.plan.get_record(entity, key)
+            return Response(record.data, headers={"ETag": f'"{record.version}"'})
+
+        @post("/", summary=f"Create one of {entity.value}", request_max_body_size=MAX_RECORD_BYTES)
+        async def create_record(
+            self, runtime: NodeRuntime, staff: Staff, data: Annotated[dict[str, Any], Body(description=record_doc)]
+        ) -> Response[dict[str, Any]]:
+            staff.require("editor")
+            snapshot = await runtime.change([Put(entity, data)], author=staff.username, summary=f"create {entity}")
+            record = await runtime.plan.get_record(entity, str(data.get(collection.key)))
+            return _published(snapshot, record.data, 201, record.version)
+
+        @put("/{key:str}", summary=f"Replace one of {entity.value}", request_max_body_size=MAX_RECORD_BYTES)
+        async def replace_record(
+            self,
+            runtime: NodeRuntime,
+            staff: Staff,
+            key: str,
+            data: Annotated[dict[str, Any], Body(description=record_doc)],
+            if_match: IfMatch = None,
+        ) -> Response[dict[str, Any]]:
+            staff.require("editor")
+            if data.get(collection.key) != key:
+                raise InvalidInputError(
+                    f"«{collection.key}» del cuerpo no coincide con la URL",
+                    f"the body's '{collection.key}' does not match the URL",
+                    errors=[{"path": f"$.{collection.key}", "message": f"expected {key!r}"}],
+                )
+            change = Put(entity, data, expected_version=_version(if_match))
+            snapshot = await runtime.change([change], author=staff.username, summary=f"update {entity} {key}")
+            record = await runtime.plan.get_record(entity, key)
+            return _published(snapshot, record.data, 200, record.version)
+
+        @delete("/{key:str}", summary=f"Delete one of {entity.value}", status_code=200)
+        async def delete_record(
+            self, runtime: NodeRuntime, staff: Staff, key: str, if_match: IfMatch = None
+        ) -> Response[None]:
+            staff.require("editor")
+            change = Delete(entity, key, _version(if_match))
+            snapshot = await runtime.change([change], author=staff.username, summary=f"delete {entity} {key}")
+            return _published(snapshot, None, 200)
+
+    RecordController.__name__ = f"{entity.value.title().replace('_', '')}Controller"
+    return RecordController
+
+
+@get("/admin/api/milestones/{key:str}/history", dependencies={"staff": Provide(provide_staff)}, tags=["milestones"])
+async def milestone_history(runtime: NodeRuntime, staff: Staff, key: str) -> list[dict[str, Any]]:
+    """Every status change of a milestone: when, by whom, from and to."""
+    await runtime.plan.get_record(Entity.MILESTONES, key)
+    return [
+        {
+            "from": row.old_status,
+            "to": row.new_status,
+            "sequence": row.sequence,
+            "at": row.changed_at.isoformat(),
+            "by": row.changed_by,
+        }
+        for row in await runtime.plan.milestone_history(key)
+    ]
+
+
+class Login(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Credentials exchanged for a personal API token."""
+
+    username: str
+    password: str
+    token_name: str = "login"
+
+
+@post("/admin/api/login", tags=["auth"], request_max_body_size=16 * 1024)
+async def login(runtime: NodeRuntime, data: Login) -> dict[str, str]:
+    """Exchange a username and password for a new personal API token."""
+    token = await runtime.staff.token_for_password(data.username, data.password, data.token_name)
+    return {"token": token, "token_type": "Bearer"}
+
+
+ADMIN_HANDLERS: list[Any] = [milestone_history, login] + [record_controller(c) for c in COLLECTIONS]

@@ -1,0 +1,178 @@
+"""Public feed endpoints: descriptor, signed feed (cached, conditional, gzip), signature, JWKS, changes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.params import Parameter
+
+from ogp_federation import __version__
+from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError
+from ogp_federation.feed import Entity, signing
+from ogp_federation.feed.protocol import DESCRIPTOR_PATH, Change, ChangePage, NodeDescriptor
+from ogp_federation.feed.schema import packaged_schema
+
+from ..runtime import FEED_PATH, NodeRuntime
+from ..snapshot import Snapshot
+
+__all__ = ["FEED_HANDLERS", "SIGNATURE_HEADER"]
+
+SIGNATURE_HEADER = "OGP-Signature"
+CACHE_CONTROL = "public, no-cache"  # always revalidate: a 304 costs nothing and changes show at once
+
+
+class CursorAheadError(OGPError):
+    """The harvester's sequence is newer than the node's: it must resynchronise from the full feed."""
+
+    default_code = "changes.cursor_ahead"
+    status_code = 410
+
+
+async def _snapshot(runtime: NodeRuntime) -> Snapshot:
+    snapshot = await runtime.cache.get()
+    if snapshot is None:
+        raise NotFoundError("aún no hay nada publicado", "nothing has been published yet")
+    return snapshot
+
+
+def _not_modified(request: Request[Any, Any, Any], snapshot: Snapshot) -> bool:
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or snapshot.etag in tags
+    since = request.headers.get("if-modified-since")
+    if since:
+        try:
+            return snapshot.generated_at.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+@get(DESCRIPTOR_PATH, media_type="application/json", sync_to_thread=False)
+def descriptor(runtime: NodeRuntime) -> Response[bytes]:
+    """What this node is and where its documents are."""
+    settings, base = runtime.settings, runtime.settings.base_url
+    document = NodeDescriptor(
+        cut=settings.cut,
+        name=runtime.commune_name,
+        feed_url=base + FEED_PATH,
+        signature_url=base + FEED_PATH + ".sig",
+        jwks_url=base + "/feed/v1/jwks.json",
+        changes_url_template=base + "/feed/v1/changes?since={sequence}",
+        contact=msgspec.to_builtins(settings.contact),
+        software=f"ogp-federation {__version__}",
+    )
+    return Response(msgspec.json.encode(document), media_type="application/json")
+
+
+@get(FEED_PATH, media_type="application/json")
+async def plan_feed(request: Request[Any, Any, Any], runtime: NodeRuntime) -> Response[bytes]:
+    """The full current feed, signed; the bytes are built once per publication."""
+    snapshot = await _snapshot(runtime)
+    headers = {
+        "ETag": snapshot.etag,
+        "Last-Modified": snapshot.last_modified,
+        "Cache-Control": CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
+        SIGNATURE_HEADER: snapshot.signature,
+        "OGP-Sequence": str(snapshot.sequence),
+    }
+    if _not_modified(request, snapshot):
+        return Response(b"", status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(snapshot.gzip_body, headers=headers, media_type="application/json")
+    return Response(snapshot.body, headers=headers, media_type="application/json")
+
+
+@get(FEED_PATH + ".sig", media_type="application/jose")
+async def plan_signature(runtime: NodeRuntime) -> Response[bytes]:
+    """The detached signature of the current feed."""
+    snapshot = await _snapshot(runtime)
+    headers = {"ETag": snapshot.etag, "Cache-Control": CACHE_CONTROL}
+    return Response(snapshot.signature.encode(), headers=headers, media_type="application/jose")
+
+
+@get("/feed/v1/jwks.json", media_type="application/jwk-set+json", sync_to_thread=False)
+def jwks(runtime: NodeRuntime) -> Response[bytes]:
+    """The node's public keys (current and recently rotated out)."""
+    return Response(msgspec.json.encode(runtime.jwks()), media_type="application/jwk-set+json")
+
+
+@get("/feed/v1/schema.json", media_type="application/schema+json", sync_to_thread=False)
+def schema() -> Response[str]:
+    """The JSON Schema of Plan Feed v1."""
+    return Response(packaged_schema(), media_type="application/schema+json")
+
+
+def _encode_cursor(since: int, until: int, last: tuple[int, int]) -> str:
+    raw = msgspec.json.encode([since, until, *last])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int, tuple[int, int]]:
+    try:
+        since, until, seq, row = msgspec.json.decode(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=tuple[int, int, int, int]
+        )
+    except (ValueError, binascii.Error, msgspec.DecodeError) as exc:
+        raise InvalidInputError(
+            "cursor inválido", "invalid cursor", errors=[{"path": "cursor", "message": "unreadable"}]
+        ) from exc
+    return since, until, (seq, row)
+
+
+@get("/feed/v1/changes", media_type="application/json")
+async def changes(
+    runtime: NodeRuntime,
+    since: Annotated[int, Parameter(ge=0, description="Last sequence the harvester has.")],
+    cursor: Annotated[str | None, Parameter(description="Opaque cursor from a previous page's 'next'.")] = None,
+) -> Response[bytes]:
+    """Records changed or deleted after ``since``, oldest first, paginated and signed like the feed."""
+    snapshot = await _snapshot(runtime)
+    if cursor:
+        since, until, last = _decode_cursor(cursor)
+    else:
+        until, last = snapshot.sequence, (since, 0)
+    if since > snapshot.sequence:
+        raise CursorAheadError(
+            f"since={since} es posterior a la secuencia actual {snapshot.sequence}; vuelva a leer el feed completo",
+            f"since={since} is after the current sequence {snapshot.sequence}; re-read the full feed",
+        )
+    size = runtime.settings.changes_page_size
+    rows = await runtime.plan.changed_since(since, until, last, size + 1)
+    more, rows = len(rows) > size, rows[:size]
+    next_url = None
+    if more:
+        token = _encode_cursor(since, until, (rows[-1].changed_seq, rows[-1].id))
+        next_url = f"{runtime.settings.base_url}/feed/v1/changes?since={since}&cursor={token}"
+    page = ChangePage(
+        cut=runtime.settings.cut,
+        since=since,
+        until=until,
+        generated_at=datetime.now(UTC),
+        changes=[
+            Change(
+                entity=Entity(row.entity),
+                id=row.key,
+                sequence=row.changed_seq,
+                record=row.data if row.deleted_at is None else None,
+                deleted_at=row.deleted_at,
+            )
+            for row in rows
+        ],
+        next=next_url,
+    )
+    body = msgspec.json.encode(page)
+    headers = {SIGNATURE_HEADER: signing.sign(body, runtime.keyring.current), "Cache-Control": "no-store"}
+    return Response(body, headers=headers, media_type="application/json")
+
+
+FEED_HANDLERS = [descriptor, plan_feed, plan_signature, jwks, schema, changes]

@@ -1,0 +1,95 @@
+"""The node's signing key and the public keys it still publishes after a rotation.
+
+Files under ``<data_dir>/keys``: ``signing-key.jwk.json`` (the current private key, mode 0600) and
+``retired.json`` (public keys rotated out, with the time they were retired). The JWKS holds the current
+key plus every retired key younger than the grace period, so harvesters verifying an older feed or
+learning of the rotation still find the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from joserfc.jwk import OKPKey
+
+from ogp_federation.core.errors import ConfigurationError
+from ogp_federation.feed import signing
+
+__all__ = ["KeyRing"]
+
+PRIVATE_FILE = "signing-key.jwk.json"
+RETIRED_FILE = "retired.json"
+
+
+def _write_private(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
+    temporary.replace(path)
+
+
+@dataclass
+class KeyRing:
+    """The current signing key and the retired public keys."""
+
+    folder: Path
+    current: OKPKey
+    retired: list[dict[str, Any]]
+
+    @classmethod
+    def create(cls, folder: Path) -> KeyRing:
+        """Generate the first key in ``folder`` (refusing to replace an existing one)."""
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if (folder / PRIVATE_FILE).exists():
+            raise ConfigurationError(
+                f"ya existe una clave en {folder}", f"a key already exists in {folder}", code="key.exists"
+            )
+        ring = cls(folder, signing.generate_key(), [])
+        ring.save()
+        return ring
+
+    @classmethod
+    def load(cls, folder: Path) -> KeyRing:
+        """Read the key ring from ``folder``."""
+        try:
+            current = signing.load_private_key((folder / PRIVATE_FILE).read_bytes())
+            retired_path = folder / RETIRED_FILE
+            retired = json.loads(retired_path.read_text(encoding="utf-8")) if retired_path.exists() else []
+        except OSError as exc:
+            raise ConfigurationError(
+                f"no se pudo leer la clave en {folder}", f"cannot read the key in {folder}", detail=str(exc)
+            ) from exc
+        return cls(folder, current, retired)
+
+    @property
+    def kid(self) -> str:
+        """The current key's id."""
+        return self.current.kid or self.current.thumbprint()
+
+    def save(self) -> None:
+        """Write both files (the private key with mode 0600)."""
+        _write_private(self.folder / PRIVATE_FILE, signing.private_key_json(self.current))
+        (self.folder / RETIRED_FILE).write_text(json.dumps(self.retired, indent=2) + "\n", encoding="utf-8")
+
+    def rotate(self, now: datetime) -> str:
+        """Replace the current key by a new one; the old public key is kept as retired. Returns the new kid."""
+        (public,) = signing.jwks_of([self.current])["keys"]
+        self.retired.append({"jwk": public, "retired_at": now.isoformat()})
+        self.current = signing.generate_key()
+        self.save()
+        return self.kid
+
+    def jwks(self, now: datetime, grace: timedelta) -> dict[str, Any]:
+        """The published JWKS: the current key and the retired keys still within ``grace``."""
+        keys = signing.jwks_of([self.current])["keys"]
+        for entry in reversed(self.retired):
+            if datetime.fromisoformat(entry["retired_at"]) + grace >= now:
+                keys.append(entry["jwk"])
+        return {"keys": keys}

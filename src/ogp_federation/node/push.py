@@ -1,0 +1,98 @@
+"""Push notices to aggregators: signed, sent in the background, retried with backoff, never blocking.
+
+Only the newest sequence matters: while a notice to an aggregator is being retried, a newer
+publication replaces it. Pending notices live in memory; an aggregator that misses one still polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+import httpx
+import msgspec
+
+from ogp_federation.feed import signing
+from ogp_federation.feed.protocol import PushNotice
+
+from .keyring import KeyRing
+
+__all__ = ["NOTICE_TYPE", "PushNotifier"]
+
+NOTICE_TYPE = "ogp-push-notice+jws"
+logger = logging.getLogger(__name__)
+
+
+class PushNotifier:
+    """One background sender per aggregator URL."""
+
+    def __init__(
+        self,
+        urls: list[str],
+        keyring: KeyRing,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        first_delay: float = 1.0,
+        max_delay: float = 300.0,
+        max_attempts: int = 12,
+    ) -> None:
+        self.urls = urls
+        self.keyring = keyring
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.max_attempts = max_attempts
+        self._pending: dict[str, tuple[int, bytes]] = {}
+        self._wakeups: dict[str, asyncio.Event] = {url: asyncio.Event() for url in urls}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(10.0), follow_redirects=False)
+        self.delivered: dict[str, int] = {}
+
+    def start(self) -> None:
+        """Start the senders (inside the running event loop)."""
+        self._tasks = [asyncio.create_task(self._sender(url), name=f"push:{url}") for url in self.urls]
+
+    async def stop(self) -> None:
+        """Stop the senders and close the HTTP client."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._client.aclose()
+
+    def notify(self, cut: str, sequence: int, feed_url: str) -> None:
+        """Queue a signed notice of ``sequence`` for every aggregator; returns at once."""
+        notice = PushNotice(cut=cut, sequence=sequence, feed_url=feed_url, sent_at=datetime.now(UTC))
+        token = signing.sign_compact(msgspec.json.encode(notice), self.keyring.current, typ=NOTICE_TYPE)
+        for url in self.urls:
+            self._pending[url] = (sequence, token.encode())
+            self._wakeups[url].set()
+
+    async def _sender(self, url: str) -> None:
+        while True:
+            await self._wakeups[url].wait()
+            self._wakeups[url].clear()
+            delay = self.first_delay
+            for attempt in range(1, self.max_attempts + 1):
+                pending = self._pending.get(url)
+                if pending is None:
+                    break
+                if await self._send(url, pending[1]):
+                    self.delivered[url] = pending[0]
+                    if self._pending.get(url) is pending:
+                        del self._pending[url]
+                    break
+                logger.warning("push to %s failed (attempt %d); retrying in %.0f s", url, attempt, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeups[url].wait(), timeout=delay)  # a newer notice: retry now
+                self._wakeups[url].clear()
+                delay = min(delay * 2, self.max_delay)
+
+    async def _send(self, url: str, body: bytes) -> bool:
+        try:
+            response = await self._client.post(url, content=body, headers={"Content-Type": "application/jose"})
+        except httpx.HTTPError:
+            return False
+        return response.is_success

@@ -1,0 +1,109 @@
+"""Everything a running node holds: its services, the served-feed cache and the push notifier.
+
+Built by :func:`ogp_federation.node.app.create_app` (or by the CLI for one-off commands) from the
+settings; controllers, jobs and CLI commands all go through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from ogp_federation.core.db import Database
+from ogp_federation.feed.reference import CommuneReference
+
+from .auth import StaffService
+from .evidence import EvidenceStore
+from .keyring import KeyRing
+from .push import PushNotifier
+from .records import Change, PlanService
+from .settings import NodeSettings
+from .snapshot import Snapshot
+
+__all__ = ["FEED_PATH", "NodeRuntime"]
+
+FEED_PATH = "/feed/v1/plan.json"
+
+
+@dataclass
+class FeedCache:
+    """The current publication in memory; re-checked against the database at most every ``interval``."""
+
+    plan: PlanService
+    interval: float
+    snapshot: Snapshot | None = None
+    checked: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def get(self) -> Snapshot | None:
+        """The newest publication (one cheap query per interval, none in between)."""
+        if self.snapshot is not None and time.monotonic() - self.checked < self.interval:
+            return self.snapshot
+        async with self.lock:
+            if self.snapshot is None or time.monotonic() - self.checked >= self.interval:
+                sequence = await self.plan.current_sequence()
+                if self.snapshot is None or sequence != self.snapshot.sequence:
+                    self.snapshot = await self.plan.latest()
+                self.checked = time.monotonic()
+        return self.snapshot
+
+    def put(self, snapshot: Snapshot) -> None:
+        """Serve ``snapshot`` from now on (this worker just published it)."""
+        if self.snapshot is None or snapshot.sequence >= self.snapshot.sequence:
+            self.snapshot = snapshot
+            self.checked = time.monotonic()
+
+
+class NodeRuntime:
+    """The services of one node, wired from its settings."""
+
+    def __init__(
+        self,
+        settings: NodeSettings,
+        *,
+        reference: CommuneReference | None = None,
+        push_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.reference = reference or CommuneReference.packaged()
+        self.db = Database(settings.resolved_database_url)
+        self.keyring = KeyRing.load(settings.data_path / "keys")
+        self.plan = PlanService(self.db, settings, self.keyring, self.reference)
+        self.staff = StaffService(self.db)
+        self.evidence = EvidenceStore(self.db, settings.data_path / "evidence", settings.max_upload_bytes)
+        self.cache = FeedCache(self.plan, settings.feed_cache_check_seconds)
+        self.pusher = PushNotifier(settings.push_urls, self.keyring, transport=push_transport)
+
+    @property
+    def commune_name(self) -> str:
+        """The commune's official name."""
+        commune = self.reference.get(self.settings.cut)
+        return commune.name if commune else self.settings.cut
+
+    async def start(self) -> None:
+        """Start background work (push senders) and warm the feed cache."""
+        self.pusher.start()
+        await self.cache.get()
+
+    async def stop(self) -> None:
+        """Stop background work and close the database."""
+        await self.pusher.stop()
+        await self.db.close()
+
+    async def change(self, changes: Sequence[Change], *, author: str, summary: str = "") -> Snapshot:
+        """Apply and publish ``changes``; serve the result at once and tell the aggregators."""
+        before = self.cache.snapshot.sequence if self.cache.snapshot else None
+        snapshot = await self.plan.apply(changes, author=author, summary=summary)
+        self.cache.put(snapshot)
+        if snapshot.sequence != before:
+            self.pusher.notify(self.settings.cut, snapshot.sequence, self.settings.base_url + FEED_PATH)
+        return snapshot
+
+    def jwks(self) -> dict[str, object]:
+        """The published JWKS."""
+        return self.keyring.jwks(datetime.now(UTC), timedelta(days=self.settings.key_grace_days))
