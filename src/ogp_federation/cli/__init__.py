@@ -9,6 +9,7 @@ from ogp_federation import __version__
 from .demo import demo
 from .feed import feed
 from .keys import keys
+from .node import node
 
 __all__ = ["cli", "main"]
 
@@ -22,6 +23,7 @@ def cli() -> None:
 cli.add_command(feed)
 cli.add_command(keys)
 cli.add_command(demo)
+cli.add_command(node)
 
 
 def main() -> None:

@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import msgspec
+
+from ogp_federation import __version__
 
 from ogp_federation.core.db import Database
+from ogp_federation.feed.protocol import NodeDescriptor
 from ogp_federation.feed.reference import CommuneReference
 
 from .auth import StaffService
@@ -103,6 +107,22 @@ class NodeRuntime:
         if snapshot.sequence != before:
             self.pusher.notify(self.settings.cut, snapshot.sequence, self.settings.base_url + FEED_PATH)
         return snapshot
+
+    def descriptor(self, base_url: str | None = None, *, static: bool = False) -> NodeDescriptor:
+        """The node descriptor, for the live node or for a static copy hosted at ``base_url``."""
+        base = (base_url or self.settings.base_url).rstrip("/")
+        template = "/feed/v1/changes/since-{sequence}.json" if static else "/feed/v1/changes?since={sequence}"
+        return NodeDescriptor(
+            cut=self.settings.cut,
+            name=self.commune_name,
+            feed_url=base + FEED_PATH,
+            signature_url=base + FEED_PATH + ".sig",
+            jwks_url=base + "/feed/v1/jwks.json",
+            changes_url_template=base + template,
+            contact=msgspec.to_builtins(self.settings.contact),
+            software=f"ogp-federation {__version__}",
+            static=static,
+        )
 
     def jwks(self) -> dict[str, object]:
         """The published JWKS."""

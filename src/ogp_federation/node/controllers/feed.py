@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 
@@ -12,12 +11,12 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
-from ogp_federation import __version__
 from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError
-from ogp_federation.feed import Entity, signing
-from ogp_federation.feed.protocol import DESCRIPTOR_PATH, Change, ChangePage, NodeDescriptor
+from ogp_federation.feed import signing
+from ogp_federation.feed.protocol import DESCRIPTOR_PATH
 from ogp_federation.feed.schema import packaged_schema
 
+from ..changes import change_page, encode_page
 from ..runtime import FEED_PATH, NodeRuntime
 from ..snapshot import Snapshot
 
@@ -58,18 +57,7 @@ def _not_modified(request: Request[Any, Any, Any], snapshot: Snapshot) -> bool:
 @get(DESCRIPTOR_PATH, media_type="application/json", sync_to_thread=False)
 def descriptor(runtime: NodeRuntime) -> Response[bytes]:
     """What this node is and where its documents are."""
-    settings, base = runtime.settings, runtime.settings.base_url
-    document = NodeDescriptor(
-        cut=settings.cut,
-        name=runtime.commune_name,
-        feed_url=base + FEED_PATH,
-        signature_url=base + FEED_PATH + ".sig",
-        jwks_url=base + "/feed/v1/jwks.json",
-        changes_url_template=base + "/feed/v1/changes?since={sequence}",
-        contact=msgspec.to_builtins(settings.contact),
-        software=f"ogp-federation {__version__}",
-    )
-    return Response(msgspec.json.encode(document), media_type="application/json")
+    return Response(msgspec.json.encode(runtime.descriptor()), media_type="application/json")
 
 
 @get(FEED_PATH, media_type="application/json")
@@ -146,31 +134,19 @@ async def changes(
             f"since={since} es posterior a la secuencia actual {snapshot.sequence}; vuelva a leer el feed completo",
             f"since={since} is after the current sequence {snapshot.sequence}; re-read the full feed",
         )
-    size = runtime.settings.changes_page_size
-    rows = await runtime.plan.changed_since(since, until, last, size + 1)
-    more, rows = len(rows) > size, rows[:size]
-    next_url = None
-    if more:
-        token = _encode_cursor(since, until, (rows[-1].changed_seq, rows[-1].id))
-        next_url = f"{runtime.settings.base_url}/feed/v1/changes?since={since}&cursor={token}"
-    page = ChangePage(
-        cut=runtime.settings.cut,
+    page, following = await change_page(
+        runtime.plan,
+        runtime.settings.cut,
         since=since,
         until=until,
-        generated_at=datetime.now(UTC),
-        changes=[
-            Change(
-                entity=Entity(row.entity),
-                id=row.key,
-                sequence=row.changed_seq,
-                record=row.data if row.deleted_at is None else None,
-                deleted_at=row.deleted_at,
-            )
-            for row in rows
-        ],
-        next=next_url,
+        after=last,
+        limit=runtime.settings.changes_page_size,
     )
-    body = msgspec.json.encode(page)
+    next_url = None
+    if following is not None:
+        token = _encode_cursor(since, until, following)
+        next_url = f"{runtime.settings.base_url}/feed/v1/changes?since={since}&cursor={token}"
+    body = encode_page(page, next_url)
     headers = {SIGNATURE_HEADER: signing.sign(body, runtime.keyring.current), "Cache-Control": "no-store"}
     return Response(body, headers=headers, media_type="application/json")
 

@@ -1,0 +1,55 @@
+"""``node export-static``: the node as plain files, for communes without a server of their own.
+
+Any static web server can host the folder: descriptor, signed feed, signature, JWKS, change pages
+(``feed/v1/changes/since-N.json`` for the last sequences, each with its ``.sig``) and the citizen page.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import msgspec
+
+from ogp_federation.core.errors import NotFoundError
+from ogp_federation.feed import signing
+from ogp_federation.feed.protocol import DESCRIPTOR_PATH
+
+from .changes import change_page, encode_page
+from .runtime import FEED_PATH, NodeRuntime
+
+__all__ = ["CHANGE_WINDOW", "export_static"]
+
+CHANGE_WINDOW = 50
+ALL = 10**9
+
+
+async def export_static(runtime: NodeRuntime, out: Path, *, base_url: str | None = None) -> list[Path]:
+    """Write the static node into ``out`` (replacing what a previous export wrote); return the files."""
+    snapshot = await runtime.plan.latest()
+    if snapshot is None:
+        raise NotFoundError("aún no hay nada publicado", "nothing has been published yet")
+    feed_dir = out / "feed" / "v1"
+    changes_dir = feed_dir / "changes"
+    shutil.rmtree(changes_dir, ignore_errors=True)
+    changes_dir.mkdir(parents=True, exist_ok=True)
+    (out / ".well-known").mkdir(parents=True, exist_ok=True)
+    files = {
+        out / DESCRIPTOR_PATH.lstrip("/"): msgspec.json.encode(runtime.descriptor(base_url, static=True)),
+        out / FEED_PATH.lstrip("/"): snapshot.body,
+        out / (FEED_PATH.lstrip("/") + ".sig"): snapshot.signature.encode(),
+        feed_dir / "jwks.json": json.dumps(runtime.jwks()).encode(),
+    }
+    for since in range(max(0, snapshot.sequence - CHANGE_WINDOW), snapshot.sequence + 1):
+        page, _ = await change_page(
+            runtime.plan, runtime.settings.cut, since=since, until=snapshot.sequence, after=(since, 0), limit=ALL
+        )
+        body = encode_page(page, None)
+        files[changes_dir / f"since-{since}.json"] = body
+        files[changes_dir / f"since-{since}.json.sig"] = signing.sign(body, runtime.keyring.current).encode()
+    for path, content in files.items():
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(content)
+        temporary.replace(path)
+    return sorted(files)
