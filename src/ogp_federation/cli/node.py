@@ -210,3 +210,35 @@ async def export_static_command(config_path: Path, out: Path, base_url: str | No
 
     files = await _with_runtime(config_path, lambda runtime: export_static(runtime, out, base_url=base_url))
     click.echo(f"{len(files)} archivos en / files in {out}")
+
+
+@node.command("import")
+@config_option
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_run
+async def import_command(config_path: Path, workbook: Path) -> None:
+    """Make the plan exactly what WORKBOOK (.xlsx or .zip of CSV) says: all or nothing."""
+    from ogp_federation.node.spreadsheet.service import import_workbook  # noqa: PLC0415
+
+    content = workbook.read_bytes()
+    result = await _with_runtime(
+        config_path, lambda runtime: import_workbook(runtime, workbook.name, content, author="cli")
+    )
+    click.echo(f"importados / imported {result.records} registros; secuencia / sequence {result.sequence}")
+    for warning in result.warnings:
+        click.echo(f"  aviso / warning {warning.get('cell') or warning.get('path')}: {warning['message']}")
+
+
+@node.command("export")
+@config_option
+@click.option("--format", "file_format", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--template", is_flag=True, help="Only the headers: an empty template to fill.")
+@_run
+async def export_command(config_path: Path, file_format: str, out: Path, template: bool) -> None:
+    """Write the plan (or the empty template) as a workbook that `node import` reads back."""
+    from ogp_federation.node.spreadsheet.service import export_workbook  # noqa: PLC0415
+
+    content = await _with_runtime(config_path, lambda runtime: export_workbook(runtime, file_format, template=template))
+    out.write_bytes(content)
+    click.echo(f"{out} ({len(content):,} bytes)")

@@ -18,6 +18,7 @@ from ogp_federation.feed.reference import CommuneReference
 from .controllers.admin import ADMIN_HANDLERS
 from .controllers.evidence import EVIDENCE_HANDLERS
 from .controllers.feed import FEED_HANDLERS
+from .controllers.spreadsheet import SPREADSHEET_HANDLERS
 from .runtime import NodeRuntime
 from .settings import NodeSettings
 
@@ -45,7 +46,7 @@ def create_app(
         return runtime
 
     return Litestar(
-        route_handlers=[*FEED_HANDLERS, *ADMIN_HANDLERS, *EVIDENCE_HANDLERS],
+        route_handlers=[*FEED_HANDLERS, *ADMIN_HANDLERS, *EVIDENCE_HANDLERS, *SPREADSHEET_HANDLERS],
         dependencies={"runtime": Provide(provide_runtime, use_cache=True)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers,

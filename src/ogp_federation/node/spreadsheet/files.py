@@ -1,0 +1,137 @@
+"""Workbook files: XLSX (one sheet per table) and a zip of CSV files, read with bomb and size guards."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import date
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+
+from ogp_federation.core.errors import PayloadTooLargeError, UnsupportedMediaError
+
+from .layout import all_sheets
+from .tables import Table
+
+__all__ = ["MAX_ROWS", "read_workbook", "write_csv_zip", "write_xlsx"]
+
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_RATIO = 200
+MAX_ROWS = 200_000
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
+def _check_zip(content: bytes) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile as exc:
+        raise UnsupportedMediaError(
+            "el archivo no es un XLSX ni un ZIP de CSV válido",
+            "the file is neither a valid XLSX nor a ZIP of CSV files",
+        ) from exc
+    infos = archive.infolist()
+    unpacked = sum(info.file_size for info in infos)
+    if len(infos) > 2000 or unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_RATIO * max(len(content), 1):
+        raise PayloadTooLargeError(
+            "el archivo descomprimido es demasiado grande (¿bomba zip?)",
+            "the unpacked file is too large (a zip bomb?)",
+        )
+    return archive
+
+
+def read_workbook(filename: str, content: bytes) -> dict[str, Table]:
+    """The tables of an ``.xlsx`` file or a ``.zip`` of ``<sheet>.csv`` files."""
+    archive = _check_zip(content)
+    names = {info.filename for info in archive.infolist()}
+    if "[Content_Types].xml" in names:
+        return _read_xlsx(content)
+    if filename.lower().endswith(".xlsx"):
+        raise UnsupportedMediaError("el XLSX está dañado", "the XLSX file is damaged")
+    return _read_csv_zip(archive)
+
+
+def _table(rows: Any, sheet: str) -> Table:
+    iterator = iter(rows)
+    headers = list(next(iterator, ()) or ())
+    body: list[tuple[int, list[Any]]] = []
+    for number, row in enumerate(iterator, start=2):
+        if number > MAX_ROWS:
+            raise PayloadTooLargeError(
+                f"la hoja {sheet} supera {MAX_ROWS} filas", f"sheet {sheet} has over {MAX_ROWS} rows"
+            )
+        values = list(row)
+        if any(value is not None and str(value).strip() for value in values):
+            body.append((number, values))
+    return Table(headers, body)
+
+
+def _read_xlsx(content: bytes) -> dict[str, Table]:
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 (openpyxl raises many kinds of errors on damaged files)
+        raise UnsupportedMediaError("el XLSX está dañado", "the XLSX file is damaged", detail=str(exc)[:200]) from exc
+    try:
+        return {ws.title: _table(ws.iter_rows(values_only=True), ws.title) for ws in workbook.worksheets}
+    finally:
+        workbook.close()
+
+
+def _read_csv_zip(archive: zipfile.ZipFile) -> dict[str, Table]:
+    tables = {}
+    for info in archive.infolist():
+        if info.is_dir() or not info.filename.lower().endswith(".csv"):
+            continue
+        name = info.filename.rsplit("/", 1)[-1][:-4]
+        try:
+            text = archive.read(info).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UnsupportedMediaError(f"{info.filename} no está en UTF-8", f"{info.filename} is not UTF-8") from exc
+        tables[name] = _table(csv.reader(io.StringIO(text, newline="")), name)
+    return tables
+
+
+def write_xlsx(tables: dict[str, list[list[Any]]]) -> bytes:
+    """An XLSX workbook with one sheet per table, bold frozen headers and real date cells."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    for sheet in all_sheets():
+        worksheet = workbook.create_sheet(sheet.name)
+        worksheet.append(sheet.headers())
+        for cell in worksheet[1]:
+            cell.font = Font(bold=True)
+        worksheet.freeze_panes = "A2"
+        for row in tables.get(sheet.name, []):
+            worksheet.append(row)
+            for cell in worksheet[worksheet.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text, never a formula, whatever it starts with
+                elif isinstance(cell.value, date):
+                    cell.number_format = "yyyy-mm-dd"
+        for index, header in enumerate(sheet.headers(), start=1):
+            worksheet.column_dimensions[worksheet.cell(1, index).column_letter].width = max(12, len(header) + 2)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text  # no formulas when opened in a spreadsheet
+
+
+def write_csv_zip(tables: dict[str, list[list[Any]]]) -> bytes:
+    """A zip with one UTF-8 CSV per table (``<sheet>.csv``)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for sheet in all_sheets():
+            text = io.StringIO(newline="")
+            writer = csv.writer(text, lineterminator="\r\n")
+            writer.writerow(sheet.headers())
+            writer.writerows([_csv_value(value) for value in row] for row in tables.get(sheet.name, []))
+            archive.writestr(f"{sheet.name}.csv", "\ufeff" + text.getvalue())
+    return out.getvalue()

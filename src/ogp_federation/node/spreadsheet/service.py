@@ -1,0 +1,94 @@
+"""Spreadsheet import (all or nothing, every bad cell reported) and export, on top of the plan service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from ogp_federation.core.errors import InvalidInputError
+from ogp_federation.feed import COLLECTIONS, Entity, validate
+
+from ..records import ReplaceAll
+from ..runtime import NodeRuntime
+from ..snapshot import Snapshot, envelope
+from .files import read_workbook, write_csv_zip, write_xlsx
+from .tables import ParsedTables, records_to_tables, tables_to_records
+
+__all__ = ["FORMATS", "ImportResult", "export_workbook", "import_workbook"]
+
+FORMATS = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "plan.xlsx"),
+    "csv": ("application/zip", "plan-csv.zip"),
+}
+
+
+class ImportResult(msgspec.Struct, kw_only=True):
+    """What an import did: the sequence published and the warnings left (each with its cell)."""
+
+    sequence: int
+    records: int
+    warnings: list[dict[str, object]]
+
+
+async def export_workbook(runtime: NodeRuntime, file_format: str, *, template: bool = False) -> bytes:
+    """The plan (or an empty template) as ``xlsx`` or ``csv`` (zip)."""
+    records: dict[Entity, list[dict[str, Any]]] = {}
+    if not template:
+        for collection in COLLECTIONS:
+            records[collection.entity] = [r.data for r in await runtime.plan.list_records(collection.entity)]
+    tables = records_to_tables(records)
+    return write_xlsx(tables) if file_format == "xlsx" else write_csv_zip(tables)
+
+
+def _locate(parsed: ParsedTables, finding: dict[str, object]) -> dict[str, object]:
+    cell = parsed.locate(str(finding.get("path", "")))
+    if cell is None:
+        return finding
+    return {**finding, "sheet": cell.sheet, "row": cell.row, "column": cell.column, "cell": cell.describe()}
+
+
+async def import_workbook(runtime: NodeRuntime, filename: str, content: bytes, *, author: str) -> ImportResult:
+    """Make the plan exactly what the workbook says, or change nothing and report every problem."""
+    parsed = tables_to_records(read_workbook(filename, content))
+    if parsed.errors:
+        raise InvalidInputError(
+            "la planilla no tiene la forma de la plantilla",
+            "the workbook does not follow the template",
+            code="spreadsheet.layout",
+            errors=parsed.errors,
+        )
+    now = datetime.now(UTC)
+    document = {
+        **envelope(runtime.settings, runtime.reference),
+        "generated_at": now.isoformat(),
+        "sequence": await runtime.plan.current_sequence() + 1,
+        **{entity.value: items for entity, items in parsed.records.items()},
+    }
+    report = validate(msgspec.json.encode(document), reference=runtime.reference, now=now)
+    findings = [
+        _locate(
+            parsed,
+            {
+                "path": f.path,
+                "rule": f.rule,
+                "severity": f.severity.value,
+                "message": f.message,
+                "message_en": f.message_en,
+            },
+        )
+        for f in report.findings
+    ]
+    blocking = [f for f in findings if f["severity"] in ("critical", "error")]
+    if blocking:
+        raise InvalidInputError(
+            f"{len(blocking)} problema(s) en la planilla; no se importó nada",
+            f"{len(blocking)} problem(s) in the workbook; nothing was imported",
+            code="spreadsheet.invalid",
+            errors=blocking,
+        )
+    snapshot: Snapshot = await runtime.change([ReplaceAll(parsed.records)], author=author, summary=f"import {filename}")
+    count = sum(len(items) for items in parsed.records.values())
+    warnings = [f for f in findings if f["severity"] not in ("critical", "error")]
+    return ImportResult(sequence=snapshot.sequence, records=count, warnings=warnings)
