@@ -16,6 +16,7 @@ from ogp_federation.core.http import exception_handlers
 from ogp_federation.feed.reference import CommuneReference
 
 from .controllers.admin import ADMIN_HANDLERS
+from .controllers.citizen import CITIZEN_HANDLERS
 from .controllers.evidence import EVIDENCE_HANDLERS
 from .controllers.feed import FEED_HANDLERS
 from .controllers.spreadsheet import SPREADSHEET_HANDLERS
@@ -46,7 +47,7 @@ def create_app(
         return runtime
 
     return Litestar(
-        route_handlers=[*FEED_HANDLERS, *ADMIN_HANDLERS, *EVIDENCE_HANDLERS, *SPREADSHEET_HANDLERS],
+        route_handlers=[*FEED_HANDLERS, *ADMIN_HANDLERS, *EVIDENCE_HANDLERS, *SPREADSHEET_HANDLERS, *CITIZEN_HANDLERS],
         dependencies={"runtime": Provide(provide_runtime, use_cache=True)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers,

@@ -17,6 +17,8 @@ from ogp_federation.feed import signing
 from ogp_federation.feed.protocol import DESCRIPTOR_PATH
 
 from .changes import change_page, encode_page
+from .citizen import render_commitment, render_plan
+from .controllers.citizen import STATIC_DIR
 from .runtime import FEED_PATH, NodeRuntime
 
 __all__ = ["CHANGE_WINDOW", "export_static"]
@@ -48,7 +50,15 @@ async def export_static(runtime: NodeRuntime, out: Path, *, base_url: str | None
         body = encode_page(page, None)
         files[changes_dir / f"since-{since}.json"] = body
         files[changes_dir / f"since-{since}.json.sig"] = signing.sign(body, runtime.keyring.current).encode()
+    feed = snapshot.feed
+    files[out / "index.html"] = render_plan(feed).encode()
+    for commitment in feed.commitments:
+        page = render_commitment(feed, commitment.id)
+        if page is not None:
+            files[out / "plan" / commitment.id / "index.html"] = page.encode()
+    files[out / "static" / "site.css"] = (STATIC_DIR / "site.css").read_bytes()
     for path, content in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_bytes(content)
         temporary.replace(path)

@@ -20,7 +20,7 @@ from ..changes import change_page, encode_page
 from ..runtime import FEED_PATH, NodeRuntime
 from ..snapshot import Snapshot
 
-__all__ = ["FEED_HANDLERS", "SIGNATURE_HEADER"]
+__all__ = ["FEED_HANDLERS", "SIGNATURE_HEADER", "current_snapshot"]
 
 SIGNATURE_HEADER = "OGP-Signature"
 CACHE_CONTROL = "public, no-cache"  # always revalidate: a 304 costs nothing and changes show at once
@@ -33,7 +33,8 @@ class CursorAheadError(OGPError):
     status_code = 410
 
 
-async def _snapshot(runtime: NodeRuntime) -> Snapshot:
+async def current_snapshot(runtime: NodeRuntime) -> Snapshot:
+    """The publication being served, or 404 before the first one."""
     snapshot = await runtime.cache.get()
     if snapshot is None:
         raise NotFoundError("aún no hay nada publicado", "nothing has been published yet")
@@ -63,7 +64,7 @@ def descriptor(runtime: NodeRuntime) -> Response[bytes]:
 @get(FEED_PATH, media_type="application/json")
 async def plan_feed(request: Request[Any, Any, Any], runtime: NodeRuntime) -> Response[bytes]:
     """The full current feed, signed; the bytes are built once per publication."""
-    snapshot = await _snapshot(runtime)
+    snapshot = await current_snapshot(runtime)
     headers = {
         "ETag": snapshot.etag,
         "Last-Modified": snapshot.last_modified,
@@ -83,7 +84,7 @@ async def plan_feed(request: Request[Any, Any, Any], runtime: NodeRuntime) -> Re
 @get(FEED_PATH + ".sig", media_type="application/jose")
 async def plan_signature(runtime: NodeRuntime) -> Response[bytes]:
     """The detached signature of the current feed."""
-    snapshot = await _snapshot(runtime)
+    snapshot = await current_snapshot(runtime)
     headers = {"ETag": snapshot.etag, "Cache-Control": CACHE_CONTROL}
     return Response(snapshot.signature.encode(), headers=headers, media_type="application/jose")
 
@@ -124,7 +125,7 @@ async def changes(
     cursor: Annotated[str | None, Parameter(description="Opaque cursor from a previous page's 'next'.")] = None,
 ) -> Response[bytes]:
     """Records changed or deleted after ``since``, oldest first, paginated and signed like the feed."""
-    snapshot = await _snapshot(runtime)
+    snapshot = await current_snapshot(runtime)
     if cursor:
         since, until, last = _decode_cursor(cursor)
     else:

@@ -1,0 +1,120 @@
+"""The citizen page: the published plan in Spanish, rendered on the server (no JavaScript needed).
+
+Everything shown comes from the published feed, escaped by Jinja's autoescaping; charts are inline SVG
+built from numbers only. Used by the live node and by the static export alike.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ogp_federation.feed import PlanFeed
+from ogp_federation.feed.labels import label
+from ogp_federation.feed.model import Commitment, Indicator, Observation
+
+__all__ = ["CONTENT_SECURITY_POLICY", "Sparkline", "render_commitment", "render_plan"]
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+_MONTHS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
+
+_environment = Environment(
+    loader=PackageLoader("ogp_federation.node", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _fecha(value: date | None) -> str:
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}" if value else ""
+
+
+_environment.filters["label"] = label
+_environment.filters["fecha"] = _fecha
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """An indicator's values as SVG polyline points (numbers only) with its first and last values."""
+
+    points: str
+    first: float
+    last: float
+    start: date
+    end: date
+    count: int
+
+    WIDTH = 240
+    HEIGHT = 60
+
+    @classmethod
+    def of(cls, observations: list[Observation]) -> Sparkline | None:
+        """The sparkline of ``observations`` (sorted by period), or None with fewer than two."""
+        ordered = sorted(observations, key=lambda o: o.period_start)
+        if len(ordered) < 2:
+            return None
+        values = [o.value for o in ordered]
+        low, high = min(values), max(values)
+        span = (high - low) or 1.0
+        step = cls.WIDTH / (len(values) - 1)
+        points = " ".join(
+            f"{index * step:.1f},{cls.HEIGHT - 4 - (value - low) / span * (cls.HEIGHT - 8):.1f}"
+            for index, value in enumerate(values)
+        )
+        return cls(points, values[0], values[-1], ordered[0].period_start, ordered[-1].period_end, len(values))
+
+
+def _context(feed: PlanFeed) -> dict[str, Any]:
+    milestones: dict[str, list[Any]] = defaultdict(list)
+    for milestone in sorted(feed.milestones, key=lambda m: m.due):
+        milestones[milestone.commitment_id].append(milestone)
+    inputs: dict[str, list[Any]] = defaultdict(list)
+    for item in feed.inputs:
+        inputs[item.event_id].append(item)
+    observations: dict[str, list[Observation]] = defaultdict(list)
+    for observation in feed.observations:
+        observations[observation.indicator_code].append(observation)
+    indicators: list[tuple[Indicator, Sparkline | None, Observation | None]] = [
+        (
+            indicator,
+            Sparkline.of(observations[indicator.code]),
+            max(observations[indicator.code], key=lambda o: o.period_end, default=None),
+        )
+        for indicator in feed.indicators
+    ]
+    commitments_by_plan: dict[str, list[Commitment]] = defaultdict(list)
+    for commitment in feed.commitments:
+        commitments_by_plan[commitment.plan_id].append(commitment)
+    return {
+        "feed": feed,
+        "publisher": feed.publisher,
+        "plans": feed.action_plans,
+        "commitments_by_plan": commitments_by_plan,
+        "milestones": milestones,
+        "events": sorted(feed.participation_events, key=lambda e: e.start, reverse=True),
+        "inputs": inputs,
+        "indicators": indicators,
+        "organizations": {o.id: o for o in feed.organizations},
+        "generated": feed.generated_at,
+    }
+
+
+def render_plan(feed: PlanFeed, *, root: str = "") -> str:
+    """The plan's main page; ``root`` is the relative path back to the site root."""
+    return _environment.get_template("plan.html").render(**_context(feed), root=root)
+
+
+def render_commitment(feed: PlanFeed, commitment_id: str, *, root: str = "../../") -> str | None:
+    """The page of one commitment, or None if there is no such commitment."""
+    commitment = next((c for c in feed.commitments if c.id == commitment_id), None)
+    if commitment is None:
+        return None
+    return _environment.get_template("commitment.html").render(**_context(feed), commitment=commitment, root=root)

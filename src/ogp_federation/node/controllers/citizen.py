@@ -1,0 +1,62 @@
+"""The citizen page: the published plan in Spanish, with a strict Content-Security-Policy."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from litestar import Response, get
+from litestar.static_files import create_static_files_router
+
+from ogp_federation.core.errors import NotFoundError
+
+from ..citizen import CONTENT_SECURITY_POLICY, render_commitment, render_plan
+from ..runtime import NodeRuntime
+from ..snapshot import Snapshot
+from .feed import current_snapshot
+
+__all__ = ["CITIZEN_HANDLERS", "HTML_HEADERS"]
+
+HTML_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "public, no-cache",
+}
+
+
+@lru_cache(maxsize=256)
+def _page(snapshot: Snapshot, commitment_id: str | None) -> str | None:
+    # Rendered once per publication and page; snapshots are immutable and hashable by identity.
+    if commitment_id is None:
+        return render_plan(snapshot.feed)
+    return render_commitment(snapshot.feed, commitment_id)
+
+
+def _html(body: str, snapshot: Snapshot) -> Response[str]:
+    return Response(body, media_type="text/html; charset=utf-8", headers={**HTML_HEADERS, "ETag": snapshot.etag})
+
+
+@get("/", include_in_schema=False)
+async def plan_page(runtime: NodeRuntime) -> Response[str]:
+    """The plan, its commitments, indicators, participation and responses."""
+    snapshot = await current_snapshot(runtime)
+    return _html(_page(snapshot, None) or "", snapshot)
+
+
+@get(["/plan/{commitment_id:str}", "/plan/{commitment_id:str}/"], include_in_schema=False)
+async def commitment_page(runtime: NodeRuntime, commitment_id: str) -> Response[str]:
+    """One commitment with its milestone timeline and evidence."""
+    snapshot = await current_snapshot(runtime)
+    body = _page(snapshot, commitment_id)
+    if body is None:
+        raise NotFoundError("compromiso no encontrado", "commitment not found")
+    return _html(body, snapshot)
+
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+CITIZEN_HANDLERS = [
+    plan_page,
+    commitment_page,
+    create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
+]
