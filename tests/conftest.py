@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -22,9 +23,9 @@ def penalolen_bytes() -> bytes:
     return (FEEDS / "penalolen.json").read_bytes()
 
 
-@pytest.fixture(scope="session")
-async def pg_dsn() -> AsyncIterator[str]:
-    """A DSN for a fresh database on the running PostgreSQL server, dropped after the test session.
+@asynccontextmanager
+async def fresh_pg_database() -> AsyncIterator[str]:
+    """A DSN for a new, empty database on the running PostgreSQL server, dropped afterwards.
 
     Never skipped: a test that asks for PostgreSQL fails loudly when the server is not there
     (start it with ``pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start``).
@@ -47,3 +48,20 @@ async def pg_dsn() -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def pg_dsn() -> AsyncIterator[str]:
+    """One throwaway PostgreSQL database for the whole test session."""
+    async with fresh_pg_database() as dsn:
+        yield dsn
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database URL per test: SQLite in a temporary folder, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    async with fresh_pg_database() as dsn:
+        yield dsn.replace("postgresql://", "postgresql+asyncpg://", 1)

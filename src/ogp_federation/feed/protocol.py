@@ -58,7 +58,7 @@ class Change(_Document, kw_only=True):
     deleted_at: Annotated[datetime | None, Meta(description="Deletion time when the record was deleted.")] = None
 
 
-class ChangePage(_Document, kw_only=True):
+class ChangePage(_Document, kw_only=True, omit_defaults=False):
     """A page of changes after ``since`` up to ``until`` (the sequence the page brings you to)."""
 
     cut: Annotated[Cut, Meta(description="The commune's CUT.")]

@@ -15,7 +15,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, HeaderParameter, JSONBody
 
 from ogp_federation.core.errors import InvalidInputError, PreconditionRequiredError
 from ogp_federation.feed import COLLECTIONS, Collection, Entity
@@ -24,14 +24,15 @@ from ..auth import Staff
 from ..records import Delete, Put
 from ..runtime import NodeRuntime
 from ..snapshot import Snapshot
+from ._deps import CurrentStaff, Runtime
 
 __all__ = ["ADMIN_HANDLERS", "provide_staff"]
 
-IfMatch = Annotated[str | None, Parameter(header="If-Match", description="The record's ETag, from a GET.")]
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="The record's ETag, from a GET.")]
 MAX_RECORD_BYTES = 1024 * 1024
 
 
-async def provide_staff(request: Request[Any, Any, State], runtime: NodeRuntime) -> Staff:
+async def provide_staff(request: Request[Any, Any, State], runtime: Runtime) -> Staff:
     """The staff member behind the request's bearer token."""
     return await runtime.staff.authenticate(request.headers.get("authorization"))
 
@@ -70,17 +71,19 @@ def record_controller(collection: Collection) -> type[Controller]:
         dependencies = {"staff": Provide(provide_staff)}  # noqa: RUF012 (Litestar reads the class attribute)
 
         @get("/", summary=f"List {entity.value}")
-        async def list_records(self, runtime: NodeRuntime, staff: Staff) -> list[dict[str, Any]]:
+        async def list_records(self, runtime: Runtime, staff: CurrentStaff) -> list[dict[str, Any]]:
             return [{"record": r.data, "version": r.version} for r in await runtime.plan.list_records(entity)]
 
         @get("/{key:str}", summary=f"Get one of {entity.value}")
-        async def get_record(self, runtime: NodeRuntime, staff: Staff, key: str) -> Response[dict[str, Any]]:
+        async def get_record(
+            self, runtime: Runtime, staff: CurrentStaff, key: FromPath[str]
+        ) -> Response[dict[str, Any]]:
             record = await runtime.plan.get_record(entity, key)
             return Response(record.data, headers={"ETag": f'"{record.version}"'})
 
         @post("/", summary=f"Create one of {entity.value}", request_max_body_size=MAX_RECORD_BYTES)
         async def create_record(
-            self, runtime: NodeRuntime, staff: Staff, data: Annotated[dict[str, Any], Body(description=record_doc)]
+            self, runtime: Runtime, staff: CurrentStaff, data: Annotated[dict[str, Any], Body(description=record_doc)]
         ) -> Response[dict[str, Any]]:
             staff.require("editor")
             snapshot = await runtime.change([Put(entity, data)], author=staff.username, summary=f"create {entity}")
@@ -90,9 +93,9 @@ def record_controller(collection: Collection) -> type[Controller]:
         @put("/{key:str}", summary=f"Replace one of {entity.value}", request_max_body_size=MAX_RECORD_BYTES)
         async def replace_record(
             self,
-            runtime: NodeRuntime,
-            staff: Staff,
-            key: str,
+            runtime: Runtime,
+            staff: CurrentStaff,
+            key: FromPath[str],
             data: Annotated[dict[str, Any], Body(description=record_doc)],
             if_match: IfMatch = None,
         ) -> Response[dict[str, Any]]:
@@ -110,7 +113,7 @@ def record_controller(collection: Collection) -> type[Controller]:
 
         @delete("/{key:str}", summary=f"Delete one of {entity.value}", status_code=200)
         async def delete_record(
-            self, runtime: NodeRuntime, staff: Staff, key: str, if_match: IfMatch = None
+            self, runtime: Runtime, staff: CurrentStaff, key: FromPath[str], if_match: IfMatch = None
         ) -> Response[None]:
             staff.require("editor")
             change = Delete(entity, key, _version(if_match))
@@ -122,7 +125,7 @@ def record_controller(collection: Collection) -> type[Controller]:
 
 
 @get("/admin/api/milestones/{key:str}/history", dependencies={"staff": Provide(provide_staff)}, tags=["milestones"])
-async def milestone_history(runtime: NodeRuntime, staff: Staff, key: str) -> list[dict[str, Any]]:
+async def milestone_history(runtime: Runtime, staff: CurrentStaff, key: FromPath[str]) -> list[dict[str, Any]]:
     """Every status change of a milestone: when, by whom, from and to."""
     await runtime.plan.get_record(Entity.MILESTONES, key)
     return [
@@ -146,7 +149,7 @@ class Login(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 @post("/admin/api/login", tags=["auth"], request_max_body_size=16 * 1024)
-async def login(runtime: NodeRuntime, data: Login) -> dict[str, str]:
+async def login(runtime: Runtime, data: JSONBody[Login]) -> dict[str, str]:
     """Exchange a username and password for a new personal API token."""
     token = await runtime.staff.token_for_password(data.username, data.password, data.token_name)
     return {"token": token, "token_type": "Bearer"}

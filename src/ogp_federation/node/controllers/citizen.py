@@ -5,11 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from litestar.params import FromPath
 from litestar import Response, get
 from litestar.static_files import create_static_files_router
 
 from ogp_federation.core.errors import NotFoundError
 
+from ._deps import Runtime
 from ..citizen import CONTENT_SECURITY_POLICY, render_commitment, render_plan
 from ..runtime import NodeRuntime
 from ..snapshot import Snapshot
@@ -38,14 +40,14 @@ def _html(body: str, snapshot: Snapshot) -> Response[str]:
 
 
 @get("/", include_in_schema=False)
-async def plan_page(runtime: NodeRuntime) -> Response[str]:
+async def plan_page(runtime: Runtime) -> Response[str]:
     """The plan, its commitments, indicators, participation and responses."""
     snapshot = await current_snapshot(runtime)
     return _html(_page(snapshot, None) or "", snapshot)
 
 
 @get(["/plan/{commitment_id:str}", "/plan/{commitment_id:str}/"], include_in_schema=False)
-async def commitment_page(runtime: NodeRuntime, commitment_id: str) -> Response[str]:
+async def commitment_page(runtime: Runtime, commitment_id: FromPath[str]) -> Response[str]:
     """One commitment with its milestone timeline and evidence."""
     snapshot = await current_snapshot(runtime)
     body = _page(snapshot, commitment_id)

@@ -8,9 +8,10 @@ from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import File
 
+from ._deps import CurrentStaff, Runtime
 from ..auth import Staff
 from ..runtime import NodeRuntime
 from .admin import provide_staff
@@ -20,8 +21,8 @@ __all__ = ["EVIDENCE_HANDLERS"]
 
 @post("/admin/api/evidence", tags=["evidence"], dependencies={"staff": Provide(provide_staff)})
 async def upload_evidence(
-    runtime: NodeRuntime,
-    staff: Staff,
+    runtime: Runtime,
+    staff: CurrentStaff,
     data: Annotated[
         UploadFile, Body(media_type=RequestEncodingType.MULTI_PART, description="The file (field 'data').")
     ],
@@ -36,7 +37,7 @@ async def upload_evidence(
 
 
 @get("/evidence/{sha256:str}", tags=["evidence"])
-async def evidence_file(runtime: NodeRuntime, sha256: str) -> File:
+async def evidence_file(runtime: Runtime, sha256: FromPath[str]) -> File:
     """An uploaded evidence file, immutable at this URL."""
     row, path = await runtime.evidence.get(sha256)
     return File(

@@ -9,13 +9,14 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError
 from ogp_federation.feed import signing
 from ogp_federation.feed.protocol import DESCRIPTOR_PATH
 from ogp_federation.feed.schema import packaged_schema
 
+from ._deps import Runtime
 from ..changes import change_page, encode_page
 from ..runtime import FEED_PATH, NodeRuntime
 from ..snapshot import Snapshot
@@ -33,7 +34,7 @@ class CursorAheadError(OGPError):
     status_code = 410
 
 
-async def current_snapshot(runtime: NodeRuntime) -> Snapshot:
+async def current_snapshot(runtime: Runtime) -> Snapshot:
     """The publication being served, or 404 before the first one."""
     snapshot = await runtime.cache.get()
     if snapshot is None:
@@ -56,13 +57,13 @@ def _not_modified(request: Request[Any, Any, Any], snapshot: Snapshot) -> bool:
 
 
 @get(DESCRIPTOR_PATH, media_type="application/json", sync_to_thread=False)
-def descriptor(runtime: NodeRuntime) -> Response[bytes]:
+def descriptor(runtime: Runtime) -> Response[bytes]:
     """What this node is and where its documents are."""
     return Response(msgspec.json.encode(runtime.descriptor()), media_type="application/json")
 
 
 @get(FEED_PATH, media_type="application/json")
-async def plan_feed(request: Request[Any, Any, Any], runtime: NodeRuntime) -> Response[bytes]:
+async def plan_feed(request: Request[Any, Any, Any], runtime: Runtime) -> Response[bytes]:
     """The full current feed, signed; the bytes are built once per publication."""
     snapshot = await current_snapshot(runtime)
     headers = {
@@ -82,7 +83,7 @@ async def plan_feed(request: Request[Any, Any, Any], runtime: NodeRuntime) -> Re
 
 
 @get(FEED_PATH + ".sig", media_type="application/jose")
-async def plan_signature(runtime: NodeRuntime) -> Response[bytes]:
+async def plan_signature(runtime: Runtime) -> Response[bytes]:
     """The detached signature of the current feed."""
     snapshot = await current_snapshot(runtime)
     headers = {"ETag": snapshot.etag, "Cache-Control": CACHE_CONTROL}
@@ -90,7 +91,7 @@ async def plan_signature(runtime: NodeRuntime) -> Response[bytes]:
 
 
 @get("/feed/v1/jwks.json", media_type="application/jwk-set+json", sync_to_thread=False)
-def jwks(runtime: NodeRuntime) -> Response[bytes]:
+def jwks(runtime: Runtime) -> Response[bytes]:
     """The node's public keys (current and recently rotated out)."""
     return Response(msgspec.json.encode(runtime.jwks()), media_type="application/jwk-set+json")
 
@@ -120,9 +121,9 @@ def _decode_cursor(cursor: str) -> tuple[int, int, tuple[int, int]]:
 
 @get("/feed/v1/changes", media_type="application/json")
 async def changes(
-    runtime: NodeRuntime,
-    since: Annotated[int, Parameter(ge=0, description="Last sequence the harvester has.")],
-    cursor: Annotated[str | None, Parameter(description="Opaque cursor from a previous page's 'next'.")] = None,
+    runtime: Runtime,
+    since: Annotated[int, QueryParameter(ge=0, description="Last sequence the harvester has.")],
+    cursor: Annotated[str | None, QueryParameter(description="Opaque cursor from a previous page's 'next'.")] = None,
 ) -> Response[bytes]:
     """Records changed or deleted after ``since``, oldest first, paginated and signed like the feed."""
     snapshot = await current_snapshot(runtime)

@@ -8,8 +8,9 @@ from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 
+from ._deps import CurrentStaff, Runtime
 from ..auth import Staff
 from ..runtime import NodeRuntime
 from ..spreadsheet.service import FORMATS, export_workbook, import_workbook
@@ -22,8 +23,8 @@ _staff = {"staff": Provide(provide_staff)}
 
 @post("/admin/api/import", tags=["spreadsheet"], dependencies=_staff)
 async def import_upload(
-    runtime: NodeRuntime,
-    staff: Staff,
+    runtime: Runtime,
+    staff: CurrentStaff,
     data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART, description="XLSX or zip of CSV.")],
 ) -> dict[str, Any]:
     """Replace the plan with the uploaded workbook: all or nothing, every bad cell reported (422)."""
@@ -35,10 +36,10 @@ async def import_upload(
 
 @get("/admin/api/export", tags=["spreadsheet"], dependencies=_staff)
 async def export_download(
-    runtime: NodeRuntime,
-    staff: Staff,
-    format: Literal["xlsx", "csv"] = "xlsx",
-    template: bool = False,  # noqa: A002
+    runtime: Runtime,
+    staff: CurrentStaff,
+    format: FromQuery[Literal["xlsx", "csv"]] = "xlsx",  # noqa: A002
+    template: FromQuery[bool] = False,
 ) -> Response[bytes]:
     """The plan (or the empty template) as a workbook."""
     media_type, filename = FORMATS[format]

@@ -1,0 +1,264 @@
+"""The node over HTTP (in process), on SQLite and on PostgreSQL: feed endpoints, admin API, evidence."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from conftest import FEEDS
+from node_helpers import PASSWORD, client, fixture_records, load_fixture, make_node, staff_token
+from ogp_federation.feed import decode, signing, validate
+from ogp_federation.node.settings import NodeSettings, PublisherSettings
+
+
+@pytest.fixture
+async def node(tmp_path: Path, database_url: str) -> Any:
+    settings = await make_node(tmp_path, database_url)
+    await load_fixture(settings)
+    return settings
+
+
+def bearer(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+async def test_feed_is_valid_signed_and_equal_to_the_fixture_records(node: Any) -> None:
+    async with client(node) as http:
+        response = await http.get("/feed/v1/plan.json")
+        jwks = signing.load_jwks((await http.get("/feed/v1/jwks.json")).content)
+        detached = (await http.get("/feed/v1/plan.json.sig")).text
+    assert response.status_code == 200
+    body = response.content
+    assert validate(body).valid
+    assert signing.verify(body, response.headers["OGP-Signature"], jwks).kid
+    assert signing.verify(body, detached, jwks).kid
+    served, fixture = decode(body), decode((FEEDS / "penalolen.json").read_bytes())
+    for name in ("commitments", "milestones", "participation_events", "inputs", "indicators", "observations"):
+        assert getattr(served, name) == getattr(fixture, name), name
+
+
+async def test_conditional_get_and_gzip(node: Any) -> None:
+    async with client(node) as http:
+        first = await http.get("/feed/v1/plan.json")
+        etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+        assert first.headers["Cache-Control"] == "public, no-cache"
+        assert (await http.get("/feed/v1/plan.json", headers={"If-None-Match": etag})).status_code == 304
+        assert (await http.get("/feed/v1/plan.json", headers={"If-None-Match": f"W/{etag}"})).status_code == 304
+        assert (await http.get("/feed/v1/plan.json", headers={"If-Modified-Since": modified})).status_code == 304
+        assert (await http.get("/feed/v1/plan.json", headers={"If-None-Match": '"otro"'})).status_code == 200
+        zipped = await http.get("/feed/v1/plan.json", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.content == first.content  # httpx decodes it; the bytes are the signed ones
+    assert len(gzip.compress(first.content)) < len(first.content)
+
+
+async def test_admin_change_moves_etag_sequence_and_change_feed(node: Any) -> None:
+    token = await staff_token(node)
+    async with client(node) as http:
+        before = await http.get("/feed/v1/plan.json")
+        sequence = int(before.headers["OGP-Sequence"])
+        milestone = await http.get("/admin/api/milestones/verde-h3", headers=bearer(token))
+        data = milestone.json() | {
+            "status": "completed",
+            "progress": 100,
+            "completed_on": "2026-06-20",
+            "evidence": [
+                {"url": "https://www.penalolen.cl/e.pdf", "kind": "report", "title": "Informe escuelas ambientales"}
+            ],
+        }
+        updated = await http.put(
+            "/admin/api/milestones/verde-h3",
+            json=data,
+            headers=bearer(token, **{"If-Match": milestone.headers["ETag"]}),
+        )
+        assert updated.status_code == 200, updated.text
+        deleted = await http.delete(
+            "/admin/api/inputs/a-005",
+            headers=bearer(
+                token,
+                **{"If-Match": (await http.get("/admin/api/inputs/a-005", headers=bearer(token))).headers["ETag"]},
+            ),
+        )
+        assert deleted.status_code == 200
+        after = await http.get("/feed/v1/plan.json", headers={"If-None-Match": before.headers["ETag"]})
+        changes = (await http.get(f"/feed/v1/changes?since={sequence}")).json()
+        history = (await http.get("/admin/api/milestones/verde-h3/history", headers=bearer(token))).json()
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert int(after.headers["OGP-Sequence"]) == sequence + 2
+    assert [(c["entity"], c["id"], c["sequence"]) for c in changes["changes"]] == [
+        ("milestones", "verde-h3", sequence + 1),
+        ("inputs", "a-005", sequence + 2),
+    ]
+    assert changes["changes"][0]["record"]["status"] == "completed"
+    assert "deleted_at" in changes["changes"][1]
+    assert "record" not in changes["changes"][1]
+    assert changes["until"] == sequence + 2
+    feed = decode(after.content)
+    assert [(t.entity.value, t.id) for t in feed.tombstones] == [("inputs", "a-005")]
+    assert [(h["from"], h["to"], h["by"]) for h in history][-1] == ("in_progress", "completed", "editora")
+
+
+async def test_change_feed_is_paginated_with_a_signed_cursor(tmp_path: Path, database_url: str) -> None:
+    settings = await make_node(tmp_path, database_url)
+    settings = msgspec.structs.replace(settings, changes_page_size=40)
+    await load_fixture(settings)
+    async with client(settings) as http:
+        jwks = signing.load_jwks((await http.get("/feed/v1/jwks.json")).content)
+        url, seen = "/feed/v1/changes?since=0", []
+        while url:
+            page = await http.get(url)
+            signing.verify(page.content, page.headers["OGP-Signature"], jwks)
+            document = page.json()
+            seen += [(c["entity"], c["id"]) for c in document["changes"]]
+            url = document["next"] and document["next"].removeprefix("http://testserver.local")
+        ahead = await http.get("/feed/v1/changes?since=999")
+        bad_cursor = await http.get("/feed/v1/changes?since=0&cursor=%%%")
+    records = sum(len(v) for v in fixture_records().values())
+    assert len(seen) == records
+    assert len(set(seen)) == records
+    assert ahead.status_code == 410
+    assert bad_cursor.status_code == 422
+
+
+async def test_descriptor_lists_the_documents(node: Any) -> None:
+    async with client(node) as http:
+        descriptor = (await http.get("/.well-known/ogp-node")).json()
+    assert descriptor["cut"] == "13122"
+    assert descriptor["name"] == "Peñalolén"
+    assert descriptor["feed_url"] == "http://testserver.local/feed/v1/plan.json"
+    assert descriptor["jwks_url"].endswith("/feed/v1/jwks.json")
+    assert "{sequence}" in descriptor["changes_url_template"]
+    assert descriptor["software"].startswith("ogp-federation")
+
+
+async def test_writes_need_a_token_and_the_editor_role(node: Any) -> None:
+    organization = {"id": "nueva", "name": "Nueva unidad", "classification": "municipal_unit"}
+    async with client(node) as http:
+        assert (await http.post("/admin/api/organizations", json=organization)).status_code == 401
+        assert (
+            await http.post("/admin/api/organizations", json=organization, headers=bearer("ogpn_falso"))
+        ).status_code == 401
+        token = await staff_token(node)
+        created = await http.post("/admin/api/organizations", json=organization, headers=bearer(token))
+        login = await http.post("/admin/api/login", json={"username": "editora", "password": PASSWORD})
+        wrong = await http.post("/admin/api/login", json={"username": "editora", "password": "no-es-la-clave"})
+    assert created.status_code == 201
+    assert created.headers["ETag"] == '"1"'
+    assert login.status_code == 201
+    assert login.json()["token"].startswith("ogpn_")
+    assert wrong.status_code == 401
+
+
+async def test_lost_updates_are_refused(node: Any) -> None:
+    token = await staff_token(node)
+    async with client(node) as http:
+        current = await http.get("/admin/api/organizations/dcga", headers=bearer(token))
+        etag = current.headers["ETag"]
+        first = current.json() | {"name": "Dirección de Control"}
+        second = current.json() | {"name": "Dirección de Gobierno Abierto"}
+        no_precondition = await http.put("/admin/api/organizations/dcga", json=first, headers=bearer(token))
+        ok = await http.put("/admin/api/organizations/dcga", json=first, headers=bearer(token, **{"If-Match": etag}))
+        stale = await http.put(
+            "/admin/api/organizations/dcga", json=second, headers=bearer(token, **{"If-Match": etag})
+        )
+        final = (await http.get("/admin/api/organizations/dcga", headers=bearer(token))).json()
+    assert no_precondition.status_code == 428
+    assert ok.status_code == 200
+    assert stale.status_code == 412
+    assert final["name"] == "Dirección de Control"
+
+
+async def test_invalid_writes_name_every_field_and_change_nothing(node: Any) -> None:
+    token = await staff_token(node)
+    async with client(node) as http:
+        before = await http.get("/feed/v1/plan.json")
+        bad = {
+            "id": "c9-h1",
+            "commitment_id": "verde",
+            "title": "",
+            "due": "2026-02-30",
+            "status": "listo",
+            "progress": 120,
+            "extra": 1,
+        }
+        response = await http.post("/admin/api/milestones", json=bad, headers=bearer(token))
+        dangling = {
+            "id": "x-h1",
+            "commitment_id": "no-existe",
+            "title": "Hito",
+            "due": "2026-02-01",
+            "status": "not_started",
+            "progress": 0,
+        }
+        refused = await http.post("/admin/api/milestones", json=dangling, headers=bearer(token))
+        malformed = await http.post(
+            "/admin/api/milestones", content=b"{not json", headers=bearer(token, **{"Content-Type": "application/json"})
+        )
+        duplicate = await http.post(
+            "/admin/api/organizations",
+            json={"id": "dcga", "name": "Otra", "classification": "other"},
+            headers=bearer(token),
+        )
+        after = await http.get("/feed/v1/plan.json")
+    assert response.status_code == 422
+    problem = response.json()
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert {e["path"] for e in problem["errors"]} == {"$.title", "$.due", "$.status", "$.progress", "$.extra"}
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "feed.invalid"
+    assert [e["rule"] for e in refused.json()["errors"]] == ["ref.commitment"]
+    assert malformed.status_code == 400
+    assert duplicate.status_code == 409
+    assert after.headers["ETag"] == before.headers["ETag"]
+    assert after.content == before.content
+
+
+async def test_evidence_upload_is_checked_stored_by_hash_and_served(tmp_path: Path, database_url: str) -> None:
+    settings = await make_node(tmp_path, database_url)
+    settings = msgspec.structs.replace(settings, max_upload_bytes=50_000)
+    token = await staff_token(settings)
+    pdf = b"%PDF-1.7\n" + b"0" * 1000
+    async with client(settings) as http:
+        uploaded = await http.post("/admin/api/evidence", files={"data": ("acta.pdf", pdf)}, headers=bearer(token))
+        served = await http.get(uploaded.json()["url"].removeprefix("http://testserver.local"))
+        html = await http.post("/admin/api/evidence", files={"data": ("x.html", b"<script>")}, headers=bearer(token))
+        fake = await http.post("/admin/api/evidence", files={"data": ("x.pdf", b"<html>")}, headers=bearer(token))
+        big = await http.post(
+            "/admin/api/evidence", files={"data": ("b.pdf", b"%PDF-" + b"0" * 60_000)}, headers=bearer(token)
+        )
+        anonymous = await http.post("/admin/api/evidence", files={"data": ("acta.pdf", pdf)})
+    assert uploaded.status_code == 201
+    body = uploaded.json()
+    assert body["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert served.content == pdf
+    assert served.headers["Content-Type"] == "application/pdf"
+    assert "immutable" in served.headers["Cache-Control"]
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert (html.status_code, fake.status_code, big.status_code, anonymous.status_code) == (415, 415, 413, 401)
+
+
+async def test_openapi_documents_the_admin_api(node: Any) -> None:
+    async with client(node) as http:
+        schema = (await http.get("/schema/openapi.json")).json()
+    assert "/admin/api/milestones/{key}" in schema["paths"]
+    assert "/feed/v1/changes" in schema["paths"]
+
+
+def test_settings_are_all_documented() -> None:
+    for struct in (NodeSettings, PublisherSettings):
+        schema = msgspec.json.schema(struct)
+        properties = schema["$defs"][struct.__name__]["properties"]
+        assert all(spec.get("description") for spec in properties.values()), struct
+
+
+async def test_schema_is_served(node: Any) -> None:
+    async with client(node) as http:
+        schema = await http.get("/feed/v1/schema.json")
+    assert json.loads(schema.content)["title"] == "Plan Feed 1.0"
