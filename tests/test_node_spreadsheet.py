@@ -1,0 +1,167 @@
+"""Spreadsheet round trip: template, all-or-nothing import with every bad cell, export → import identity."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from conftest import FEEDS
+from node_helpers import client, fixture_records, make_node, staff_token
+from ogp_federation.core.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
+from ogp_federation.feed import COLLECTIONS, decode
+from ogp_federation.node.runtime import NodeRuntime
+from ogp_federation.node.spreadsheet.files import write_csv_zip, write_xlsx
+from ogp_federation.node.spreadsheet.layout import all_sheets
+from ogp_federation.node.spreadsheet.service import export_workbook, import_workbook
+from ogp_federation.node.spreadsheet.tables import records_to_tables
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path, database_url: str) -> Any:
+    settings = await make_node(tmp_path, database_url)
+    node = NodeRuntime(settings)
+    yield node
+    await node.db.close()
+
+
+def penalolen_workbook() -> bytes:
+    """The template filled with the Peñalolén fixture's records."""
+    return write_xlsx(records_to_tables(fixture_records()))
+
+
+def _edit(workbook: bytes, edits: dict[tuple[str, int, str], Any]) -> bytes:
+    book = load_workbook(io.BytesIO(workbook))
+    for (sheet, row, header), value in edits.items():
+        worksheet = book[sheet]
+        column = [cell.value for cell in worksheet[1]].index(header) + 1
+        worksheet.cell(row=row, column=column, value=value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_template_has_one_sheet_per_collection_with_spanish_headers(runtime: NodeRuntime) -> None:
+    book = load_workbook(io.BytesIO(await export_workbook(runtime, "xlsx", template=True)))
+    assert book.sheetnames == [sheet.name for sheet in all_sheets()]
+    assert [c.value for c in book["hitos"][1]] == [
+        "id", "compromiso", "titulo", "vencimiento", "estado", "avance", "descripcion", "cumplido_el",
+        "motivo_fuera_de_plazo",
+    ]
+    assert all(book[name].max_row == 1 for name in book.sheetnames)
+
+
+async def test_importing_the_penalolen_workbook_publishes_the_fixture(runtime: NodeRuntime) -> None:
+    result = await import_workbook(runtime, "penalolen.xlsx", penalolen_workbook(), author="test")
+    published = decode((await runtime.plan.latest()).body)  # type: ignore[union-attr]
+    fixture = decode((FEEDS / "penalolen.json").read_bytes())
+    assert result.records == sum(len(v) for v in fixture_records().values())
+    for collection in COLLECTIONS:
+        assert collection.records(published) == collection.records(fixture), collection.entity
+    assert published.tombstones == fixture.tombstones
+    assert all("cell" in warning for warning in result.warnings if warning["rule"] == "evidence.hash_missing")
+
+
+@pytest.mark.parametrize("file_format", ["xlsx", "csv"])
+async def test_export_then_import_is_an_identity(runtime: NodeRuntime, file_format: str) -> None:
+    await import_workbook(runtime, "penalolen.xlsx", penalolen_workbook(), author="test")
+    before = await runtime.plan.latest()
+    exported = await export_workbook(runtime, file_format)
+    result = await import_workbook(runtime, f"plan.{'xlsx' if file_format == 'xlsx' else 'zip'}", exported, author="test")
+    after = await runtime.plan.latest()
+    assert result.sequence == before.sequence  # type: ignore[union-attr]
+    assert after.body == before.body  # type: ignore[union-attr]
+    if file_format == "csv":  # XLSX files carry a creation time; CSV exports are byte-stable
+        assert await export_workbook(runtime, file_format) == exported
+
+
+async def test_three_bad_cells_are_all_reported_and_nothing_is_imported(runtime: NodeRuntime) -> None:
+    await import_workbook(runtime, "penalolen.xlsx", penalolen_workbook(), author="test")
+    before = await runtime.plan.latest()
+    broken = _edit(
+        penalolen_workbook(),
+        {
+            ("hitos", 3, "vencimiento"): "30 de febrero",  # not a date
+            ("eventos", 2, "modalidad"): "presencial",  # not a valid value
+            ("aportes", 4, "evento"): "evento-que-no-existe",  # dangling reference
+        },
+    )
+    with pytest.raises(InvalidInputError) as caught:
+        await import_workbook(runtime, "roto.xlsx", broken, author="test")
+    cells = {(e["sheet"], e["row"], e["column"]) for e in caught.value.errors}
+    assert cells == {("hitos", 3, "vencimiento"), ("eventos", 2, "modalidad"), ("aportes", 4, "evento")}
+    assert all(e["message"] and e["cell"] for e in caught.value.errors)
+    after = await runtime.plan.latest()
+    assert after.body == before.body  # type: ignore[union-attr]
+
+
+async def test_missing_sheets_unknown_columns_and_orphan_rows_are_reported(runtime: NodeRuntime) -> None:
+    book = load_workbook(io.BytesIO(penalolen_workbook()))
+    del book["planes"]
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(InvalidInputError) as missing:
+        await import_workbook(runtime, "x.xlsx", out.getvalue(), author="test")
+    assert [(e["sheet"], e["message"]) for e in missing.value.errors] == [("planes", "falta la hoja")]
+
+    renamed = _edit(penalolen_workbook(), {("hitos", 1, "titulo"): "títulos", ("evidencias", 2, "registro"): "hito-x"})
+    with pytest.raises(InvalidInputError) as layout:
+        await import_workbook(runtime, "x.xlsx", renamed, author="test")
+    found = {(e["sheet"], e["column"], e["message"]) for e in layout.value.errors}
+    assert ("hitos", "títulos", "columna desconocida") in found
+    assert ("hitos", "titulo", "falta la columna") in found
+    assert ("evidencias", "registro", "«hito-x» no es un registro de la hoja principal") in found
+
+
+async def test_duplicate_ids_in_a_workbook_are_reported_with_their_cell(runtime: NodeRuntime) -> None:
+    duplicated = _edit(penalolen_workbook(), {("organizaciones", 3, "id"): "dcga"})
+    with pytest.raises(InvalidInputError) as caught:
+        await import_workbook(runtime, "x.xlsx", duplicated, author="test")
+    assert {(e["rule"], e["sheet"], e["row"], e["column"]) for e in caught.value.errors} >= {
+        ("ids.duplicate", "organizaciones", 3, "id")
+    }
+
+
+async def test_formulas_are_never_written_and_text_survives(runtime: NodeRuntime) -> None:
+    records = fixture_records()
+    records[COLLECTIONS[2].entity][0]["title"] = "=HYPERLINK(\"http://x\",\"clic\")"
+    tables = records_to_tables(records)
+    book = load_workbook(io.BytesIO(write_xlsx(tables)))
+    cell = book["compromisos"]["C2"]
+    assert cell.data_type == "s"
+    csv_text = zipfile.ZipFile(io.BytesIO(write_csv_zip(tables))).read("compromisos.csv").decode("utf-8-sig")
+    assert "'=HYPERLINK" in csv_text
+    await import_workbook(runtime, "f.zip", write_csv_zip(tables), author="test")
+    published = decode((await runtime.plan.latest()).body)  # type: ignore[union-attr]
+    assert published.commitments[0].title.startswith("=HYPERLINK")
+
+
+async def test_hostile_files_are_refused(runtime: NodeRuntime) -> None:
+    with pytest.raises(UnsupportedMediaError):
+        await import_workbook(runtime, "x.xlsx", b"not a zip at all", author="test")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("hitos.csv", b"0" * (50 * 1024 * 1024))
+    with pytest.raises(PayloadTooLargeError):
+        await import_workbook(runtime, "bomb.zip", bomb.getvalue(), author="test")
+
+
+async def test_upload_endpoint_imports_and_reports(tmp_path: Path, database_url: str) -> None:
+    settings = await make_node(tmp_path, database_url)
+    token = await staff_token(settings)
+    headers = {"Authorization": f"Bearer {token}"}
+    broken = _edit(penalolen_workbook(), {("hitos", 2, "avance"): "mucho"})
+    async with client(settings) as http:
+        bad = await http.post("/admin/api/import", files={"data": ("plan.xlsx", broken)}, headers=headers)
+        good = await http.post("/admin/api/import", files={"data": ("plan.xlsx", penalolen_workbook())}, headers=headers)
+        exported = await http.get("/admin/api/export?format=csv", headers=headers)
+    assert bad.status_code == 422
+    assert [(e["sheet"], e["row"], e["column"]) for e in bad.json()["errors"]] == [("hitos", 2, "avance")]
+    assert good.status_code == 201
+    assert good.json()["records"] == sum(len(v) for v in fixture_records().values())
+    assert exported.headers["Content-Type"] == "application/zip"
+    assert "hitos.csv" in zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
