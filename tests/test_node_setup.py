@@ -1,0 +1,103 @@
+"""Node setup on disk: init, migrations that match the models, key rotation with a grace period, CLI."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+
+from node_helpers import client, load_fixture, make_node
+from ogp_federation.cli import cli
+from ogp_federation.core.db import Database
+from ogp_federation.core.errors import ConfigurationError
+from ogp_federation.feed import signing, validate
+from ogp_federation.feed.model import Contact
+from ogp_federation.node.keyring import KeyRing
+from ogp_federation.node.models import NodeBase
+from ogp_federation.node.settings import load_settings
+from ogp_federation.node.setup import init_node, rotate_key
+
+
+async def test_migrations_create_exactly_the_models(tmp_path: Path, database_url: str) -> None:
+    settings = await make_node(tmp_path, database_url)
+    db = Database(settings.resolved_database_url)
+
+    def diff(connection: Any) -> list[Any]:
+        return compare_metadata(MigrationContext.configure(connection), NodeBase.metadata)
+
+    try:
+        async with db.engine.connect() as connection:
+            differences = await connection.run_sync(diff)
+    finally:
+        await db.close()
+    assert differences == []
+
+
+async def test_init_creates_a_private_key_readable_by_the_owner_only_and_publishes(tmp_path: Path) -> None:
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    key = settings.data_path / "keys" / "signing-key.jwk.json"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    secret = json.loads(key.read_text())["d"]
+    assert secret not in (tmp_path / "node.toml").read_text()
+    async with client(settings) as http:
+        feed = await http.get("/feed/v1/plan.json")
+    assert feed.headers["OGP-Sequence"] == "1"
+    assert validate(feed.content).valid
+
+
+async def test_init_refuses_an_unknown_cut_and_an_existing_node(tmp_path: Path) -> None:
+    contact = Contact(name="GA")
+    with pytest.raises(ConfigurationError):
+        await init_node(tmp_path / "a.toml", cut="99999", data_dir=tmp_path / "a", public_url="http://x", contact=contact)
+    await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    with pytest.raises(ConfigurationError):
+        await init_node(tmp_path / "node.toml", cut="13122", data_dir=tmp_path / "b", public_url="http://x", contact=contact)
+
+
+async def test_rotation_keeps_the_old_key_for_the_grace_period(tmp_path: Path) -> None:
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    async with client(settings) as http:
+        old_feed = await http.get("/feed/v1/plan.json")
+    old_kid, new_kid = rotate_key(settings)
+    await load_fixture(settings)
+    async with client(settings) as http:
+        jwks = signing.load_jwks((await http.get("/feed/v1/jwks.json")).content)
+        new_feed = await http.get("/feed/v1/plan.json")
+    assert set(jwks) == {old_kid, new_kid}
+    assert signing.verify(old_feed.content, old_feed.headers["OGP-Signature"], jwks).kid == old_kid
+    assert signing.verify(new_feed.content, new_feed.headers["OGP-Signature"], jwks).kid == new_kid
+    ring = KeyRing.load(settings.data_path / "keys")
+    later = datetime.now(UTC) + timedelta(days=settings.key_grace_days + 1)
+    assert [entry["kid"] for entry in ring.jwks(later, timedelta(days=settings.key_grace_days))["keys"]] == [new_kid]
+
+
+def test_settings_file_and_environment_overrides(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text('[node]\ncut = "13119"\ndata_dir = "datos"\n[node.contact]\nname = "GA"\n', encoding="utf-8")
+    settings = load_settings(config, {"OGP_NODE_PUBLIC_URL": "https://ga.maipu.cl/", "OGP_NODE_KEY_GRACE_DAYS": "7"})
+    assert settings.data_dir == str(tmp_path / "datos")
+    assert settings.base_url == "https://ga.maipu.cl"
+    assert settings.key_grace_days == 7
+    assert settings.resolved_database_url.startswith("sqlite+aiosqlite:///")
+    config.write_text('[node]\ncut = "123"\ndata_dir = "x"\n[node.contact]\nname = "GA"\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config, {})
+    assert "cut" in (caught.value.detail or "")
+
+
+def test_cli_commands_report_errors_with_exit_2(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["node", "token", "create", "ana", "--config", str(tmp_path / "none.toml")])
+    assert missing.exit_code == 2
+    assert "node init" in missing.stderr
+    init = runner.invoke(cli, ["node", "init", "--cut", "00001", "--config", str(tmp_path / "n.toml"),
+                               "--data-dir", str(tmp_path / "d")])
+    assert init.exit_code == 2
+    assert "00001" in init.stderr
