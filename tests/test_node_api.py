@@ -156,6 +156,20 @@ async def test_writes_need_a_token_and_the_editor_role(node: Any) -> None:
     assert wrong.status_code == 401
 
 
+async def test_only_admins_create_staff(node: Any) -> None:
+    editor = await staff_token(node)
+    admin = await staff_token(node, "jefa", "admin")
+    account = {"username": "nuevo", "password": "otra-clave-bastante-larga", "role": "editor"}
+    async with client(node) as http:
+        refused = await http.post("/admin/api/users", json=account, headers=bearer(editor))
+        created = await http.post("/admin/api/users", json=account, headers=bearer(admin))
+        again = await http.post("/admin/api/users", json=account, headers=bearer(admin))
+        short = await http.post(
+            "/admin/api/users", json=account | {"username": "x", "password": "corta"}, headers=bearer(admin)
+        )
+    assert (refused.status_code, created.status_code, again.status_code, short.status_code) == (403, 201, 409, 422)
+
+
 async def test_lost_updates_are_refused(node: Any) -> None:
     token = await staff_token(node)
     async with client(node) as http:

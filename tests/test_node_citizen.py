@@ -17,8 +17,14 @@ from test_node_federation import CLI, free_port, process
 
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='img'\"> Más Verde"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -32,7 +38,10 @@ def chromium() -> str:
 def dump_dom(url: str, profile: Path) -> str:
     completed = subprocess.run(
         [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
-        capture_output=True, text=True, timeout=90, check=True,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
     )
     return completed.stdout
 
@@ -54,8 +63,7 @@ async def served_node(tmp_path: Path) -> str:
 async def test_page_renders_the_plan_and_escapes_everything_the_node_stores(served_node: str, tmp_path: Path) -> None:
     base = served_node
     port = base.rsplit(":", 1)[1]
-    with process(CLI, "node", "serve", "--config", str(tmp_path / "node.toml"), "--port", port,
-                 ready_url=f"{base}/"):
+    with process(CLI, "node", "serve", "--config", str(tmp_path / "node.toml"), "--port", port, ready_url=f"{base}/"):
         response = httpx.get(f"{base}/")
         dom = dump_dom(f"{base}/", tmp_path / "profile")
         commitment_dom = dump_dom(f"{base}/plan/verde/", tmp_path / "profile2")
@@ -64,12 +72,13 @@ async def test_page_renders_the_plan_and_escapes_everything_the_node_stores(serv
     assert response.headers["Content-Type"].startswith("text/html")
     assert "<title>Gobierno Abierto — Peñalolén</title>" in dom  # no injected script ran
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom  # shown as text
-    assert "<img src=\"x\"" not in dom
+    assert '<img src="x"' not in dom
     assert "&lt;b onmouseover=alert(1)&gt;negrita&lt;/b&gt;" in dom
     assert 'lang="es-CL"' in dom
     assert dom.count("<progress") == 3
     assert "Qué hicimos con tus aportes".lower() in dom.lower()
-    assert "<svg" in dom and "<polyline" in dom
+    assert "<svg" in dom
+    assert "<polyline" in dom
     assert "Hitos" in commitment_dom
     assert "Decreto alcaldicio que aprueba el plan" in commitment_dom
     # Works without JavaScript: the server sends none (inline or linked), the CSP would block any.
@@ -79,8 +88,16 @@ async def test_page_renders_the_plan_and_escapes_everything_the_node_stores(serv
 
 async def test_unknown_commitment_page_is_404(served_node: str, tmp_path: Path) -> None:
     base = served_node
-    with process(CLI, "node", "serve", "--config", str(tmp_path / "node.toml"), "--port", base.rsplit(":", 1)[1],
-                 ready_url=f"{base}/"):
+    with process(
+        CLI,
+        "node",
+        "serve",
+        "--config",
+        str(tmp_path / "node.toml"),
+        "--port",
+        base.rsplit(":", 1)[1],
+        ready_url=f"{base}/",
+    ):
         missing = httpx.get(f"{base}/plan/no-existe/")
         stylesheet = httpx.get(f"{base}/static/site.css")
     assert missing.status_code == 404

@@ -39,7 +39,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def cli(*args: str, config: Path | None = None, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, config: Path | None = None, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **({"OGP_NODE_CONFIG": str(config)} if config else {})}
     completed = subprocess.run(
         [CLI, *args], capture_output=True, text=True, env=env, timeout=120, check=False, input=stdin
@@ -52,7 +54,7 @@ def cli(*args: str, config: Path | None = None, check: bool = True, stdin: str |
 @contextmanager
 def process(*args: str, ready_url: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server until the test ends; wait (bounded) until ``ready_url`` answers."""
-    log = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on a full pipe
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in finally) — not a pipe: a chatty server must never block on a full pipe
     proc = subprocess.Popen(list(args), env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -82,9 +84,21 @@ async def node_dir(tmp_path: Path, database_url: str) -> tuple[Path, int]:
     """A node initialised by the CLI and filled by importing the Peñalolén workbook through the CLI."""
     port = free_port()
     config = tmp_path / "node.toml"
-    cli("node", "init", "--cut", "13122", "--data-dir", str(tmp_path / "data"), "--public-url",
-        f"http://127.0.0.1:{port}", "--database-url", database_url, "--contact-email", "ga@penalolen.cl",
-        config=config)
+    cli(
+        "node",
+        "init",
+        "--cut",
+        "13122",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--public-url",
+        f"http://127.0.0.1:{port}",
+        "--database-url",
+        database_url,
+        "--contact-email",
+        "ga@penalolen.cl",
+        config=config,
+    )
     workbook = tmp_path / "penalolen.xlsx"
     workbook.write_bytes(penalolen_workbook())
     imported = cli("node", "import", str(workbook), config=config)
@@ -95,8 +109,15 @@ async def node_dir(tmp_path: Path, database_url: str) -> tuple[Path, int]:
 def _validate_and_verify(base: str) -> dict[str, Any]:
     report = json.loads(cli("feed", "validate", f"{base}/feed/v1/plan.json", "--format", "json").stdout)
     assert report["valid"] is True
-    verified = cli("feed", "verify", f"{base}/feed/v1/plan.json", "--signature", f"{base}/feed/v1/plan.json.sig",
-                   "--jwks", f"{base}/feed/v1/jwks.json")
+    verified = cli(
+        "feed",
+        "verify",
+        f"{base}/feed/v1/plan.json",
+        "--signature",
+        f"{base}/feed/v1/plan.json.sig",
+        "--jwks",
+        f"{base}/feed/v1/jwks.json",
+    )
     assert "kid" in verified.stdout
     return report
 
@@ -104,8 +125,16 @@ def _validate_and_verify(base: str) -> dict[str, Any]:
 async def test_served_node_feed_validates_and_verifies_with_the_cli(node_dir: tuple[Path, int]) -> None:
     folder, port = node_dir
     base = f"http://127.0.0.1:{port}"
-    with process(CLI, "node", "serve", "--config", str(folder / "node.toml"), "--port", str(port),
-                 ready_url=f"{base}/.well-known/ogp-node"):
+    with process(
+        CLI,
+        "node",
+        "serve",
+        "--config",
+        str(folder / "node.toml"),
+        "--port",
+        str(port),
+        ready_url=f"{base}/.well-known/ogp-node",
+    ):
         report = _validate_and_verify(base)
         first = httpx.get(f"{base}/feed/v1/plan.json")
         again = httpx.get(f"{base}/feed/v1/plan.json", headers={"If-None-Match": first.headers["etag"]})
@@ -122,8 +151,17 @@ async def test_static_export_served_by_http_server_validates_and_verifies(node_d
     base = f"http://127.0.0.1:{port}"
     site = folder / "site"
     cli("node", "export-static", "--out", str(site), "--base-url", base, config=folder / "node.toml")
-    with process(sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site),
-                 ready_url=f"{base}/.well-known/ogp-node"):
+    with process(
+        sys.executable,
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(site),
+        ready_url=f"{base}/.well-known/ogp-node",
+    ):
         report = _validate_and_verify(base)
         descriptor = httpx.get(f"{base}/.well-known/ogp-node").json()
         jwks = signing.load_jwks(httpx.get(descriptor["jwks_url"]).content)
@@ -146,7 +184,7 @@ class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[float, bytes]] = []  # noqa: RUF012 (shared by the handler instances of one server)
     failures_left = 2
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if type(self).failures_left > 0:
             type(self).failures_left -= 1
@@ -156,7 +194,7 @@ class _Receiver(BaseHTTPRequestHandler):
             self.send_response(202)
         self.end_headers()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -172,8 +210,9 @@ async def test_node_pushes_a_signed_notice_and_retries_until_accepted(tmp_path: 
     cli("node", "user", "create", "ana", "--role", "editor", "--password", PASSWORD, config=config)
     token = cli("node", "token", "create", "ana", config=config).stdout.strip()
     try:
-        with process(CLI, "node", "serve", "--config", str(config), "--port", str(port),
-                     ready_url=f"{base}/.well-known/ogp-node"):
+        with process(
+            CLI, "node", "serve", "--config", str(config), "--port", str(port), ready_url=f"{base}/.well-known/ogp-node"
+        ):
             created = httpx.post(
                 f"{base}/admin/api/organizations",
                 json={"id": "dcga", "name": "Dirección de Control", "classification": "municipal_unit"},

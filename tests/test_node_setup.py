@@ -55,10 +55,14 @@ async def test_init_creates_a_private_key_readable_by_the_owner_only_and_publish
 async def test_init_refuses_an_unknown_cut_and_an_existing_node(tmp_path: Path) -> None:
     contact = Contact(name="GA")
     with pytest.raises(ConfigurationError):
-        await init_node(tmp_path / "a.toml", cut="99999", data_dir=tmp_path / "a", public_url="http://x", contact=contact)
+        await init_node(
+            tmp_path / "a.toml", cut="99999", data_dir=tmp_path / "a", public_url="http://x", contact=contact
+        )
     await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
     with pytest.raises(ConfigurationError):
-        await init_node(tmp_path / "node.toml", cut="13122", data_dir=tmp_path / "b", public_url="http://x", contact=contact)
+        await init_node(
+            tmp_path / "node.toml", cut="13122", data_dir=tmp_path / "b", public_url="http://x", contact=contact
+        )
 
 
 async def test_rotation_keeps_the_old_key_for_the_grace_period(tmp_path: Path) -> None:
@@ -97,7 +101,8 @@ def test_cli_commands_report_errors_with_exit_2(tmp_path: Path) -> None:
     missing = runner.invoke(cli, ["node", "token", "create", "ana", "--config", str(tmp_path / "none.toml")])
     assert missing.exit_code == 2
     assert "node init" in missing.stderr
-    init = runner.invoke(cli, ["node", "init", "--cut", "00001", "--config", str(tmp_path / "n.toml"),
-                               "--data-dir", str(tmp_path / "d")])
+    init = runner.invoke(
+        cli, ["node", "init", "--cut", "00001", "--config", str(tmp_path / "n.toml"), "--data-dir", str(tmp_path / "d")]
+    )
     assert init.exit_code == 2
     assert "00001" in init.stderr

@@ -49,7 +49,14 @@ async def test_template_has_one_sheet_per_collection_with_spanish_headers(runtim
     book = load_workbook(io.BytesIO(await export_workbook(runtime, "xlsx", template=True)))
     assert book.sheetnames == [sheet.name for sheet in all_sheets()]
     assert [c.value for c in book["hitos"][1]] == [
-        "id", "compromiso", "titulo", "vencimiento", "estado", "avance", "descripcion", "cumplido_el",
+        "id",
+        "compromiso",
+        "titulo",
+        "vencimiento",
+        "estado",
+        "avance",
+        "descripcion",
+        "cumplido_el",
         "motivo_fuera_de_plazo",
     ]
     assert all(book[name].max_row == 1 for name in book.sheetnames)
@@ -71,7 +78,9 @@ async def test_export_then_import_is_an_identity(runtime: NodeRuntime, file_form
     await import_workbook(runtime, "penalolen.xlsx", penalolen_workbook(), author="test")
     before = await runtime.plan.latest()
     exported = await export_workbook(runtime, file_format)
-    result = await import_workbook(runtime, f"plan.{'xlsx' if file_format == 'xlsx' else 'zip'}", exported, author="test")
+    result = await import_workbook(
+        runtime, f"plan.{'xlsx' if file_format == 'xlsx' else 'zip'}", exported, author="test"
+    )
     after = await runtime.plan.latest()
     assert result.sequence == before.sequence  # type: ignore[union-attr]
     assert after.body == before.body  # type: ignore[union-attr]
@@ -128,7 +137,7 @@ async def test_duplicate_ids_in_a_workbook_are_reported_with_their_cell(runtime:
 
 async def test_formulas_are_never_written_and_text_survives(runtime: NodeRuntime) -> None:
     records = fixture_records()
-    records[COLLECTIONS[2].entity][0]["title"] = "=HYPERLINK(\"http://x\",\"clic\")"
+    records[COLLECTIONS[2].entity][0]["title"] = '=HYPERLINK("http://x","clic")'
     tables = records_to_tables(records)
     book = load_workbook(io.BytesIO(write_xlsx(tables)))
     cell = book["compromisos"]["C2"]
@@ -157,7 +166,9 @@ async def test_upload_endpoint_imports_and_reports(tmp_path: Path, database_url:
     broken = _edit(penalolen_workbook(), {("hitos", 2, "avance"): "mucho"})
     async with client(settings) as http:
         bad = await http.post("/admin/api/import", files={"data": ("plan.xlsx", broken)}, headers=headers)
-        good = await http.post("/admin/api/import", files={"data": ("plan.xlsx", penalolen_workbook())}, headers=headers)
+        good = await http.post(
+            "/admin/api/import", files={"data": ("plan.xlsx", penalolen_workbook())}, headers=headers
+        )
         exported = await http.get("/admin/api/export?format=csv", headers=headers)
     assert bad.status_code == 422
     assert [(e["sheet"], e["row"], e["column"]) for e in bad.json()["errors"]] == [("hitos", 2, "avance")]

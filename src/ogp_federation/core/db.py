@@ -17,7 +17,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-__all__ = ["NAMING", "JSON_DOCUMENT", "Database", "is_sqlite"]
+__all__ = ["JSON_DOCUMENT", "NAMING", "Database", "is_sqlite"]
 
 # Stable constraint names, so Alembic migrations are reproducible; each context's declarative base uses it.
 NAMING = {
@@ -71,7 +71,7 @@ def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "connect")
     def _connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from .errors import InvalidInputError, OGPError
 
@@ -48,7 +49,7 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return response
 
 
-exception_handlers: dict[type[Exception], Any] = {
+exception_handlers: ExceptionHandlersMap = {
     OGPError: _ogp_error,
     ValidationException: _validation,
     HTTPException: _http,

@@ -59,5 +59,4 @@ def create_app(
             description="Nodo comunal de Gobierno Abierto: feed firmado y API de administración.",
             path="/schema",
         ),
-        state={"runtime": runtime},
     )

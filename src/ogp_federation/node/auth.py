@@ -29,7 +29,7 @@ from .models import ApiToken, User
 __all__ = ["ROLES", "Staff", "StaffService", "hash_password", "verify_password"]
 
 ROLES = ("editor", "admin")
-TOKEN_PREFIX = "ogpn_"
+TOKEN_PREFIX = "ogpn_"  # noqa: S105 (a public prefix that makes leaked tokens easy to spot)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -67,7 +67,7 @@ class Staff:
 
     def require(self, role: str) -> None:
         """Raise :class:`PermissionDeniedError` unless this member has ``role`` (admin has every role)."""
-        if self.role != role and self.role != "admin":
+        if self.role not in (role, "admin"):
             raise PermissionDeniedError(f"se requiere el rol {role}", f"the {role} role is required")
 
 

@@ -7,8 +7,6 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import NotFoundError, PayloadTooLargeError, UnsupportedMediaError
 

@@ -12,17 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy import MetaData
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ogp_federation.core.db import JSON_DOCUMENT, NAMING
 
 __all__ = [
     "ApiToken",
-    "NodeBase",
     "EvidenceFile",
     "MilestoneStatusChange",
+    "NodeBase",
     "NodeState",
     "Publication",
     "RecordRow",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.core.db import Database
@@ -206,9 +206,7 @@ class PlanService:
                     summary=summary[:500],
                 )
             )
-            await session.execute(
-                Publication.__table__.delete().where(Publication.sequence <= sequence - KEEP_PUBLICATIONS)
-            )
+            await session.execute(delete(Publication).where(Publication.sequence <= sequence - KEEP_PUBLICATIONS))
             state.sequence, state.published_at = sequence, now
         return Snapshot.of(sequence, now, body, signature, self.keyring.kid)
 

@@ -16,7 +16,6 @@ import httpx
 import msgspec
 
 from ogp_federation import __version__
-
 from ogp_federation.core.db import Database
 from ogp_federation.feed.protocol import NodeDescriptor
 from ogp_federation.feed.reference import CommuneReference

@@ -53,9 +53,9 @@ async def export_static(runtime: NodeRuntime, out: Path, *, base_url: str | None
     feed = snapshot.feed
     files[out / "index.html"] = render_plan(feed).encode()
     for commitment in feed.commitments:
-        page = render_commitment(feed, commitment.id)
-        if page is not None:
-            files[out / "plan" / commitment.id / "index.html"] = page.encode()
+        html = render_commitment(feed, commitment.id)
+        if html is not None:
+            files[out / "plan" / commitment.id / "index.html"] = html.encode()
     files[out / "static" / "site.css"] = (STATIC_DIR / "site.css").read_bytes()
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

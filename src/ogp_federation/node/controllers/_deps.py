@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from litestar.di import NamedDependency
 
-from ..auth import Staff
-from ..runtime import NodeRuntime
+from ogp_federation.node.auth import Staff
+from ogp_federation.node.runtime import NodeRuntime
 
 __all__ = ["CurrentStaff", "Runtime"]
 

@@ -11,7 +11,6 @@ published at once as a new feed sequence (``OGP-Sequence`` header).
 from typing import Annotated, Any
 
 import msgspec
-
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -19,11 +18,10 @@ from litestar.params import Body, FromPath, HeaderParameter, JSONBody
 
 from ogp_federation.core.errors import InvalidInputError, PreconditionRequiredError
 from ogp_federation.feed import COLLECTIONS, Collection, Entity
+from ogp_federation.node.auth import Staff
+from ogp_federation.node.records import Delete, Put
+from ogp_federation.node.snapshot import Snapshot
 
-from ..auth import Staff
-from ..records import Delete, Put
-from ..runtime import NodeRuntime
-from ..snapshot import Snapshot
 from ._deps import CurrentStaff, Runtime
 
 __all__ = ["ADMIN_HANDLERS", "provide_staff"]
@@ -67,8 +65,8 @@ def record_controller(collection: Collection) -> type[Controller]:
 
     class RecordController(Controller):
         path = f"/admin/api/{entity.value}"
-        tags = [entity.value]
-        dependencies = {"staff": Provide(provide_staff)}  # noqa: RUF012 (Litestar reads the class attribute)
+        tags = [entity.value]  # noqa: RUF012 (Litestar reads these class attributes)
+        dependencies = {"staff": Provide(provide_staff)}  # noqa: RUF012
 
         @get("/", summary=f"List {entity.value}")
         async def list_records(self, runtime: Runtime, staff: CurrentStaff) -> list[dict[str, Any]]:
@@ -145,7 +143,7 @@ class Login(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     username: str
     password: str
-    token_name: str = "login"
+    token_name: str = "login"  # noqa: S105 (a label, not a secret)
 
 
 @post("/admin/api/login", tags=["auth"], request_max_body_size=16 * 1024)
@@ -155,4 +153,22 @@ async def login(runtime: Runtime, data: JSONBody[Login]) -> dict[str, str]:
     return {"token": token, "token_type": "Bearer"}
 
 
-ADMIN_HANDLERS: list[Any] = [milestone_history, login] + [record_controller(c) for c in COLLECTIONS]
+class NewStaff(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A staff account to create."""
+
+    username: str
+    password: str
+    role: str = "editor"
+
+
+@post(
+    "/admin/api/users", tags=["auth"], dependencies={"staff": Provide(provide_staff)}, request_max_body_size=16 * 1024
+)
+async def create_user(runtime: Runtime, staff: CurrentStaff, data: JSONBody[NewStaff]) -> dict[str, str]:
+    """Create a staff account (admins only)."""
+    staff.require("admin")
+    await runtime.staff.create_user(data.username, data.password, data.role)
+    return {"username": data.username, "role": data.role}
+
+
+ADMIN_HANDLERS: list[Any] = [milestone_history, login, create_user] + [record_controller(c) for c in COLLECTIONS]

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
-from litestar.params import FromPath
 from litestar import Response, get
+from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from ogp_federation.core.errors import NotFoundError
+from ogp_federation.node.citizen import CONTENT_SECURITY_POLICY, render_commitment, render_plan
+from ogp_federation.node.snapshot import Snapshot
 
 from ._deps import Runtime
-from ..citizen import CONTENT_SECURITY_POLICY, render_commitment, render_plan
-from ..runtime import NodeRuntime
-from ..snapshot import Snapshot
 from .feed import current_snapshot
 
 __all__ = ["CITIZEN_HANDLERS", "HTML_HEADERS"]
@@ -57,7 +57,7 @@ async def commitment_page(runtime: Runtime, commitment_id: FromPath[str]) -> Res
 
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-CITIZEN_HANDLERS = [
+CITIZEN_HANDLERS: list[Any] = [
     plan_page,
     commitment_page,
     create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),

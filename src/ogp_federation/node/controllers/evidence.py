@@ -12,8 +12,6 @@ from litestar.params import Body, FromPath
 from litestar.response import File
 
 from ._deps import CurrentStaff, Runtime
-from ..auth import Staff
-from ..runtime import NodeRuntime
 from .admin import provide_staff
 
 __all__ = ["EVIDENCE_HANDLERS"]

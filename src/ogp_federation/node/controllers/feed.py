@@ -15,11 +15,11 @@ from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPErro
 from ogp_federation.feed import signing
 from ogp_federation.feed.protocol import DESCRIPTOR_PATH
 from ogp_federation.feed.schema import packaged_schema
+from ogp_federation.node.changes import change_page, encode_page
+from ogp_federation.node.runtime import FEED_PATH
+from ogp_federation.node.snapshot import Snapshot
 
 from ._deps import Runtime
-from ..changes import change_page, encode_page
-from ..runtime import FEED_PATH, NodeRuntime
-from ..snapshot import Snapshot
 
 __all__ = ["FEED_HANDLERS", "SIGNATURE_HEADER", "current_snapshot"]
 

@@ -10,10 +10,9 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 
+from ogp_federation.node.spreadsheet.service import FORMATS, export_workbook, import_workbook
+
 from ._deps import CurrentStaff, Runtime
-from ..auth import Staff
-from ..runtime import NodeRuntime
-from ..spreadsheet.service import FORMATS, export_workbook, import_workbook
 from .admin import provide_staff
 
 __all__ = ["SPREADSHEET_HANDLERS"]
@@ -38,7 +37,7 @@ async def import_upload(
 async def export_download(
     runtime: Runtime,
     staff: CurrentStaff,
-    format: FromQuery[Literal["xlsx", "csv"]] = "xlsx",  # noqa: A002
+    format: FromQuery[Literal["xlsx", "csv"]] = "xlsx",
     template: FromQuery[bool] = False,
 ) -> Response[bytes]:
     """The plan (or the empty template) as a workbook."""

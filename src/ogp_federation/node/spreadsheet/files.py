@@ -71,7 +71,7 @@ def _table(rows: Any, sheet: str) -> Table:
 def _read_xlsx(content: bytes) -> dict[str, Table]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 (openpyxl raises many kinds of errors on damaged files)
+    except Exception as exc:
         raise UnsupportedMediaError("el XLSX está dañado", "the XLSX file is damaged", detail=str(exc)[:200]) from exc
     try:
         return {ws.title: _table(ws.iter_rows(values_only=True), ws.title) for ws in workbook.worksheets}

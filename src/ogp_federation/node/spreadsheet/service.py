@@ -9,10 +9,10 @@ import msgspec
 
 from ogp_federation.core.errors import InvalidInputError
 from ogp_federation.feed import COLLECTIONS, Entity, validate
+from ogp_federation.node.records import ReplaceAll
+from ogp_federation.node.runtime import NodeRuntime
+from ogp_federation.node.snapshot import Snapshot, envelope
 
-from ..records import ReplaceAll
-from ..runtime import NodeRuntime
-from ..snapshot import Snapshot, envelope
 from .files import read_workbook, write_csv_zip, write_xlsx
 from .tables import ParsedTables, records_to_tables, tables_to_records
 

@@ -137,7 +137,7 @@ def _text(value: Any) -> str:
     return text
 
 
-def _in(column: Column, value: Any) -> Any:
+def _in(column: Column, value: Any) -> Any:  # noqa: PLR0911 (one return per kind of cell)
     """A cell's value as the record wants it; anything doubtful is passed on for the validator to judge."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
