@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,7 @@ ALLOWED_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     ".ods": ("application/vnd.oasis.opendocument.spreadsheet", (b"PK\x03\x04",)),
 }
 _TEXT_TYPES = {"text/csv", "text/plain", "application/json"}
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class EvidenceStore:
@@ -70,6 +72,8 @@ class EvidenceStore:
 
     async def get(self, sha256: str) -> tuple[EvidenceFile, Path]:
         """The metadata and file path of an uploaded file."""
+        if not _SHA256.fullmatch(sha256):
+            raise NotFoundError("evidencia no encontrada", "evidence not found")
         async with self.db.sessions() as session:
             row = await session.get(EvidenceFile, sha256.lower())
         path = self.folder / sha256.lower()

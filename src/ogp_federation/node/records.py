@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.core.db import Database
@@ -224,14 +224,6 @@ class PlanService:
             for r in sorted((r for r in rows if r.deleted_at is not None), key=lambda r: (r.deleted_at, r.key))
         ]
         return encode(msgspec.convert(document, PlanFeed))
-
-    async def count_records(self) -> int:
-        """How many live records the plan has."""
-        async with self.db.sessions() as session:
-            value = await session.scalar(
-                select(func.count()).select_from(RecordRow).where(RecordRow.deleted_at.is_(None))
-            )
-        return value or 0
 
 
 class _Batch:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from litestar import Response, get
 from litestar.params import FromPath
@@ -27,12 +26,18 @@ HTML_HEADERS = {
 }
 
 
-@lru_cache(maxsize=256)
+_pages: dict[tuple[int, str | None], str | None] = {}
+
+
 def _page(snapshot: Snapshot, commitment_id: str | None) -> str | None:
-    # Rendered once per publication and page; snapshots are immutable and hashable by identity.
-    if commitment_id is None:
-        return render_plan(snapshot.feed)
-    return render_commitment(snapshot.feed, commitment_id)
+    """The page rendered once per publication (the cache is emptied when the sequence moves on)."""
+    key = (snapshot.sequence, commitment_id)
+    if key not in _pages:
+        if any(sequence != snapshot.sequence for sequence, _ in _pages):
+            _pages.clear()
+        feed = snapshot.feed
+        _pages[key] = render_plan(feed) if commitment_id is None else render_commitment(feed, commitment_id)
+    return _pages[key]
 
 
 def _html(body: str, snapshot: Snapshot) -> Response[str]:
