@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic import command
+from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, MetaData
 
 from .db import Database
 
-__all__ = ["FILE_TEMPLATE", "alembic_config", "upgrade"]
+__all__ = ["FILE_TEMPLATE", "alembic_config", "run_env", "upgrade"]
 
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s"
 
@@ -32,3 +32,13 @@ async def upgrade(db: Database, script_location: str, revision: str = "head") ->
 
     async with db.engine.begin() as connection:
         await connection.run_sync(run)
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of a context's Alembic ``env.py``: migrate the connection handed over by :func:`upgrade`."""
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations with 'ogp-federation node db upgrade' or 'aggregator db upgrade'")
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,9 +1,10 @@
 """The node's signing key and the public keys it still publishes after a rotation.
 
 Files under ``<data_dir>/keys``: ``signing-key.jwk.json`` (the current private key, mode 0600) and
-``retired.json`` (public keys rotated out, with the time they were retired). The JWKS holds the current
-key plus every retired key younger than the grace period, so harvesters verifying an older feed or
-learning of the rotation still find the key.
+``retired.json`` (keys rotated out, with the time they were retired; mode 0600 as it keeps their private
+part until the grace period ends). The JWKS holds the current key plus every retired key younger than
+the grace period. The JWKS is *endorsed* (``jwks.json.sig``) by every key it holds, so a harvester that
+pinned the old key accepts the new one on the old key's word.
 """
 
 from __future__ import annotations
@@ -76,20 +77,31 @@ class KeyRing:
     def save(self) -> None:
         """Write both files (the private key with mode 0600)."""
         _write_private(self.folder / PRIVATE_FILE, signing.private_key_json(self.current))
-        (self.folder / RETIRED_FILE).write_text(json.dumps(self.retired, indent=2) + "\n", encoding="utf-8")
+        _write_private(self.folder / RETIRED_FILE, json.dumps(self.retired, indent=2) + "\n")
 
     def rotate(self, now: datetime) -> str:
         """Replace the current key by a new one; the old public key is kept as retired. Returns the new kid."""
         (public,) = signing.jwks_of([self.current])["keys"]
-        self.retired.append({"jwk": public, "retired_at": now.isoformat()})
+        private = json.loads(signing.private_key_json(self.current))
+        self.retired.append({"jwk": public, "private": private, "retired_at": now.isoformat()})
         self.current = signing.generate_key()
         self.save()
         return self.kid
 
+    def _live_retired(self, now: datetime, grace: timedelta) -> list[dict[str, Any]]:
+        return [e for e in reversed(self.retired) if datetime.fromisoformat(e["retired_at"]) + grace >= now]
+
     def jwks(self, now: datetime, grace: timedelta) -> dict[str, Any]:
         """The published JWKS: the current key and the retired keys still within ``grace``."""
         keys = signing.jwks_of([self.current])["keys"]
-        for entry in reversed(self.retired):
-            if datetime.fromisoformat(entry["retired_at"]) + grace >= now:
-                keys.append(entry["jwk"])
+        keys += [entry["jwk"] for entry in self._live_retired(now, grace)]
         return {"keys": keys}
+
+    def endorsements(self, jwks_bytes: bytes, now: datetime, grace: timedelta) -> list[str]:
+        """Detached signatures of the JWKS bytes by the current key and every retired key in ``grace``."""
+        keys = [self.current] + [
+            signing.load_private_key(json.dumps(entry["private"]))
+            for entry in self._live_retired(now, grace)
+            if "private" in entry
+        ]
+        return [signing.sign(jwks_bytes, key) for key in keys]

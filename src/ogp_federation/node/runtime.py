@@ -123,6 +123,8 @@ class NodeRuntime:
             static=static,
         )
 
-    def jwks(self) -> dict[str, object]:
-        """The published JWKS."""
-        return self.keyring.jwks(datetime.now(UTC), timedelta(days=self.settings.key_grace_days))
+    def jwks_document(self) -> tuple[bytes, bytes]:
+        """The published JWKS bytes, and the JSON list of their endorsements (``jwks.json.sig``)."""
+        now, grace = datetime.now(UTC), timedelta(days=self.settings.key_grace_days)
+        body = msgspec.json.encode(self.keyring.jwks(now, grace))
+        return body, msgspec.json.encode(self.keyring.endorsements(body, now, grace))

@@ -6,7 +6,6 @@ Any static web server can host the folder: descriptor, signed feed, signature, J
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -32,6 +31,7 @@ async def export_static(runtime: NodeRuntime, out: Path, *, base_url: str | None
     snapshot = await runtime.plan.latest()
     if snapshot is None:
         raise NotFoundError("aún no hay nada publicado", "nothing has been published yet")
+    jwks_body, endorsements = runtime.jwks_document()
     feed_dir = out / "feed" / "v1"
     changes_dir = feed_dir / "changes"
     shutil.rmtree(changes_dir, ignore_errors=True)
@@ -41,7 +41,8 @@ async def export_static(runtime: NodeRuntime, out: Path, *, base_url: str | None
         out / DESCRIPTOR_PATH.lstrip("/"): msgspec.json.encode(runtime.descriptor(base_url, static=True)),
         out / FEED_PATH.lstrip("/"): snapshot.body,
         out / (FEED_PATH.lstrip("/") + ".sig"): snapshot.signature.encode(),
-        feed_dir / "jwks.json": json.dumps(runtime.jwks()).encode(),
+        feed_dir / "jwks.json": jwks_body,
+        feed_dir / "jwks.json.sig": endorsements,
     }
     for since in range(max(0, snapshot.sequence - CHANGE_WINDOW), snapshot.sequence + 1):
         page, _ = await change_page(

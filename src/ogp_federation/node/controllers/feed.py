@@ -93,7 +93,13 @@ async def plan_signature(runtime: Runtime) -> Response[bytes]:
 @get("/feed/v1/jwks.json", media_type="application/jwk-set+json", sync_to_thread=False)
 def jwks(runtime: Runtime) -> Response[bytes]:
     """The node's public keys (current and recently rotated out)."""
-    return Response(msgspec.json.encode(runtime.jwks()), media_type="application/jwk-set+json")
+    return Response(runtime.jwks_document()[0], media_type="application/jwk-set+json")
+
+
+@get("/feed/v1/jwks.json.sig", media_type="application/json", sync_to_thread=False)
+def jwks_endorsements(runtime: Runtime) -> Response[bytes]:
+    """Detached signatures of ``jwks.json`` by each key it lists that the node still holds."""
+    return Response(runtime.jwks_document()[1], media_type="application/json")
 
 
 @get("/feed/v1/schema.json", media_type="application/schema+json", sync_to_thread=False)
@@ -153,4 +159,4 @@ async def changes(
     return Response(body, headers=headers, media_type="application/json")
 
 
-FEED_HANDLERS = [descriptor, plan_feed, plan_signature, jwks, schema, changes]
+FEED_HANDLERS = [descriptor, plan_feed, plan_signature, jwks, jwks_endorsements, schema, changes]

@@ -1,14 +1,8 @@
-"""Alembic environment of the node's database (connection supplied by ogp_federation.core.migrations)."""
+"""Alembic environment of the node's database."""
 
 from __future__ import annotations
 
-from alembic import context
-
+from ogp_federation.core.migrations import run_env
 from ogp_federation.node.models import NodeBase
 
-connection = context.config.attributes.get("connection")
-if connection is None:
-    raise RuntimeError("run the node's migrations with 'ogp-federation node db upgrade'")
-context.configure(connection=connection, target_metadata=NodeBase.metadata, render_as_batch=True, compare_type=True)
-with context.begin_transaction():
-    context.run_migrations()
+run_env(NodeBase.metadata)

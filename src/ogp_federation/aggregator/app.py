@@ -1,0 +1,44 @@
+"""``create_app(settings)``: the association's aggregator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from ogp_federation import __version__
+from ogp_federation.core.http import exception_handlers
+
+from .controllers.api import API_HANDLERS
+from .controllers.ops import OPS_HANDLERS
+from .runtime import AggregatorRuntime
+from .settings import AggregatorSettings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | None = None) -> Litestar:
+    """The aggregator app (the database must be migrated: ``aggregator db upgrade``)."""
+    runtime = runtime or AggregatorRuntime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    async def provide_runtime() -> AggregatorRuntime:
+        return runtime
+
+    return Litestar(
+        route_handlers=[*API_HANDLERS, *OPS_HANDLERS],
+        dependencies={"runtime": Provide(provide_runtime, use_cache=True)},
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(title="ogp-federation aggregator", version=__version__, path="/schema"),
+    )

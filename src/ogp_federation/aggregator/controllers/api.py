@@ -1,0 +1,91 @@
+"""Public read API: communes, current and past feeds (exact signed bytes), records as of a time, diffs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Response, get
+from litestar.params import FromPath, QueryParameter
+from sqlalchemy import select
+
+from ogp_federation.core.errors import NotFoundError
+from ogp_federation.feed import Entity
+
+from ..harvest.history import records_as_of
+from ..models import FeedVersion, VersionChange
+from ..status import status_rows
+from ._deps import Runtime
+
+__all__ = ["API_HANDLERS"]
+
+AsOf = Annotated[datetime | None, QueryParameter(description="A past moment (RFC 3339): the state then.")]
+
+
+@get("/api/v1/communes", tags=["read"])
+async def communes(runtime: Runtime) -> list[dict[str, Any]]:
+    """Every commune with its node's state."""
+    return await status_rows(runtime.db, runtime.settings.stale_factor)
+
+
+@get("/api/v1/communes/{cut:str}/feed", tags=["read"])
+async def commune_feed(runtime: Runtime, cut: FromPath[str], as_of: AsOf = None) -> Response[bytes]:
+    """The accepted feed of a commune — now, or as of a past moment — as the exact bytes the node signed."""
+    query = select(FeedVersion).where(FeedVersion.cut == cut, FeedVersion.status == "accepted")
+    if as_of is not None:
+        query = query.where(FeedVersion.generated_at <= as_of)
+    async with runtime.db.sessions() as session:
+        version = await session.scalar(query.order_by(FeedVersion.sequence.desc()).limit(1))
+    if version is None:
+        raise NotFoundError(f"sin versión aceptada de {cut}", f"no accepted version of {cut}")
+    headers = {
+        "OGP-Signature": version.signature,
+        "OGP-Sequence": str(version.sequence),
+        "OGP-Version": str(version.id),
+    }
+    return Response(version.body, media_type="application/json", headers=headers)
+
+
+@get("/api/v1/communes/{cut:str}/records/{entity:str}", tags=["read"])
+async def commune_records(
+    runtime: Runtime, cut: FromPath[str], entity: FromPath[Entity], as_of: AsOf = None
+) -> list[dict[str, Any]]:
+    """A commune's records of one collection, now or as of a past moment."""
+    async with runtime.db.sessions() as session:
+        return await records_as_of(session, cut, entity.value, as_of)
+
+
+@get("/api/v1/communes/{cut:str}/versions", tags=["read"])
+async def commune_versions(runtime: Runtime, cut: FromPath[str]) -> list[dict[str, Any]]:
+    """Every version harvested from a commune (accepted and quarantined)."""
+    async with runtime.db.sessions() as session:
+        rows = await session.scalars(select(FeedVersion).where(FeedVersion.cut == cut).order_by(FeedVersion.id))
+        return [
+            {
+                "id": v.id,
+                "sequence": v.sequence,
+                "generated_at": v.generated_at.isoformat(),
+                "status": v.status,
+                "reason": v.reason,
+                "sha256": v.sha256,
+                "kid": v.kid,
+                "counts": v.counts,
+            }
+            for v in rows
+        ]
+
+
+@get("/api/v1/versions/{version_id:int}/changes", tags=["read"])
+async def version_changes(runtime: Runtime, version_id: FromPath[int]) -> list[dict[str, Any]]:
+    """What a version added, changed (with the fields) and deleted, compared with the one before."""
+    async with runtime.db.sessions() as session:
+        rows = await session.scalars(
+            select(VersionChange).where(VersionChange.version_id == version_id).order_by(VersionChange.id)
+        )
+        return [
+            {"entity": c.entity, "id": c.key, "kind": c.kind, "fields": c.fields, "old": c.old, "new": c.new}
+            for c in rows
+        ]
+
+
+API_HANDLERS = [communes, commune_feed, commune_records, commune_versions, version_changes]

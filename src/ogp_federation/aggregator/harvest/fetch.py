@@ -1,0 +1,174 @@
+"""Fetching what nodes publish, defensively.
+
+Every request: the SSRF guard first (the URL and every redirect target), connect/read/total timeouts,
+a cap on the bytes received and on the bytes after gzip decompression (bomb guard), a redirect limit.
+Failures become :class:`FetchFailure` with a stable code the health page and alerts show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import httpx
+
+from ogp_federation.core.errors import OGPError
+
+from .netguard import NetworkGuard
+
+__all__ = ["FetchFailure", "FetchLimits", "Fetched", "Fetcher"]
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """How much patience and memory one request may take."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0
+    max_bytes: int = 16 * 1024 * 1024
+    max_decompressed_bytes: int = 64 * 1024 * 1024
+    max_redirects: int = 3
+
+
+class FetchFailure(OGPError):
+    """A fetch that did not produce a usable response; ``code`` says why (e.g. ``http.500``)."""
+
+    default_code = "fetch.failed"
+
+    def __init__(
+        self, code: str, message_en: str, *, retry_after: float | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(message_en, message_en, code=code, detail=detail)
+        self.retry_after = retry_after
+
+
+@dataclass
+class Fetched:
+    """A response that arrived whole: status (200 or 304), headers and decoded body."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes = b""
+    wire_bytes: int = 0
+    redirects: list[str] = field(default_factory=list)
+
+
+class Fetcher:
+    """An HTTP client for node documents, guarded against SSRF, slow servers and oversized bodies."""
+
+    def __init__(
+        self,
+        guard: NetworkGuard,
+        limits: FetchLimits | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "ogp-federation-aggregator",
+    ) -> None:
+        self.guard = guard
+        self.limits = limits or FetchLimits()
+        timeout = httpx.Timeout(
+            connect=self.limits.connect_timeout, read=self.limits.read_timeout, write=10.0, pool=10.0
+        )
+        self.client = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip"},
+        )
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.client.aclose()
+
+    async def get(self, url: str, headers: dict[str, str] | None = None) -> Fetched:
+        """GET ``url`` within the limits; 200 and 304 are results, anything else a :class:`FetchFailure`."""
+        try:
+            async with asyncio.timeout(self.limits.total_timeout):
+                return await self._get(url, headers or {})
+        except TimeoutError as exc:
+            raise FetchFailure("timeout.total", f"no complete answer within {self.limits.total_timeout:.0f} s") from exc
+
+    async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
+        redirects: list[str] = []
+        while True:
+            target = await self.guard.check(url)
+            request_url = url.replace(f"{target.scheme}://", "", 1)
+            path = request_url[request_url.find("/") :] if "/" in request_url else "/"
+            direct = f"{target.scheme}://{target.netloc}{path}"
+            host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+            request = self.client.build_request(
+                "GET", direct, headers={**headers, "Host": host_header}, extensions={"sni_hostname": target.host}
+            )
+            try:
+                response = await self.client.send(request, stream=True)
+            except httpx.ConnectTimeout as exc:
+                raise FetchFailure("timeout.connect", "connection timed out") from exc
+            except httpx.ReadTimeout as exc:
+                raise FetchFailure("timeout.read", "the server stopped sending") from exc
+            except httpx.ConnectError as exc:
+                raise FetchFailure("connect.refused", "could not connect", detail=str(exc)[:200]) from exc
+            except httpx.HTTPError as exc:
+                raise FetchFailure("http.protocol", "broken HTTP exchange", detail=str(exc)[:200]) from exc
+            try:
+                if response.status_code in (301, 302, 303, 307, 308):
+                    location = response.headers.get("location")
+                    if not location or len(redirects) >= self.limits.max_redirects:
+                        raise FetchFailure("redirect.limit", f"more than {self.limits.max_redirects} redirects")
+                    url = urljoin(url, location)
+                    if url in redirects:
+                        raise FetchFailure("redirect.loop", "redirect loop")
+                    redirects.append(url)
+                    continue
+                if response.status_code == 304:
+                    return Fetched(url, 304, response.headers, redirects=redirects)
+                if response.status_code != 200:
+                    raise self._status_failure(response)
+                body, wire = await self._read(response)
+                return Fetched(url, 200, response.headers, body, wire, redirects)
+            finally:
+                await response.aclose()
+
+    @staticmethod
+    def _status_failure(response: httpx.Response) -> FetchFailure:
+        retry_after = None
+        if response.status_code in (429, 503):
+            value = response.headers.get("retry-after", "")
+            retry_after = float(value) if value.isdigit() else None
+        return FetchFailure(f"http.{response.status_code}", f"HTTP {response.status_code}", retry_after=retry_after)
+
+    async def _read(self, response: httpx.Response) -> tuple[bytes, int]:
+        limits = self.limits
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limits.max_bytes:
+            raise FetchFailure("body.too_large", f"body over {limits.max_bytes} bytes (Content-Length)")
+        gzipped = response.headers.get("content-encoding", "").lower() == "gzip"
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+        chunks: list[bytes] = []
+        wire = size = 0
+        try:
+            async for chunk in response.aiter_raw():
+                wire += len(chunk)
+                if wire > limits.max_bytes:
+                    raise FetchFailure("body.too_large", f"body over {limits.max_bytes} bytes")
+                if decompressor is not None:
+                    chunk = decompressor.decompress(chunk, limits.max_decompressed_bytes - size + 1)
+                    if decompressor.unconsumed_tail:
+                        raise FetchFailure("body.decompression_bomb", "decompressed body over the limit")
+                size += len(chunk)
+                if size > limits.max_decompressed_bytes:
+                    raise FetchFailure("body.decompression_bomb", "decompressed body over the limit")
+                chunks.append(chunk)
+        except httpx.ReadTimeout as exc:
+            raise FetchFailure("timeout.read", "the server stopped sending") from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise FetchFailure("body.truncated", "the connection broke mid-body", detail=str(exc)[:200]) from exc
+        except zlib.error as exc:
+            raise FetchFailure("body.bad_gzip", "invalid gzip body", detail=str(exc)) from exc
+        if decompressor is not None and not decompressor.eof:
+            raise FetchFailure("body.truncated", "gzip body ended early")
+        return b"".join(chunks), wire

@@ -1,0 +1,355 @@
+"""Harvesting one node: fetch, verify, validate, guard, store — and record the node's health.
+
+Network and CPU work happen outside database transactions; the write is one short transaction that
+first checks this worker still holds the node's lease, so a version is stored once, whole, or not at
+all (a killed process leaves nothing half-written, and its lease expires for another worker).
+Decision on invalid feeds: the whole version is rejected (never partially applied), and the last
+accepted version keeps being served — good data is never replaced by worse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ogp_federation.aggregator.alerts import Alert
+from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
+from ogp_federation.aggregator.settings import AggregatorSettings
+from ogp_federation.core.db import Database
+from ogp_federation.core.errors import OGPError, SignatureError
+from ogp_federation.feed import PlanFeed, decode, signing, validate
+from ogp_federation.feed.validation import Report, Severity
+from ogp_federation.feed.reference import CommuneReference
+
+from .fetch import FetchFailure, Fetcher
+from .history import current_records, dropped_share, record_accepted, snapshot_records
+
+__all__ = ["ERROR_STATES", "HarvestResult", "Harvester"]
+
+ERROR_STATES = ("failing", "invalid", "quarantined")
+SIGNATURE_HEADER = "OGP-Signature"
+_THREAD_THRESHOLD = 512 * 1024  # validate big documents off the event loop
+_BACKWARDS = {"continuity.sequence_not_increasing", "continuity.generated_at_backwards"}
+
+
+@dataclass(frozen=True)
+class HarvestResult:
+    """What one poll did."""
+
+    cut: str
+    outcome: str  # accepted | unchanged | error | invalid | quarantined | skipped | lost_lease
+    code: str | None = None
+    message: str | None = None
+    sequence: int | None = None
+    bytes: int = 0
+
+
+class _Rejected(Exception):
+    """Internal: a fetched version that must not be applied (invalid, or quarantined with its bytes)."""
+
+    def __init__(self, outcome: str, code: str, message: str, candidate: _Candidate | None = None) -> None:
+        super().__init__(message)
+        self.outcome, self.code, self.message, self.candidate = outcome, code, message, candidate
+
+
+class Harvester:
+    """Polls nodes; shared by the scheduler, push handling, the CLI and the demo."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: AggregatorSettings,
+        fetcher: Fetcher,
+        reference: CommuneReference | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.fetcher = fetcher
+        self.reference = reference or CommuneReference.packaged()
+        self.on_alert: Callable[[Alert], None] | None = None
+        self.on_result: Callable[[HarvestResult, float], None] | None = None
+
+    async def harvest(
+        self, node_id: int, *, worker: str, due_at: datetime, round_id: int | None = None
+    ) -> HarvestResult:
+        """Poll one node that ``worker`` has claimed; never raises for a node's fault."""
+        started = time.perf_counter()
+        async with self.db.sessions() as session:
+            node = await session.get(Node, node_id)
+            if node is None:
+                return HarvestResult("?", "skipped", "node.removed")
+            previous_body = None
+            if node.current_version_id is not None:
+                previous_body = await session.scalar(
+                    select(FeedVersion.body).where(FeedVersion.id == node.current_version_id)
+                )
+        now = datetime.now(UTC)
+        if node.circuit_open_until is not None and node.circuit_open_until > now:
+            return HarvestResult(node.cut, "skipped", "circuit.open")
+        try:
+            result, version = await self._poll(node, previous_body)
+        except (FetchFailure, SignatureError) as exc:
+            result, version = HarvestResult(node.cut, "error", exc.code, exc.message_en), None
+            retry_after = exc.retry_after if isinstance(exc, FetchFailure) else None
+            return await self._finish(node_id, worker, due_at, round_id, started, result, retry_after=retry_after)
+        except _Rejected as rejected:
+            result = HarvestResult(node.cut, rejected.outcome, rejected.code, rejected.message)
+            return await self._finish(node_id, worker, due_at, round_id, started, result, version=rejected.candidate)
+        except OGPError as exc:  # e.g. the SSRF guard or DNS
+            result = HarvestResult(node.cut, "error", exc.code, exc.message_en)
+            return await self._finish(node_id, worker, due_at, round_id, started, result)
+        return await self._finish(node_id, worker, due_at, round_id, started, result, version=version)
+
+    async def _poll(self, node: Node, previous_body: bytes | None) -> tuple[HarvestResult, _Candidate | None]:
+        headers = {}
+        if node.etag and previous_body is not None:
+            headers["If-None-Match"] = node.etag
+        if node.last_modified and previous_body is not None:
+            headers["If-Modified-Since"] = node.last_modified
+        fetched = await self.fetcher.get(node.feed_url, headers)
+        if fetched.status == 304:
+            return HarvestResult(node.cut, "unchanged", sequence=node.sequence), None
+        body = fetched.body
+        if previous_body is not None and body == previous_body:
+            return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
+        signature = fetched.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            signature = (await self.fetcher.get(node.signature_url)).body.decode("ascii", "replace").strip()
+        verified = await self._verify(node, body, signature)
+        report = await self._validate(body, previous_body)
+        blocking = [f for f in report.findings if f.severity.blocking]
+        if blocking and not {f.rule for f in blocking} <= _BACKWARDS:
+            first = blocking[0]
+            raise _Rejected(
+                "invalid",
+                "feed.invalid",
+                f"{len(blocking)} blocking finding(s); first {first.rule} at {first.path}: {first.message_en}",
+            )
+        candidate = _Candidate(
+            feed=decode(body),
+            body=body,
+            signature=signature,
+            kid=verified.kid,
+            wire=fetched.wire_bytes,
+            etag=fetched.headers.get("etag"),
+            last_modified=fetched.headers.get("last-modified"),
+            counts={severity.value: report.count(severity) for severity in Severity},
+        )
+        if blocking:  # signed and well-formed, but older than what we have: keep it for an admin to look at
+            raise _Rejected(
+                "quarantined", "sequence.backwards", f"{blocking[0].rule}: {blocking[0].message_en}", candidate
+            )
+        return HarvestResult(
+            node.cut, "accepted", sequence=candidate.feed.sequence, bytes=fetched.wire_bytes
+        ), candidate
+
+    async def _verify(self, node: Node, body: bytes, signature: str) -> signing.VerifiedSignature:
+        keys = signing.load_jwks(json.dumps(node.keys))
+        try:
+            return signing.verify(body, signature, keys)
+        except SignatureError as exc:
+            if exc.code != "signature.unknown_key":
+                raise
+        rotated = await self._rotated_keys(node, keys)
+        return signing.verify(body, signature, signing.load_jwks(json.dumps(rotated)))
+
+    async def _rotated_keys(self, node: Node, pinned: dict[str, object]) -> dict[str, object]:
+        """The node's new JWKS, accepted only when a currently pinned key endorsed it."""
+        jwks = await self.fetcher.get(node.jwks_url)
+        endorsements = await self.fetcher.get(node.jwks_url + ".sig")
+        try:
+            signatures = msgspec.json.decode(endorsements.body, type=list[str])
+        except msgspec.DecodeError as exc:
+            raise SignatureError("endoso ilegible", "unreadable JWKS endorsement", code="keys.unendorsed") from exc
+        for token in signatures:
+            try:
+                signing.verify(jwks.body, token, pinned)  # type: ignore[arg-type]
+            except SignatureError:
+                continue
+            document: dict[str, object] = json.loads(jwks.body)
+            async with self.db.transaction() as session:
+                stored = await session.get(Node, node.id)
+                if stored is not None:
+                    stored.keys = document
+            node.keys = document
+            return document
+        raise SignatureError(
+            "clave desconocida y el JWKS nuevo no está endosado por una clave fijada",
+            "unknown key, and the new JWKS is not endorsed by a pinned key",
+            code="signature.unknown_key",
+        )
+
+    async def _validate(self, body: bytes, previous: bytes | None) -> Report:
+        if len(body) > _THREAD_THRESHOLD:
+            return await asyncio.to_thread(validate, body, previous, reference=self.reference)
+        return validate(body, previous, reference=self.reference)
+
+    async def _finish(
+        self,
+        node_id: int,
+        worker: str,
+        due_at: datetime,
+        round_id: int | None,
+        started: float,
+        result: HarvestResult,
+        *,
+        version: _Candidate | None = None,
+        retry_after: float | None = None,
+    ) -> HarvestResult:
+        now = datetime.now(UTC)
+        settings = self.settings
+        async with self.db.transaction() as session:
+            node = await session.scalar(select(Node).where(Node.id == node_id).with_for_update())
+            if node is None or node.lease_owner not in (worker, None):
+                return HarvestResult(result.cut, "lost_lease")
+            if version is not None and result.outcome == "quarantined":
+                await self._quarantine(session, node, version, now, result.message or "")
+            elif version is not None:
+                result = await self._store(session, node, version, now, result)
+            node.last_attempt_at = now
+            interval = timedelta(seconds=node.poll_interval * (1 + settings.jitter * random.random()))  # noqa: S311
+            if result.outcome == "quarantined":
+                node.state = "quarantined"
+                node.last_error_code, node.last_error_message, node.last_error_at = result.code, result.message, now
+                node.next_poll_at = now + interval
+            elif result.outcome in ("accepted", "unchanged"):
+                node.state, node.consecutive_failures, node.failing_since = "ok", 0, None
+                node.last_success_at, node.circuit_open_until = now, None
+                if version is not None and result.outcome == "accepted":
+                    node.etag, node.last_modified = version.etag, version.last_modified
+                node.next_poll_at = now + interval
+            else:
+                node.consecutive_failures += 1
+                node.state = {"error": "failing", "invalid": "invalid", "quarantined": "quarantined"}.get(
+                    result.outcome, node.state
+                )
+                node.failing_since = node.failing_since or now
+                node.last_error_code, node.last_error_message, node.last_error_at = result.code, result.message, now
+                backoff = settings.retry_base_seconds * 2 ** min(node.consecutive_failures - 1, 10)
+                delay = max(retry_after or 0, min(backoff, node.poll_interval))
+                node.next_poll_at = now + timedelta(seconds=delay)
+                if node.consecutive_failures >= settings.circuit_failures:
+                    node.circuit_open_until = now + timedelta(seconds=settings.circuit_seconds)
+                    node.next_poll_at = node.circuit_open_until
+            node.lease_owner, node.lease_until = None, None
+            alert = self._transition(node)
+            session.add(
+                HarvestEvent(
+                    node_id=node_id,
+                    round_id=round_id,
+                    at=now,
+                    worker=worker,
+                    due_at=due_at,
+                    outcome=result.outcome,
+                    code=result.code,
+                    message=(result.message or "")[:2000] or None,
+                    duration_ms=int((time.perf_counter() - started) * 1000),
+                    bytes=result.bytes,
+                )
+            )
+        if alert is not None and self.on_alert is not None:
+            self.on_alert(alert)
+        if self.on_result is not None:
+            self.on_result(result, time.perf_counter() - started)
+        return result
+
+    def _transition(self, node: Node) -> Alert | None:
+        """The alert owed for the node's new state: once per error state, once on recovery."""
+        old = node.notified_state
+        if node.state in ERROR_STATES and old != node.state:
+            node.notified_state = node.state
+        elif node.state == "ok" and old in ERROR_STATES:
+            node.notified_state = "ok"
+        else:
+            return None
+        commune = self.reference.get(node.cut)
+        return Alert(
+            cut=node.cut,
+            name=commune.name if commune else node.cut,
+            old_state=old,
+            new_state=node.state,
+            code=node.last_error_code if node.state != "ok" else None,
+            message=node.last_error_message if node.state != "ok" else None,
+            contact_email=node.contact_email,
+            webhook_url=node.webhook_url,
+        )
+
+    @staticmethod
+    async def _quarantine(session: AsyncSession, node: Node, candidate: _Candidate, now: datetime, reason: str) -> None:
+        sha256 = hashlib.sha256(candidate.body).hexdigest()
+        existing = await session.scalar(
+            select(FeedVersion.id).where(FeedVersion.node_id == node.id, FeedVersion.sha256 == sha256)
+        )
+        if existing is None:  # a replay of a version we already hold is not stored twice
+            session.add(
+                FeedVersion(
+                    node_id=node.id,
+                    cut=node.cut,
+                    sequence=candidate.feed.sequence,
+                    generated_at=candidate.feed.generated_at,
+                    fetched_at=now,
+                    body=candidate.body,
+                    signature=candidate.signature,
+                    kid=candidate.kid,
+                    sha256=sha256,
+                    status="quarantined",
+                    reason=reason[:2000],
+                    counts=candidate.counts,
+                )
+            )
+
+    async def _store(
+        self, session: AsyncSession, node: Node, candidate: _Candidate, now: datetime, result: HarvestResult
+    ) -> HarvestResult:
+        if node.sequence is not None and candidate.feed.sequence <= node.sequence:
+            return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=result.bytes)
+        previous = await current_records(session, node.cut)
+        new = snapshot_records(candidate.feed)
+        share = dropped_share(previous, new)
+        sha256 = hashlib.sha256(candidate.body).hexdigest()
+        if share > self.settings.drop_threshold:
+            await self._quarantine(session, node, candidate, now, f"drops {share:.0%} of the records")
+            return HarvestResult(
+                node.cut,
+                "quarantined",
+                "records.dropped",
+                f"version drops {share:.0%} of the previous records",
+                sequence=candidate.feed.sequence,
+                bytes=result.bytes,
+            )
+        await record_accepted(
+            session,
+            node,
+            candidate.feed,
+            body=candidate.body,
+            signature=candidate.signature,
+            kid=candidate.kid,
+            sha256=sha256,
+            fetched_at=now,
+            counts=candidate.counts,
+        )
+        return result
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A verified, valid version about to be stored."""
+
+    feed: PlanFeed
+    body: bytes
+    signature: str
+    kid: str
+    wire: int
+    etag: str | None
+    last_modified: str | None
+    counts: dict[str, int]

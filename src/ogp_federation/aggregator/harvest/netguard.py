@@ -1,0 +1,103 @@
+"""SSRF guard: every URL the aggregator fetches is resolved and checked *before* any connection.
+
+A host is refused when any of its addresses is loopback, private, link-local (cloud metadata
+169.254.169.254 included), multicast, reserved, unspecified or otherwise not globally routable —
+unless the operator explicitly allows a network (tests and the local demo allow 127.0.0.0/8).
+The request then goes to the checked address itself (no second DNS lookup that could rebind).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ogp_federation.core.errors import OGPError
+
+__all__ = ["BlockedAddressError", "NetworkGuard", "ResolvedTarget"]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_METADATA = (ipaddress.ip_network("169.254.169.254/32"), ipaddress.ip_network("fd00:ec2::254/128"))
+
+
+class BlockedAddressError(OGPError):
+    """The URL points at an address the aggregator must not reach."""
+
+    default_code = "ssrf.blocked"
+
+
+class UnresolvableError(OGPError):
+    """The host name does not resolve."""
+
+    default_code = "dns.unresolvable"
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """A URL's parts and the checked address to connect to."""
+
+    scheme: str
+    host: str
+    port: int
+    address: IPAddress
+
+    @property
+    def netloc(self) -> str:
+        """The address as it goes in a URL (IPv6 in brackets)."""
+        address = f"[{self.address}]" if self.address.version == 6 else str(self.address)
+        return f"{address}:{self.port}"
+
+
+class NetworkGuard:
+    """Resolves hosts and refuses the ones that are not public, except in allowed networks."""
+
+    def __init__(self, allowed: Iterable[str] = ()) -> None:
+        self.allowed: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(n, strict=False) for n in allowed)
+
+    def is_allowed(self, address: IPAddress) -> bool:
+        """Whether the aggregator may connect to ``address``."""
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.allowed):
+            return True
+        if any(address in network for network in _METADATA):
+            return False
+        return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
+
+    async def check(self, url: str) -> ResolvedTarget:
+        """Parse, resolve and check ``url``; raise before anything is sent anywhere."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BlockedAddressError(f"URL no permitida: {url!r}", f"URL not allowed: {url!r}", code="url.invalid")
+        if parts.username or parts.password:
+            raise BlockedAddressError("URL con credenciales", "URL with credentials", code="url.invalid")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = await self._resolve(parts.hostname, port)
+        blocked = [a for a in addresses if not self.is_allowed(a)]
+        if blocked:
+            raise BlockedAddressError(
+                f"{parts.hostname} apunta a una dirección no pública ({blocked[0]})",
+                f"{parts.hostname} points at a non-public address ({blocked[0]})",
+            )
+        return ResolvedTarget(parts.scheme, parts.hostname, port, addresses[0])
+
+    @staticmethod
+    async def _resolve(host: str, port: int) -> Sequence[IPAddress]:
+        try:
+            return [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            pass
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise UnresolvableError(
+                f"{host} no existe (DNS)", f"{host} does not resolve (DNS)", detail=str(exc)
+            ) from exc
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+        if not addresses:
+            raise UnresolvableError(f"{host} no existe (DNS)", f"{host} does not resolve (DNS)")
+        return addresses

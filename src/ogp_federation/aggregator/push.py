@@ -1,0 +1,93 @@
+"""Push notices from nodes: verified with the node's pinned keys, deduplicated, rate-limited, acted on."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ogp_federation.core.db import Database
+from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError
+from ogp_federation.feed import signing
+from ogp_federation.feed.protocol import PushNotice
+
+from .models import Node, PushReceipt
+
+__all__ = ["NOTICE_TYPE", "PushService", "TooManyPushesError"]
+
+NOTICE_TYPE = "ogp-push-notice+jws"
+MAX_AGE = timedelta(minutes=10)
+
+
+class TooManyPushesError(OGPError):
+    """The node pushed again too soon."""
+
+    default_code = "push.rate_limited"
+    status_code = 429
+
+
+class PushService:
+    """Accepts a node's signed notice and tells the caller whether to harvest now."""
+
+    def __init__(self, db: Database, *, min_seconds: float) -> None:
+        self.db = db
+        self.min_seconds = min_seconds
+        self._last: dict[str, float] = {}
+
+    async def receive(self, token: str) -> tuple[PushNotice, bool]:
+        """Verify ``token``; return the notice and whether it is new (False: duplicate or already held)."""
+        cut = self._claimed_cut(token)
+        async with self.db.sessions() as session:
+            node = await session.scalar(select(Node).where(Node.cut == cut, Node.state != "removed"))
+        if node is None or not node.keys_confirmed:
+            raise NotFoundError(f"no hay nodo registrado para {cut}", f"no registered node for {cut}")
+        payload, _ = signing.verify_compact(token, signing.load_jwks(json.dumps(node.keys)), typ=NOTICE_TYPE)
+        try:
+            notice = msgspec.json.decode(payload, type=PushNotice)
+        except msgspec.DecodeError as exc:
+            raise InvalidInputError(
+                "aviso ilegible", "unreadable notice", errors=[{"path": "$", "message": str(exc)}]
+            ) from exc
+        if notice.cut != cut or abs(datetime.now(UTC) - notice.sent_at) > MAX_AGE:
+            raise InvalidInputError(
+                "aviso vencido o ajeno",
+                "stale or foreign notice",
+                errors=[{"path": "$.sent_at", "message": "older than 10 minutes"}],
+            )
+        now = time.monotonic()
+        if now - self._last.get(cut, -1e9) < self.min_seconds:
+            raise TooManyPushesError("demasiados avisos seguidos", "too many notices in a row")
+        self._last[cut] = now
+        if node.sequence is not None and notice.sequence <= node.sequence:
+            return notice, False
+        try:
+            async with self.db.transaction() as session:
+                session.add(PushReceipt(node_id=node.id, sequence=notice.sequence, received_at=datetime.now(UTC)))
+        except IntegrityError:
+            return notice, False
+        return notice, True
+
+    @staticmethod
+    def _claimed_cut(token: str) -> str:
+        """The CUT the (not yet verified) notice claims, to know whose keys to verify with."""
+        try:
+            payload = token.split(".")[1]
+            claimed = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            cut = claimed["cut"]
+        except (IndexError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+            raise InvalidInputError(
+                "aviso mal formado",
+                "malformed notice",
+                errors=[{"path": "$", "message": "not a compact JWS with a cut"}],
+            ) from exc
+        if not isinstance(cut, str):
+            raise InvalidInputError(
+                "aviso mal formado", "malformed notice", errors=[{"path": "$.cut", "message": "not a string"}]
+            )
+        return cut

@@ -1,0 +1,102 @@
+"""Everything a running aggregator holds, wired from its settings (HTTP app, CLI and demo alike)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import func, select
+
+from ogp_federation.core.db import Database
+from ogp_federation.feed.reference import CommuneReference
+
+from .alerts import AlertSender
+from .harvest.fetch import FetchLimits, Fetcher
+from .harvest.harvester import HarvestResult, Harvester
+from .harvest.netguard import NetworkGuard
+from .metrics import Metrics
+from .models import Node
+from .push import PushService
+from .registry import Registry
+from .scheduler import HarvestScheduler
+from .settings import AggregatorSettings
+
+__all__ = ["AggregatorRuntime"]
+
+
+class AggregatorRuntime:
+    """The aggregator's services."""
+
+    def __init__(
+        self,
+        settings: AggregatorSettings,
+        *,
+        reference: CommuneReference | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.reference = reference or CommuneReference.packaged()
+        self.db = Database(settings.database_url)
+        self.guard = NetworkGuard(settings.allowed_networks)
+        self.fetcher = Fetcher(
+            self.guard,
+            FetchLimits(
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                total_timeout=settings.total_timeout,
+                max_bytes=settings.max_bytes,
+                max_decompressed_bytes=settings.max_decompressed_bytes,
+                max_redirects=settings.max_redirects,
+            ),
+            transport=transport,
+        )
+        self.registry = Registry(
+            self.db, self.fetcher, default_interval=settings.default_poll_interval, reference=self.reference
+        )
+        self.harvester = Harvester(self.db, settings, self.fetcher, self.reference)
+        self.scheduler = HarvestScheduler(self.db, self.harvester, settings)
+        self.pushes = PushService(self.db, min_seconds=settings.push_min_seconds)
+        self.alerts = AlertSender(settings)
+        self.metrics = Metrics()
+        self.harvester.on_alert = self.alerts.dispatch
+        self.harvester.on_result = self._count
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _count(self, result: HarvestResult, seconds: float) -> None:
+        self.metrics.polls.labels(result.outcome).inc()
+        self.metrics.duration.observe(seconds)
+        self.metrics.bytes.inc(result.bytes)
+
+    def background(self, coroutine: object) -> None:
+        """Run ``coroutine`` in the background, keeping a reference until it ends."""
+        task = asyncio.create_task(coroutine)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def queue_lag(self) -> float:
+        """Seconds the most overdue poll is late (0 when nothing is due)."""
+        async with self.db.sessions() as session:
+            oldest = await session.scalar(
+                select(func.min(Node.next_poll_at)).where(Node.keys_confirmed.is_(True), Node.state != "removed")
+            )
+        if oldest is None:
+            return 0.0
+        return max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+
+    async def start(self) -> None:
+        """Start the scheduler if this process runs one."""
+        if self.settings.scheduler:
+            self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop scheduling, finish background work, close connections."""
+        self.scheduler.stop()
+        for task in list(self._background):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.alerts.close()
+        await self.fetcher.close()
+        await self.db.close()

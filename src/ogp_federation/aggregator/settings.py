@@ -1,0 +1,84 @@
+"""Aggregator settings: one typed, documented structure (TOML file and ``OGP_AGG_*`` overrides)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from ogp_federation.core.errors import ConfigurationError
+
+__all__ = ["AggregatorSettings", "load_settings"]
+
+ENV_PREFIX = "OGP_AGG_"
+
+
+class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Settings of the association's aggregator."""
+
+    database_url: Annotated[
+        str, Meta(description="SQLAlchemy URL: postgresql+asyncpg://… in production, sqlite+aiosqlite for a demo.")
+    ]
+    public_url: Annotated[str, Meta(description="Where the aggregator is reached.")] = "http://127.0.0.1:8100"
+    worker_id: Annotated[str, Meta(description="Name of this process in leases and logs (default: host:pid).")] = ""
+    allowed_networks: Annotated[
+        list[str], Meta(description="Non-public networks nodes may live in (e.g. 127.0.0.0/8 for tests/demo).")
+    ] = []
+    scheduler: Annotated[bool, Meta(description="Run the polling scheduler in this process.")] = True
+    tick_seconds: Annotated[float, Meta(gt=0, description="How often the scheduler claims due nodes.")] = 1.0
+    batch_size: Annotated[int, Meta(ge=1, description="Most nodes one worker claims per tick.")] = 100
+    concurrency: Annotated[int, Meta(ge=1, description="Simultaneous harvests per worker.")] = 50
+    lease_seconds: Annotated[int, Meta(ge=5, description="A claimed poll is retaken by others after this.")] = 120
+    default_poll_interval: Annotated[int, Meta(ge=10, description="Seconds between polls of a node.")] = 3600
+    jitter: Annotated[float, Meta(ge=0, le=0.5, description="Random share added to intervals to spread load.")] = 0.1
+    drop_threshold: Annotated[
+        float, Meta(gt=0, le=1, description="Share of records a version may drop before it is quarantined.")
+    ] = 0.5
+    retry_base_seconds: Annotated[int, Meta(ge=1, description="First retry delay after a failure (doubles).")] = 60
+    circuit_failures: Annotated[int, Meta(ge=1, description="Consecutive failures that open a node's circuit.")] = 5
+    circuit_seconds: Annotated[int, Meta(ge=1, description="How long an open circuit skips the node.")] = 3600
+    stale_factor: Annotated[
+        float, Meta(ge=1, description="A node is stale after this many intervals without success.")
+    ] = 3
+    max_bytes: Annotated[int, Meta(ge=1024, description="Largest body accepted from a node.")] = 16 * 1024 * 1024
+    max_decompressed_bytes: Annotated[int, Meta(ge=1024, description="Largest body after gzip.")] = 64 * 1024 * 1024
+    connect_timeout: Annotated[float, Meta(gt=0, description="Seconds to connect to a node.")] = 5.0
+    read_timeout: Annotated[float, Meta(gt=0, description="Seconds a node may stay silent mid-response.")] = 15.0
+    total_timeout: Annotated[float, Meta(gt=0, description="Seconds for a whole response.")] = 30.0
+    max_redirects: Annotated[int, Meta(ge=0, description="Redirects followed per request.")] = 3
+    push_min_seconds: Annotated[float, Meta(ge=0, description="Pushes from one node closer than this are refused.")] = (
+        2.0
+    )
+    smtp_host: Annotated[str | None, Meta(description="SMTP server for alert e-mails (none: no e-mail).")] = None
+    smtp_port: Annotated[int, Meta(description="SMTP port.")] = 25
+    smtp_sender: Annotated[str, Meta(description="From address of alerts.")] = "ogp-federation@localhost"
+
+    def worker_name(self) -> str:
+        """``worker_id`` or ``host:pid``."""
+        return self.worker_id or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> AggregatorSettings:
+    """Read ``path`` (TOML, section ``[aggregator]``) if given, then ``OGP_AGG_<FIELD>`` overrides."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8")).get("aggregator", {})
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"{path} ilegible", f"{path} is unreadable", detail=str(exc)) from exc
+    fields = {f.name: f.type for f in msgspec.structs.fields(AggregatorSettings)}
+    for name in fields:
+        value = environ.get(ENV_PREFIX + name.upper())
+        if value is not None:
+            data[name] = value.split(",") if name == "allowed_networks" else value
+    try:
+        return msgspec.convert(data, AggregatorSettings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError("configuración inválida", "invalid settings", detail=str(exc)) from exc
