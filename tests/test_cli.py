@@ -174,8 +174,8 @@ def test_generate_is_deterministic_and_valid(tmp_path: Path) -> None:
     assert "00000" in err
 
 
-def test_demo_runs_on_the_fixture_feeds() -> None:
-    result = CliRunner().invoke(cli, ["demo", "--feeds", str(FEEDS)])
+def test_feed_demo_runs_on_the_fixture_feeds() -> None:
+    result = CliRunner().invoke(cli, ["feed", "demo", "--feeds", str(FEEDS)])
     assert result.exit_code == 0, result.output
     assert result.output.count("[ok]") == 15
     assert "FALLA" not in result.output

@@ -6,6 +6,7 @@ import click
 
 from ogp_federation import __version__
 
+from .aggregator import aggregator
 from .demo import demo
 from .feed import feed
 from .keys import keys
@@ -24,6 +25,7 @@ cli.add_command(feed)
 cli.add_command(keys)
 cli.add_command(demo)
 cli.add_command(node)
+cli.add_command(aggregator)
 
 
 def main() -> None:

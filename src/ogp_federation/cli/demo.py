@@ -1,98 +1,174 @@
-"""``ogp-federation demo``: exercise the standard end to end on the fixture feeds.
+"""``ogp-federation demo``: a whole federation on one machine, SQLite only, no other server.
 
-For each feed: validate it, sign it with a fresh key, verify the signature, show that a one-byte change
-is caught, then publish a next version and check continuity (a deletion needs a tombstone).
-Later issues grow this into a local federation (nodes and aggregator).
+Three commune nodes (Peñalolén, Maipú and Renca, from the fixtures) and the aggregator run in this
+process on 127.0.0.1. The nodes are registered, harvested (a live table shows it), then the status
+page is served until Ctrl-C. ``--once`` stops after the first complete harvest (for scripts and CI).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
 import sys
-from datetime import timedelta
+import tempfile
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import msgspec
-
-from ogp_federation.core.errors import SignatureError
-from ogp_federation.feed import Entity, PlanFeed, decode, encode, signing, validate
-from ogp_federation.feed.model import Tombstone
-from ogp_federation.feed.validation import Severity
+import uvicorn
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 
 __all__ = ["demo"]
 
-DEFAULT_FEEDS = ("penalolen.json", "maipu.json", "renca.json")
+COMMUNES = (("13122", "penalolen.json"), ("13119", "maipu.json"), ("13128", "renca.json"))
+STATE_STYLE = {"ok": "green", "never_harvested": "yellow", "failing": "red", "invalid": "red", "quarantined": "red"}
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the demo (several servers share one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
 
 
 @click.command()
-@click.option(
-    "--feeds",
-    "feeds_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("fixtures/feeds"),
-    show_default=True,
-    help="Folder with the fixture feeds.",
-)
-def demo(feeds_dir: Path) -> None:
-    """Demostración del estándar con los feeds de ejemplo / the standard on the fixture feeds."""
-    failures = 0
-    for name in DEFAULT_FEEDS:
-        path = feeds_dir / name
-        if not path.is_file():
-            raise click.ClickException(
-                f"no existe {path}; ejecute desde la raíz del repositorio / run from the repo root"
-            )
-        failures += _demo_feed(path)
-    click.echo("\nTodo en orden / all as expected." if not failures else f"\n{failures} resultado(s) inesperado(s).")
-    sys.exit(1 if failures else 0)
+@click.option("--port", type=int, default=8100, show_default=True, help="Aggregator port; nodes use the next three.")
+@click.option("--feeds", "feeds_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("fixtures/feeds"), show_default=True, help="Folder with the fixture feeds.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="Keep the data here [default: temp].")
+@click.option("--once", is_flag=True, help="Exit after the first complete harvest.")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the harvest.")
+def demo(port: int, feeds_dir: Path, workdir: Path | None, once: bool, timeout: float) -> None:
+    """Federación completa de demostración / a full local federation (nodes + aggregator)."""
+    for _, name in COMMUNES:
+        if not (feeds_dir / name).is_file():
+            raise click.ClickException(f"no existe {feeds_dir / name}; ejecute desde la raíz del repositorio")
+    with _folder(workdir) as folder:
+        ok = asyncio.run(_run(folder, feeds_dir, port, once, timeout))
+    sys.exit(0 if ok else 1)
 
 
-def _check(label: str, ok: bool) -> int:
-    click.echo(f"  [{'ok' if ok else 'FALLA'}] {label}")
-    return 0 if ok else 1
+@contextlib.contextmanager
+def _folder(workdir: Path | None) -> Iterator[Path]:
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        yield workdir
+        return
+    with tempfile.TemporaryDirectory(prefix="ogp-demo-") as tmp:
+        yield Path(tmp)
 
 
-def _demo_feed(path: Path) -> int:
-    document = path.read_bytes()
-    report = validate(document)
-    feed = decode(document) if report.valid else None
-    title = f"{feed.publisher.name} ({feed.publisher.cut})" if feed else path.name
-    click.echo(f"\n{title} — {path} — {len(document):,} bytes, sequence {report.sequence}")
-    failures = _check(
-        f"válido / valid: {report.count(Severity.WARNING)} advertencias, {report.count(Severity.ADVISORY)} sugerencias",
-        report.valid,
+async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: float) -> bool:
+    from ogp_federation.aggregator.app import create_app as aggregator_app  # noqa: PLC0415 (keep --help fast)
+    from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
+    from ogp_federation.aggregator.settings import AggregatorSettings  # noqa: PLC0415
+    from ogp_federation.aggregator.setup import prepare_database  # noqa: PLC0415
+
+    for noisy in ("httpx", "apscheduler"):  # one line per request would drown the live table
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    console = Console()
+    aggregator_url = f"http://127.0.0.1:{port}"
+    node_urls = {cut: f"http://127.0.0.1:{port + index}" for index, (cut, _) in enumerate(COMMUNES, start=1)}
+    console.print("[bold]ogp-federation[/] — federación local de demostración (SQLite, 127.0.0.1)")
+    node_settings = [await _node(folder, cut, name, feeds_dir, node_urls[cut], aggregator_url) for cut, name in COMMUNES]
+    database_url = f"sqlite+aiosqlite:///{folder / 'aggregator.db'}"
+    await prepare_database(database_url)
+    settings = AggregatorSettings(
+        database_url=database_url, public_url=aggregator_url, allowed_networks=["127.0.0.0/8"],
+        default_poll_interval=300, tick_seconds=1.0, worker_id="demo",
     )
-    if feed is None:
-        return failures
-    key = signing.generate_key()
-    keys = signing.load_jwks(msgspec.json.encode(signing.jwks_of([key])))
-    signature = signing.sign(document, key)
-    verified = signing.verify(document, signature, keys)
-    failures += _check(f"firmado y verificado / signed and verified (kid {verified.kid[:12]}…)", True)
-    tampered = bytearray(document)
-    tampered[len(tampered) // 2] ^= 0x01
+    runtime = AggregatorRuntime(settings)
+    servers = [_server(aggregator_app(settings, runtime=runtime), port)]
+    servers += [_server(_node_app(s), int(node_urls[s.cut].rsplit(":", 1)[1])) for s in node_settings]
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        signing.verify(bytes(tampered), signature, keys)
-        caught = False
-    except SignatureError:
-        caught = True
-    failures += _check("un byte alterado se detecta / a flipped byte is caught", caught)
-    failures += _continuity(feed, document)
-    return failures
+        while not all(server.started for server in servers):
+            if any(task.done() for task in tasks):
+                raise click.ClickException("un servidor no pudo iniciar (¿puerto ocupado?) / a server could not start")
+            await asyncio.sleep(0.05)
+        for cut, url in node_urls.items():
+            await runtime.registry.add_node(cut, url, trust_fetched_keys=True, interval=300)
+        ok = await _watch(console, runtime, list(node_urls), timeout)
+        console.print(f"\nEstado de la federación / status page: [link]{aggregator_url}/status[/link]")
+        for cut, url in node_urls.items():
+            console.print(f"  nodo {cut}: {url}/  (feed {url}/feed/v1/plan.json)")
+        if not once:
+            console.print("Ctrl-C para terminar / to stop.")
+            await stop.wait()
+        return ok
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
-def _continuity(feed: PlanFeed, document: bytes) -> int:
-    if not feed.milestones:
-        return 0
-    removed = feed.milestones[-1]
-    later = feed.generated_at + timedelta(days=1)
-    silent = msgspec.structs.replace(
-        feed, sequence=feed.sequence + 1, generated_at=later, milestones=feed.milestones[:-1]
-    )
-    caught = "continuity.record_vanished" in validate(encode(silent), document).rules()
-    failures = _check(f"borrar el hito {removed.id} sin lápida se detecta / silent deletion caught", caught)
-    buried = msgspec.structs.replace(
-        silent, tombstones=[*feed.tombstones, Tombstone(entity=Entity.MILESTONES, id=removed.id, deleted_at=later)]
-    )
-    next_report = validate(encode(buried), document)
-    return failures + _check(f"versión {buried.sequence} con lápida es válida / next version valid", next_report.valid)
+def _server(app: Any, port: int) -> _Server:
+    return _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+
+
+def _node_app(settings: Any) -> Any:
+    from ogp_federation.node.app import create_app  # noqa: PLC0415
+
+    return create_app(settings)
+
+
+async def _node(folder: Path, cut: str, name: str, feeds_dir: Path, url: str, aggregator_url: str) -> Any:
+    """Create a node for ``cut`` loaded with the fixture's records, pushing to the aggregator."""
+    from ogp_federation.feed import COLLECTIONS  # noqa: PLC0415
+    from ogp_federation.feed.model import Contact  # noqa: PLC0415
+    from ogp_federation.node.records import ReplaceAll  # noqa: PLC0415
+    from ogp_federation.node.runtime import NodeRuntime  # noqa: PLC0415
+    from ogp_federation.node.settings import load_settings  # noqa: PLC0415
+    from ogp_federation.node.setup import init_node  # noqa: PLC0415
+
+    config = folder / cut / "node.toml"
+    if not config.exists():
+        document = msgspec.json.decode((feeds_dir / name).read_bytes())
+        await init_node(config, cut=cut, data_dir=folder / cut / "data", public_url=url,
+                        contact=Contact(**document["contact"]))
+        settings = load_settings(config)
+        runtime = NodeRuntime(settings)
+        try:
+            await runtime.change([ReplaceAll({c.entity: document.get(c.entity.value, []) for c in COLLECTIONS})],
+                                 author="demo")
+        finally:
+            await runtime.db.close()
+    settings = load_settings(config)
+    return msgspec.structs.replace(settings, public_url=url, push_urls=[f"{aggregator_url}/push"])
+
+
+async def _watch(console: Console, runtime: Any, cuts: list[str], timeout: float) -> bool:
+    """Show the harvest live until every node is harvested (or ``timeout``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    with Live(console=console, refresh_per_second=8) as live:
+        while True:
+            nodes = {n.cut: n for n in await runtime.registry.nodes()}
+            table = Table(title="Cosecha / harvest")
+            for column in ("CUT", "comuna", "estado", "secuencia", "último error"):
+                table.add_column(column)
+            for cut in cuts:
+                node = nodes.get(cut)
+                commune = runtime.reference.get(cut)
+                state = node.state if node else "—"
+                table.add_row(cut, commune.name if commune else cut, f"[{STATE_STYLE.get(state, 'white')}]{state}",
+                              str(node.sequence if node and node.sequence is not None else "—"),
+                              (node.last_error_code or "") if node else "")
+            live.update(table)
+            done = all(cut in nodes and nodes[cut].state != "never_harvested" for cut in cuts)
+            if done or loop.time() > deadline:
+                return done and all(nodes[cut].state == "ok" for cut in cuts)
+            await asyncio.sleep(0.25)

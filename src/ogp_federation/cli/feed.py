@@ -14,6 +14,7 @@ from ogp_federation.feed.synth import commitments_for_bytes, generate_feed
 from ogp_federation.feed.validation import Report
 
 from ._io import EXIT_INVALID, EXIT_USAGE, read_source
+from .feed_demo import feed_demo
 
 __all__ = ["feed"]
 
@@ -146,3 +147,6 @@ def generate_command(
         sys.stdout.buffer.write(document)
     else:
         out.write_bytes(document)
+
+
+feed.add_command(feed_demo)

@@ -1,0 +1,149 @@
+"""``ogp-federation aggregator``: the association's harvester and its registry."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ._io import read_source
+from .node import _run
+
+__all__ = ["aggregator"]
+
+T = TypeVar("T")
+CONFIG_ENV = "OGP_AGG_CONFIG"
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar=CONFIG_ENV,
+    help="Settings file ([aggregator] section); OGP_AGG_* variables override it.",
+)
+
+
+def _settings(config_path: Path | None) -> Any:
+    from ogp_federation.aggregator.settings import load_settings  # noqa: PLC0415
+
+    return load_settings(config_path)
+
+
+async def _with_runtime(config_path: Path | None, action: Callable[[Any], Awaitable[T]]) -> T:
+    from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
+
+    runtime = AggregatorRuntime(_settings(config_path))
+    try:
+        return await action(runtime)
+    finally:
+        await runtime.stop()
+
+
+@click.group()
+def aggregator() -> None:
+    """Agregador de la asociación / the association's aggregator."""
+
+
+@aggregator.group("db")
+def db_group() -> None:
+    """Base de datos / database."""
+
+
+@db_group.command("upgrade")
+@config_option
+@_run
+async def db_upgrade(config_path: Path | None) -> None:
+    """Apply migrations and seed the 346 communes."""
+    from ogp_federation.aggregator.setup import prepare_database  # noqa: PLC0415
+
+    added = await prepare_database(_settings(config_path).database_url)
+    click.echo(f"base de datos al día; {added} comunas agregadas / database up to date, {added} communes added")
+
+
+@aggregator.group("node")
+def node_group() -> None:
+    """Nodos registrados / registered nodes."""
+
+
+@node_group.command("add")
+@config_option
+@click.argument("cut")
+@click.argument("url")
+@click.option("--jwks", help="Pin these public keys (path or URL) instead of fetching them.")
+@click.option("--trust-fetched-keys", is_flag=True, help="Confirm the keys fetched from the node right away.")
+@click.option("--interval", type=click.IntRange(10), help="Seconds between polls.")
+@click.option("--contact-email", help="Who is alerted when the node fails or recovers.")
+@click.option("--webhook", help="Webhook alerted when the node fails or recovers.")
+@_run
+async def node_add(
+    config_path: Path | None, cut: str, url: str, jwks: str | None, trust_fetched_keys: bool,
+    interval: int | None, contact_email: str | None, webhook: str | None,
+) -> None:
+    """Register the node of commune CUT at URL (a live node or a static folder's base URL)."""
+    keys = json.loads(read_source(jwks, max_bytes=1024 * 1024)) if jwks else None
+    node = await _with_runtime(config_path, lambda runtime: runtime.registry.add_node(
+        cut, url, jwks=keys, trust_fetched_keys=trust_fetched_keys, interval=interval,
+        contact_email=contact_email, webhook_url=webhook,
+    ))
+    kids = ", ".join(str(k.get("kid")) for k in node.keys.get("keys", []))
+    state = "confirmadas" if node.keys_confirmed else "por confirmar (aggregator node confirm)"
+    click.echo(f"nodo {cut} registrado: {node.feed_url}\nclaves / keys: {kids} — {state}")
+
+
+@node_group.command("confirm")
+@config_option
+@click.argument("cut")
+@_run
+async def node_confirm(config_path: Path | None, cut: str) -> None:
+    """Confirm the keys fetched from CUT's node on first contact."""
+    await _with_runtime(config_path, lambda runtime: runtime.registry.confirm_keys(cut))
+    click.echo(f"claves de {cut} confirmadas / keys confirmed")
+
+
+@node_group.command("remove")
+@config_option
+@click.argument("cut")
+@_run
+async def node_remove(config_path: Path | None, cut: str) -> None:
+    """Stop polling CUT's node (its history stays)."""
+    await _with_runtime(config_path, lambda runtime: runtime.registry.remove_node(cut))
+    click.echo(f"nodo {cut} dado de baja / removed")
+
+
+@node_group.command("list")
+@config_option
+@_run
+async def node_list(config_path: Path | None) -> None:
+    """Registered nodes with their state."""
+    nodes = await _with_runtime(config_path, lambda runtime: runtime.registry.nodes())
+    for node in nodes:
+        error = f"  {node.last_error_code}" if node.last_error_code and node.state != "ok" else ""
+        click.echo(f"{node.cut}  {node.state:<16} seq {node.sequence if node.sequence is not None else '—':<6} "
+                   f"{node.base_url}{error}")
+
+
+@aggregator.command("harvest")
+@config_option
+@_run
+async def harvest(config_path: Path | None) -> None:
+    """Poll every due node once, now, and report."""
+    summary = await _with_runtime(config_path, lambda runtime: runtime.scheduler.tick())
+    for result in summary.results:
+        click.echo(f"{result.cut}  {result.outcome:<12} {result.code or ''}")
+    click.echo(f"{len(summary.results)} nodos; ronda marcada / round flagged: {summary.flagged}")
+
+
+@aggregator.command("serve")
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8100, show_default=True)
+def serve(config_path: Path | None, host: str, port: int) -> None:
+    """Serve the read API, push endpoint, status page and metrics, and run the scheduler."""
+    import uvicorn  # noqa: PLC0415
+
+    if config_path is not None:
+        os.environ[CONFIG_ENV] = str(config_path.resolve())
+    _settings(config_path)
+    uvicorn.run("ogp_federation.aggregator.asgi:app_from_environment", factory=True, host=host, port=port)
+

@@ -1,0 +1,97 @@
+"""``ogp-federation feed demo``: exercise the standard end to end on the fixture feeds.
+
+For each feed: validate it, sign it with a fresh key, verify the signature, show that a one-byte change
+is caught, then publish a next version and check continuity (a deletion needs a tombstone).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import msgspec
+
+from ogp_federation.core.errors import SignatureError
+from ogp_federation.feed import Entity, PlanFeed, decode, encode, signing, validate
+from ogp_federation.feed.model import Tombstone
+from ogp_federation.feed.validation import Severity
+
+__all__ = ["feed_demo"]
+
+DEFAULT_FEEDS = ("penalolen.json", "maipu.json", "renca.json")
+
+
+@click.command("demo")
+@click.option(
+    "--feeds",
+    "feeds_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("fixtures/feeds"),
+    show_default=True,
+    help="Folder with the fixture feeds.",
+)
+def feed_demo(feeds_dir: Path) -> None:
+    """Demostración del estándar con los feeds de ejemplo / the standard on the fixture feeds."""
+    failures = 0
+    for name in DEFAULT_FEEDS:
+        path = feeds_dir / name
+        if not path.is_file():
+            raise click.ClickException(
+                f"no existe {path}; ejecute desde la raíz del repositorio / run from the repo root"
+            )
+        failures += _demo_feed(path)
+    click.echo("\nTodo en orden / all as expected." if not failures else f"\n{failures} resultado(s) inesperado(s).")
+    sys.exit(1 if failures else 0)
+
+
+def _check(label: str, ok: bool) -> int:
+    click.echo(f"  [{'ok' if ok else 'FALLA'}] {label}")
+    return 0 if ok else 1
+
+
+def _demo_feed(path: Path) -> int:
+    document = path.read_bytes()
+    report = validate(document)
+    feed = decode(document) if report.valid else None
+    title = f"{feed.publisher.name} ({feed.publisher.cut})" if feed else path.name
+    click.echo(f"\n{title} — {path} — {len(document):,} bytes, sequence {report.sequence}")
+    failures = _check(
+        f"válido / valid: {report.count(Severity.WARNING)} advertencias, {report.count(Severity.ADVISORY)} sugerencias",
+        report.valid,
+    )
+    if feed is None:
+        return failures
+    key = signing.generate_key()
+    keys = signing.load_jwks(msgspec.json.encode(signing.jwks_of([key])))
+    signature = signing.sign(document, key)
+    verified = signing.verify(document, signature, keys)
+    failures += _check(f"firmado y verificado / signed and verified (kid {verified.kid[:12]}…)", True)
+    tampered = bytearray(document)
+    tampered[len(tampered) // 2] ^= 0x01
+    try:
+        signing.verify(bytes(tampered), signature, keys)
+        caught = False
+    except SignatureError:
+        caught = True
+    failures += _check("un byte alterado se detecta / a flipped byte is caught", caught)
+    failures += _continuity(feed, document)
+    return failures
+
+
+def _continuity(feed: PlanFeed, document: bytes) -> int:
+    if not feed.milestones:
+        return 0
+    removed = feed.milestones[-1]
+    later = feed.generated_at + timedelta(days=1)
+    silent = msgspec.structs.replace(
+        feed, sequence=feed.sequence + 1, generated_at=later, milestones=feed.milestones[:-1]
+    )
+    caught = "continuity.record_vanished" in validate(encode(silent), document).rules()
+    failures = _check(f"borrar el hito {removed.id} sin lápida se detecta / silent deletion caught", caught)
+    buried = msgspec.structs.replace(
+        silent, tombstones=[*feed.tombstones, Tombstone(entity=Entity.MILESTONES, id=removed.id, deleted_at=later)]
+    )
+    next_report = validate(encode(buried), document)
+    return failures + _check(f"versión {buried.sequence} con lápida es válida / next version valid", next_report.valid)
