@@ -122,6 +122,7 @@ class Harvester:
         body = fetched.body
         if previous_body is not None and body == previous_body:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
+        self._check_json(body)
         signature = fetched.headers.get(SIGNATURE_HEADER)
         if not signature:
             signature = (await self.fetcher.get(node.signature_url)).body.decode("ascii", "replace").strip()
@@ -152,6 +153,17 @@ class Harvester:
         return HarvestResult(
             node.cut, "accepted", sequence=candidate.feed.sequence, bytes=fetched.wire_bytes
         ), candidate
+
+    @staticmethod
+    def _check_json(body: bytes) -> None:
+        """Name the commonest breakages plainly before anything else looks at the body."""
+        if not body.lstrip()[:1] == b"{":
+            kind = "HTML" if body.lstrip()[:1] == b"<" else "not a JSON object"
+            raise _Rejected("invalid", "body.not_json", f"the feed URL returned {kind}")
+        try:
+            msgspec.json.decode(body)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise _Rejected("invalid", "body.malformed_json", f"malformed JSON: {exc}") from exc
 
     async def _verify(self, node: Node, body: bytes, signature: str) -> signing.VerifiedSignature:
         keys = signing.load_jwks(json.dumps(node.keys))

@@ -1,0 +1,197 @@
+"""A scriptable node server on 127.0.0.1 for aggregator tests, and helpers to build signed feeds.
+
+The server speaks raw HTTP/1.1 over asyncio streams so that each path can misbehave exactly as a
+broken node would: hang, drip, reset mid-body, send HTML, a gzip bomb, a redirect loop… By default a
+path serves a real node's documents: descriptor, signed feed (with ETag and 304), signature and JWKS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import hashlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from joserfc.jwk import OKPKey
+
+from ogp_federation.aggregator.runtime import AggregatorRuntime
+from ogp_federation.aggregator.settings import AggregatorSettings
+from ogp_federation.aggregator.setup import prepare_database
+from ogp_federation.feed import encode, signing
+from ogp_federation.feed.synth import generate_feed
+
+Writer = asyncio.StreamWriter
+Behaviour = Callable[[Writer, dict[str, str]], Awaitable[None]]
+
+
+def response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+    reason = {200: "OK", 301: "Moved", 302: "Found", 304: "Not Modified", 404: "Not Found", 429: "Too Many",
+              500: "Server Error"}.get(status, "X")
+    lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@dataclass
+class FakeNode:
+    """One node's documents, signed with its own key; ``behaviour`` overrides the feed URL's answer."""
+
+    cut: str
+    key: OKPKey = field(default_factory=signing.generate_key)
+    sequence: int = 1
+    commitments: int = 2
+    body: bytes = b""
+    signature: str = ""
+    behaviour: Behaviour | None = None
+
+    def __post_init__(self) -> None:
+        self.publish(self.sequence)
+
+    def publish(self, sequence: int, body: bytes | None = None) -> None:
+        """Serve a new signed version (synthetic feed of ``sequence``, or ``body`` as given)."""
+        self.sequence = sequence
+        self.body = body if body is not None else encode(
+            generate_feed(self.cut, commitments=self.commitments, seed=1, sequence=sequence)
+        )
+        self.signature = signing.sign(self.body, self.key)
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
+
+    def jwks(self) -> bytes:
+        return json.dumps(signing.jwks_of([self.key])).encode()
+
+
+class FakeNodeServer:
+    """Serves many fake nodes under ``/<cut>/…`` on one loopback port."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, FakeNode] = {}
+        self.requests: list[str] = []
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    def base(self, cut: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{cut}"
+
+    def add(self, node: FakeNode) -> FakeNode:
+        self.nodes[node.cut] = node
+        return node
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.server.wait_closed(), 2)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: Writer) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            request_line, *header_lines = head.decode("latin-1").split("\r\n")
+            path = request_line.split(" ")[1]
+            headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
+            self.requests.append(path)
+            await self._answer(path, headers, writer)
+        except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _answer(self, path: str, headers: dict[str, str], writer: Writer) -> None:
+        cut, _, rest = path.lstrip("/").partition("/")
+        node = self.nodes.get(cut)
+        if node is None:
+            writer.write(response(404))
+            return
+        base = self.base(cut)
+        if rest == ".well-known/ogp-node":
+            descriptor = {"cut": cut, "name": cut, "feed_url": f"{base}/feed/v1/plan.json",
+                          "signature_url": f"{base}/feed/v1/plan.json.sig", "jwks_url": f"{base}/feed/v1/jwks.json"}
+            writer.write(response(200, json.dumps(descriptor).encode()))
+        elif rest == "feed/v1/jwks.json":
+            writer.write(response(200, node.jwks()))
+        elif rest == "feed/v1/jwks.json.sig":
+            writer.write(response(200, json.dumps([signing.sign(node.jwks(), node.key)]).encode()))
+        elif rest == "feed/v1/plan.json.sig":
+            writer.write(response(200, node.signature.encode()))
+        elif rest == "feed/v1/plan.json" and node.behaviour is not None:
+            await node.behaviour(writer, headers)
+        elif rest == "feed/v1/plan.json":
+            if headers.get("if-none-match") == node.etag:
+                writer.write(response(304, headers={"ETag": node.etag}))
+            else:
+                writer.write(response(200, node.body, {"ETag": node.etag, "OGP-Signature": node.signature,
+                                                        "Content-Type": "application/json"}))
+        else:
+            writer.write(response(404))
+        await writer.drain()
+
+
+@contextlib.asynccontextmanager
+async def fake_nodes() -> AsyncIterator[FakeNodeServer]:
+    server = FakeNodeServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def test_settings(database_url: str, **overrides: Any) -> AggregatorSettings:
+    """Aggregator settings for tests: loopback allowed, small limits, short timeouts, no background ticks."""
+    values: dict[str, Any] = {
+        "database_url": database_url, "allowed_networks": ["127.0.0.0/8"], "scheduler": False,
+        "connect_timeout": 1.0, "read_timeout": 1.0, "total_timeout": 2.5, "max_bytes": 512 * 1024,
+        "max_decompressed_bytes": 2 * 1024 * 1024, "retry_base_seconds": 30, "worker_id": "test",
+        "default_poll_interval": 3600,
+    }
+    values.update(overrides)
+    return AggregatorSettings(**values)
+
+
+@contextlib.asynccontextmanager
+async def aggregator(database_url: str, **overrides: Any) -> AsyncIterator[AggregatorRuntime]:
+    await prepare_database(database_url)
+    runtime = AggregatorRuntime(test_settings(database_url, **overrides))
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+async def make_due(runtime: AggregatorRuntime, *cuts: str) -> None:
+    """Make nodes due now (as if their interval had passed), with no open circuit."""
+    from sqlalchemy import update
+
+    from ogp_federation.aggregator.models import Node
+
+    async with runtime.db.transaction() as session:
+        await session.execute(
+            update(Node).where(Node.cut.in_(cuts)).values(next_poll_at=datetime.now(UTC) - timedelta(seconds=1),
+                                                          circuit_open_until=None)
+        )
+
+
+def gzip_bomb(size: int) -> bytes:
+    return gzip.compress(b"{" + b" " * size + b"}", compresslevel=9)
+
+
+def tmp_db(tmp: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp / 'agg.db'}"
+
+
+def feed_doc(body: bytes) -> dict[str, Any]:
+    return msgspec.json.decode(body)

@@ -1,0 +1,273 @@
+"""Every way a node can fail or lie, each against a real loopback server, beside a healthy node.
+
+For each fault: the error is recorded with a clear code, the node's last good version still serves,
+the healthy node in the same round is unaffected, and the aggregator keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import pytest
+from sqlalchemy import select, update
+
+from agg_helpers import FakeNode, FakeNodeServer, aggregator, fake_nodes, gzip_bomb, make_due, response
+from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
+from ogp_federation.feed import encode, signing
+from ogp_federation.feed.synth import generate_feed
+
+HEALTHY, BROKEN = "13122", "13119"
+Writer = asyncio.StreamWriter
+Fault = Callable[[FakeNode], Callable[[Writer, dict[str, str]], Awaitable[None]]]
+
+
+def hang(_: FakeNode) -> Any:
+    async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
+        await asyncio.sleep(10)
+    return behaviour
+
+
+def drip(_: FakeNode) -> Any:
+    async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(40):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.4)
+    return behaviour
+
+
+def status(code: int, extra: dict[str, str] | None = None) -> Fault:
+    def make(_: FakeNode) -> Any:
+        async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
+            writer.write(response(code, b"error", extra))
+        return behaviour
+    return make
+
+
+def body(content: Callable[[FakeNode], bytes], extra: dict[str, str] | None = None, sign: bool = True) -> Fault:
+    def make(node: FakeNode) -> Any:
+        payload = content(node)
+        signature = signing.sign(payload, node.key) if sign else node.signature
+
+        async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
+            writer.write(response(200, payload, {"OGP-Signature": signature, **(extra or {})}))
+        return behaviour
+    return make
+
+
+def redirect(location: Callable[[FakeNode], str]) -> Fault:
+    def make(node: FakeNode) -> Any:
+        async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
+            writer.write(response(302, b"", {"Location": location(node)}))
+        return behaviour
+    return make
+
+
+def reset_mid_body(node: FakeNode) -> Any:
+    async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + node.body[:1000])
+        await writer.drain()
+        writer.transport.abort()
+    return behaviour
+
+
+def next_feed(node: FakeNode) -> bytes:
+    return encode(generate_feed(node.cut, commitments=node.commitments, seed=1, sequence=node.sequence + 1))
+
+
+def schema_invalid(node: FakeNode) -> bytes:
+    document = msgspec.json.decode(next_feed(node))
+    document["milestones"][0]["status"] = "terminado"
+    return msgspec.json.encode(document)
+
+
+def signed_by_stranger(node: FakeNode) -> Any:
+    stranger = signing.generate_key()
+    payload = next_feed(node)
+
+    async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
+        writer.write(response(200, payload, {"OGP-Signature": signing.sign(payload, stranger)}))
+    return behaviour
+
+
+FAULTS: dict[str, tuple[Fault, str]] = {
+    "hangs": (hang, "timeout.read"),
+    "drips": (drip, "timeout.total"),
+    "http_500": (status(500), "http.500"),
+    "http_404": (status(404), "http.404"),
+    "http_429": (status(429, {"Retry-After": "120"}), "http.429"),
+    "html": (body(lambda n: b"<!doctype html><html><body>Mantenimiento</body></html>"), "body.not_json"),
+    "truncated_json": (body(lambda n: next_feed(n)[:500]), "body.malformed_json"),
+    "too_large": (body(lambda n: b"{" + b" " * (600 * 1024) + b"}"), "body.too_large"),
+    "gzip_bomb": (body(lambda n: gzip_bomb(20 * 1024 * 1024), {"Content-Encoding": "gzip"}), "body.decompression_bomb"),
+    "bad_signature": (body(next_feed, sign=False), "signature.mismatch"),
+    "unknown_key": (signed_by_stranger, "signature.unknown_key"),
+    "schema_invalid": (body(schema_invalid), "feed.invalid"),
+    "redirect_loop": (redirect(lambda n: "/" + n.cut + "/feed/v1/plan.json"), "redirect.loop"),
+    "redirect_private": (redirect(lambda n: "http://10.20.30.40/plan.json"), "ssrf.blocked"),
+    "redirect_metadata": (redirect(lambda n: "http://169.254.169.254/latest/meta-data/"), "ssrf.blocked"),
+    "reset_mid_body": (reset_mid_body, "body.truncated"),
+}
+
+
+async def _register(runtime: Any, server: FakeNodeServer, *cuts: str) -> None:
+    for cut in cuts:
+        server.add(FakeNode(cut))
+        await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
+
+
+async def _state(runtime: Any, cut: str) -> Node:
+    async with runtime.db.sessions() as session:
+        node = await session.scalar(select(Node).where(Node.cut == cut))
+    assert node is not None
+    return node
+
+
+async def _current_body(runtime: Any, cut: str) -> bytes | None:
+    node = await _state(runtime, cut)
+    async with runtime.db.sessions() as session:
+        return await session.scalar(select(FeedVersion.body).where(FeedVersion.id == node.current_version_id))
+
+
+@pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
+async def test_a_failing_node_is_recorded_and_keeps_its_last_good_version(fault: str, database_url: str) -> None:
+    make_behaviour, expected = FAULTS[fault]
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _register(runtime, server, HEALTHY, BROKEN)
+        first = await runtime.scheduler.tick()
+        assert sorted(r.outcome for r in first.results) == ["accepted", "accepted"]
+        good = await _current_body(runtime, BROKEN)
+        server.nodes[HEALTHY].publish(2)
+        server.nodes[BROKEN].behaviour = make_behaviour(server.nodes[BROKEN])
+        await make_due(runtime, HEALTHY, BROKEN)
+        before = datetime.now(UTC)
+        second = await runtime.scheduler.tick()
+        by_cut = {r.cut: r for r in second.results}
+        node = await _state(runtime, BROKEN)
+        healthy = await _state(runtime, HEALTHY)
+        async with runtime.db.sessions() as session:
+            events = list(await session.scalars(select(HarvestEvent).where(HarvestEvent.node_id == node.id)))
+        assert by_cut[BROKEN].code == expected, by_cut[BROKEN]
+        assert node.state in ("failing", "invalid")
+        assert node.last_error_code == expected
+        assert node.last_error_message
+        assert await _current_body(runtime, BROKEN) == good
+        assert node.sequence == 1
+        assert [e.code for e in events] == [None, expected]
+        assert by_cut[HEALTHY].outcome == "accepted"
+        assert healthy.state == "ok"
+        assert healthy.sequence == 2
+        if fault == "http_429":
+            assert node.next_poll_at >= before + timedelta(seconds=119)
+        third = await runtime.scheduler.tick()  # the aggregator keeps running (nothing due now)
+        assert third.results == []
+
+
+async def test_unresolvable_name_is_recorded(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _register(runtime, server, BROKEN)
+        async with runtime.db.transaction() as session:
+            await session.execute(
+                update(Node).where(Node.cut == BROKEN).values(feed_url="http://nodo-inexistente.invalid/plan.json")
+            )
+        (result,) = (await runtime.scheduler.tick()).results
+    assert result.code == "dns.unresolvable"
+
+
+async def test_a_replayed_older_feed_is_quarantined_not_applied(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _register(runtime, server, BROKEN)
+        node = server.nodes[BROKEN]
+        old_body, old_signature = node.body, node.signature
+        await runtime.scheduler.tick()
+        node.publish(2)
+        await make_due(runtime, BROKEN)
+        await runtime.scheduler.tick()
+
+        async def replay(writer: Writer, headers: dict[str, str]) -> None:
+            writer.write(response(200, old_body, {"OGP-Signature": old_signature}))
+
+        node.behaviour = replay
+        await make_due(runtime, BROKEN)
+        (result,) = (await runtime.scheduler.tick()).results
+        state = await _state(runtime, BROKEN)
+    assert result.outcome == "quarantined"
+    assert result.code == "sequence.backwards"
+    assert state.state == "quarantined"
+    assert state.sequence == 2
+
+
+async def test_a_version_dropping_most_records_is_quarantined(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _register(runtime, server, BROKEN)
+        await runtime.scheduler.tick()
+        node = server.nodes[BROKEN]
+        document = msgspec.json.decode(next_feed(node))
+        tombstones = []
+        for name in ("milestones", "observations", "inputs", "participation_events", "assessments", "indicators"):
+            key = "code" if name == "indicators" else "id"
+            tombstones += [{"entity": name, "id": r[key], "deleted_at": document["generated_at"]} for r in document[name]]
+            document[name] = []
+        document["tombstones"] = tombstones  # a valid, deliberate mass deletion: still held for review
+        node.publish(2, msgspec.json.encode(document))
+        await make_due(runtime, BROKEN)
+        (result,) = (await runtime.scheduler.tick()).results
+        state = await _state(runtime, BROKEN)
+        async with runtime.db.sessions() as session:
+            versions = list(await session.scalars(select(FeedVersion).order_by(FeedVersion.id)))
+    assert result.outcome == "quarantined"
+    assert result.code == "records.dropped"
+    assert state.sequence == 1
+    assert [v.status for v in versions] == ["accepted", "quarantined"]
+    assert "drops" in (versions[1].reason or "")
+
+
+async def test_more_than_half_failing_flags_the_round(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _register(runtime, server, "13122", "13119", "13128")
+        await runtime.scheduler.tick()
+        for cut in ("13119", "13128"):
+            server.nodes[cut].behaviour = status(500)(server.nodes[cut])
+        await make_due(runtime, "13122", "13119", "13128")
+        summary = await runtime.scheduler.tick()
+        nodes = await runtime.registry.nodes()
+    assert summary.flagged
+    assert all(n.state != "removed" for n in nodes)
+    assert all(n.current_version_id is not None for n in nodes)
+
+
+async def test_circuit_opens_after_repeated_failures(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url, circuit_failures=2, circuit_seconds=600) as runtime:
+        await _register(runtime, server, BROKEN)
+        server.nodes[BROKEN].behaviour = status(500)(server.nodes[BROKEN])
+        for _ in range(2):
+            await make_due(runtime, BROKEN)
+            await runtime.scheduler.tick()
+        node = await _state(runtime, BROKEN)
+        requests = len(server.requests)
+        await runtime.scheduler.tick()  # not due: the circuit holds it back
+    assert node.circuit_open_until is not None
+    assert node.next_poll_at >= datetime.now(UTC) + timedelta(seconds=590)
+    assert len(server.requests) == requests
+
+
+async def test_guard_refuses_private_addresses_before_connecting(database_url: str) -> None:
+    async with aggregator(database_url, allowed_networks=[]) as runtime:
+        for url in ("http://127.0.0.1:9/x", "http://10.0.0.1/x", "http://[::1]/x", "http://169.254.169.254/x",
+                    "http://192.168.1.10/x", "http://[fd00:ec2::254]/x", "http://0.0.0.0/x", "http://224.0.0.1/x",
+                    "http://localhost/x", "ftp://example.org/x", "http://user:pw@example.org/x"):
+            with pytest.raises(Exception) as caught:
+                await runtime.fetcher.get(url)
+            assert getattr(caught.value, "code", "") in ("ssrf.blocked", "url.invalid"), url
+
+
+async def test_jwks_signatures_shape(database_url: str) -> None:
+    async with fake_nodes() as server:
+        node = server.add(FakeNode(HEALTHY))
+        assert json.loads(node.jwks())["keys"][0]["kid"] == node.key.thumbprint()
