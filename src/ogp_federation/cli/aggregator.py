@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -147,3 +149,28 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
     _settings(config_path)
     uvicorn.run("ogp_federation.aggregator.asgi:app_from_environment", factory=True, host=host, port=port)
 
+
+
+@aggregator.command("work")
+@config_option
+@click.option("--seconds", type=float, help="Stop after this long [default: until SIGTERM/Ctrl-C].")
+@_run
+async def work(config_path: Path | None, seconds: float | None) -> None:
+    """Harvest without serving HTTP: claim due nodes every tick (run several on one PostgreSQL)."""
+    import signal  # noqa: PLC0415
+
+    from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
+
+    runtime = AggregatorRuntime(_settings(config_path))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    deadline = loop.time() + seconds if seconds else None
+    try:
+        while not stop.is_set() and (deadline is None or loop.time() < deadline):
+            await runtime.scheduler.tick()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), runtime.settings.tick_seconds)
+    finally:
+        await runtime.stop()
