@@ -20,7 +20,9 @@ from typing import Any
 
 import msgspec
 from joserfc.jwk import OKPKey
+from sqlalchemy import update
 
+from ogp_federation.aggregator.models import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.aggregator.setup import prepare_database
@@ -32,8 +34,15 @@ Behaviour = Callable[[Writer, dict[str, str]], Awaitable[None]]
 
 
 def response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
-    reason = {200: "OK", 301: "Moved", 302: "Found", 304: "Not Modified", 404: "Not Found", 429: "Too Many",
-              500: "Server Error"}.get(status, "X")
+    reason = {
+        200: "OK",
+        301: "Moved",
+        302: "Found",
+        304: "Not Modified",
+        404: "Not Found",
+        429: "Too Many",
+        500: "Server Error",
+    }.get(status, "X")
     lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
@@ -50,6 +59,8 @@ class FakeNode:
     body: bytes = b""
     signature: str = ""
     behaviour: Behaviour | None = None
+    published: list[OKPKey] = field(default_factory=list)  # keys in jwks.json (default: the signing key)
+    endorsers: list[OKPKey] = field(default_factory=list)  # keys signing jwks.json (default: the signing key)
 
     def __post_init__(self) -> None:
         self.publish(self.sequence)
@@ -57,8 +68,10 @@ class FakeNode:
     def publish(self, sequence: int, body: bytes | None = None) -> None:
         """Serve a new signed version (synthetic feed of ``sequence``, or ``body`` as given)."""
         self.sequence = sequence
-        self.body = body if body is not None else encode(
-            generate_feed(self.cut, commitments=self.commitments, seed=1, sequence=sequence)
+        self.body = (
+            body
+            if body is not None
+            else encode(generate_feed(self.cut, commitments=self.commitments, seed=1, sequence=sequence))
         )
         self.signature = signing.sign(self.body, self.key)
 
@@ -67,7 +80,10 @@ class FakeNode:
         return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
 
     def jwks(self) -> bytes:
-        return json.dumps(signing.jwks_of([self.key])).encode()
+        return json.dumps(signing.jwks_of(self.published or [self.key])).encode()
+
+    def endorsements(self) -> bytes:
+        return json.dumps([signing.sign(self.jwks(), k) for k in self.endorsers or [self.key]]).encode()
 
 
 class FakeNodeServer:
@@ -118,13 +134,18 @@ class FakeNodeServer:
             return
         base = self.base(cut)
         if rest == ".well-known/ogp-node":
-            descriptor = {"cut": cut, "name": cut, "feed_url": f"{base}/feed/v1/plan.json",
-                          "signature_url": f"{base}/feed/v1/plan.json.sig", "jwks_url": f"{base}/feed/v1/jwks.json"}
+            descriptor = {
+                "cut": cut,
+                "name": cut,
+                "feed_url": f"{base}/feed/v1/plan.json",
+                "signature_url": f"{base}/feed/v1/plan.json.sig",
+                "jwks_url": f"{base}/feed/v1/jwks.json",
+            }
             writer.write(response(200, json.dumps(descriptor).encode()))
         elif rest == "feed/v1/jwks.json":
             writer.write(response(200, node.jwks()))
         elif rest == "feed/v1/jwks.json.sig":
-            writer.write(response(200, json.dumps([signing.sign(node.jwks(), node.key)]).encode()))
+            writer.write(response(200, node.endorsements()))
         elif rest == "feed/v1/plan.json.sig":
             writer.write(response(200, node.signature.encode()))
         elif rest == "feed/v1/plan.json" and node.behaviour is not None:
@@ -133,8 +154,13 @@ class FakeNodeServer:
             if headers.get("if-none-match") == node.etag:
                 writer.write(response(304, headers={"ETag": node.etag}))
             else:
-                writer.write(response(200, node.body, {"ETag": node.etag, "OGP-Signature": node.signature,
-                                                        "Content-Type": "application/json"}))
+                writer.write(
+                    response(
+                        200,
+                        node.body,
+                        {"ETag": node.etag, "OGP-Signature": node.signature, "Content-Type": "application/json"},
+                    )
+                )
         else:
             writer.write(response(404))
         await writer.drain()
@@ -153,9 +179,16 @@ async def fake_nodes() -> AsyncIterator[FakeNodeServer]:
 def test_settings(database_url: str, **overrides: Any) -> AggregatorSettings:
     """Aggregator settings for tests: loopback allowed, small limits, short timeouts, no background ticks."""
     values: dict[str, Any] = {
-        "database_url": database_url, "allowed_networks": ["127.0.0.0/8"], "scheduler": False,
-        "connect_timeout": 1.0, "read_timeout": 1.0, "total_timeout": 2.5, "max_bytes": 512 * 1024,
-        "max_decompressed_bytes": 2 * 1024 * 1024, "retry_base_seconds": 30, "worker_id": "test",
+        "database_url": database_url,
+        "allowed_networks": ["127.0.0.0/8"],
+        "scheduler": False,
+        "connect_timeout": 1.0,
+        "read_timeout": 1.0,
+        "total_timeout": 2.5,
+        "max_bytes": 512 * 1024,
+        "max_decompressed_bytes": 2 * 1024 * 1024,
+        "retry_base_seconds": 30,
+        "worker_id": "test",
         "default_poll_interval": 3600,
     }
     values.update(overrides)
@@ -174,14 +207,11 @@ async def aggregator(database_url: str, **overrides: Any) -> AsyncIterator[Aggre
 
 async def make_due(runtime: AggregatorRuntime, *cuts: str) -> None:
     """Make nodes due now (as if their interval had passed), with no open circuit."""
-    from sqlalchemy import update
-
-    from ogp_federation.aggregator.models import Node
-
     async with runtime.db.transaction() as session:
         await session.execute(
-            update(Node).where(Node.cut.in_(cuts)).values(next_poll_at=datetime.now(UTC) - timedelta(seconds=1),
-                                                          circuit_open_until=None)
+            update(Node)
+            .where(Node.cut.in_(cuts))
+            .values(next_poll_at=datetime.now(UTC) - timedelta(seconds=1), circuit_open_until=None)
         )
 
 

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, update
 
 from agg_helpers import FakeNode, FakeNodeServer, aggregator, fake_nodes, gzip_bomb, make_due, response
+from ogp_federation.aggregator.harvest.netguard import BlockedAddressError
 from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
 from ogp_federation.feed import encode, signing
 from ogp_federation.feed.synth import generate_feed
@@ -29,6 +30,7 @@ Fault = Callable[[FakeNode], Callable[[Writer, dict[str, str]], Awaitable[None]]
 def hang(_: FakeNode) -> Any:
     async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
         await asyncio.sleep(10)
+
     return behaviour
 
 
@@ -39,6 +41,7 @@ def drip(_: FakeNode) -> Any:
             writer.write(b" ")
             await writer.drain()
             await asyncio.sleep(0.4)
+
     return behaviour
 
 
@@ -46,7 +49,9 @@ def status(code: int, extra: dict[str, str] | None = None) -> Fault:
     def make(_: FakeNode) -> Any:
         async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
             writer.write(response(code, b"error", extra))
+
         return behaviour
+
     return make
 
 
@@ -57,7 +62,9 @@ def body(content: Callable[[FakeNode], bytes], extra: dict[str, str] | None = No
 
         async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
             writer.write(response(200, payload, {"OGP-Signature": signature, **(extra or {})}))
+
         return behaviour
+
     return make
 
 
@@ -65,7 +72,9 @@ def redirect(location: Callable[[FakeNode], str]) -> Fault:
     def make(node: FakeNode) -> Any:
         async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
             writer.write(response(302, b"", {"Location": location(node)}))
+
         return behaviour
+
     return make
 
 
@@ -74,6 +83,7 @@ def reset_mid_body(node: FakeNode) -> Any:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + node.body[:1000])
         await writer.drain()
         writer.transport.abort()
+
     return behaviour
 
 
@@ -93,6 +103,7 @@ def signed_by_stranger(node: FakeNode) -> Any:
 
     async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
         writer.write(response(200, payload, {"OGP-Signature": signing.sign(payload, stranger)}))
+
     return behaviour
 
 
@@ -212,7 +223,9 @@ async def test_a_version_dropping_most_records_is_quarantined(database_url: str)
         tombstones = []
         for name in ("milestones", "observations", "inputs", "participation_events", "assessments", "indicators"):
             key = "code" if name == "indicators" else "id"
-            tombstones += [{"entity": name, "id": r[key], "deleted_at": document["generated_at"]} for r in document[name]]
+            tombstones += [
+                {"entity": name, "id": r[key], "deleted_at": document["generated_at"]} for r in document[name]
+            ]
             document[name] = []
         document["tombstones"] = tombstones  # a valid, deliberate mass deletion: still held for review
         node.publish(2, msgspec.json.encode(document))
@@ -259,12 +272,22 @@ async def test_circuit_opens_after_repeated_failures(database_url: str) -> None:
 
 async def test_guard_refuses_private_addresses_before_connecting(database_url: str) -> None:
     async with aggregator(database_url, allowed_networks=[]) as runtime:
-        for url in ("http://127.0.0.1:9/x", "http://10.0.0.1/x", "http://[::1]/x", "http://169.254.169.254/x",
-                    "http://192.168.1.10/x", "http://[fd00:ec2::254]/x", "http://0.0.0.0/x", "http://224.0.0.1/x",
-                    "http://localhost/x", "ftp://example.org/x", "http://user:pw@example.org/x"):
-            with pytest.raises(Exception) as caught:
+        for url in (
+            "http://127.0.0.1:9/x",
+            "http://10.0.0.1/x",
+            "http://[::1]/x",
+            "http://169.254.169.254/x",
+            "http://192.168.1.10/x",
+            "http://[fd00:ec2::254]/x",
+            "http://0.0.0.0/x",
+            "http://224.0.0.1/x",
+            "http://localhost/x",
+            "ftp://example.org/x",
+            "http://user:pw@example.org/x",
+        ):
+            with pytest.raises(BlockedAddressError) as caught:
                 await runtime.fetcher.get(url)
-            assert getattr(caught.value, "code", "") in ("ssrf.blocked", "url.invalid"), url
+            assert caught.value.code in ("ssrf.blocked", "url.invalid"), url
 
 
 async def test_jwks_signatures_shape(database_url: str) -> None:

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
+from conftest import fresh_pg_database
 from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
 from ogp_federation.feed.reference import CommuneReference
 
@@ -26,12 +27,18 @@ CLI = str(Path(sys.executable).with_name("ogp-federation"))
 
 def worker(database_url: str, name: str, **extra: str) -> subprocess.Popen[bytes]:
     env = {
-        **os.environ, "OGP_AGG_DATABASE_URL": database_url, "OGP_AGG_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "OGP_AGG_TICK_SECONDS": "0.05", "OGP_AGG_WORKER_ID": name, "OGP_AGG_LEASE_SECONDS": "5",
-        "OGP_AGG_SCHEDULER": "false", **extra,
+        **os.environ,
+        "OGP_AGG_DATABASE_URL": database_url,
+        "OGP_AGG_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "OGP_AGG_TICK_SECONDS": "0.05",
+        "OGP_AGG_WORKER_ID": name,
+        "OGP_AGG_LEASE_SECONDS": "5",
+        "OGP_AGG_SCHEDULER": "false",
+        **extra,
     }
-    return subprocess.Popen([CLI, "aggregator", "work", "--seconds", "120"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [CLI, "aggregator", "work", "--seconds", "120"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 async def _events(runtime: Any) -> int:
@@ -49,8 +56,6 @@ async def _wait_events(runtime: Any, count: int, seconds: float = 30) -> None:
 
 @pytest.fixture
 async def pg_url() -> Any:
-    from conftest import fresh_pg_database
-
     async with fresh_pg_database() as dsn:
         yield dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 
@@ -75,7 +80,9 @@ async def test_two_workers_poll_each_node_exactly_once_per_round(pg_url: str) ->
             for process in workers:
                 process.wait(timeout=20)
         async with runtime.db.sessions() as session:
-            events = (await session.execute(select(HarvestEvent.node_id, HarvestEvent.due_at, HarvestEvent.worker))).all()
+            events = (
+                await session.execute(select(HarvestEvent.node_id, HarvestEvent.due_at, HarvestEvent.worker))
+            ).all()
     per_round = Counter((node_id, due_at) for node_id, due_at, _ in events)
     per_node = Counter(node_id for node_id, _, _ in events)
     assert len(events) == len(cuts) * (rounds + 1)
@@ -94,7 +101,8 @@ async def test_a_killed_worker_leaves_no_partial_version_and_its_work_resumes(pg
         started = asyncio.Event()
 
         async def slow(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
-            writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {len(good_body)}\r\nOGP-Signature: {good_signature}\r\n\r\n".encode())
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(good_body)}\r\nOGP-Signature: {good_signature}\r\n\r\n"
+            writer.write(head.encode())
             writer.write(good_body[:100])
             await writer.drain()
             started.set()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
@@ -13,8 +15,8 @@ from ogp_federation.core.db import Database
 from ogp_federation.feed.reference import CommuneReference
 
 from .alerts import AlertSender
-from .harvest.fetch import FetchLimits, Fetcher
-from .harvest.harvester import HarvestResult, Harvester
+from .harvest.fetch import Fetcher, FetchLimits
+from .harvest.harvester import Harvester, HarvestResult
 from .harvest.netguard import NetworkGuard
 from .metrics import Metrics
 from .models import Node
@@ -69,9 +71,9 @@ class AggregatorRuntime:
         self.metrics.duration.observe(seconds)
         self.metrics.bytes.inc(result.bytes)
 
-    def background(self, coroutine: object) -> None:
+    def background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         """Run ``coroutine`` in the background, keeping a reference until it ends."""
-        task = asyncio.create_task(coroutine)  # type: ignore[arg-type]
+        task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

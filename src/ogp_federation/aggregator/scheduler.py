@@ -11,12 +11,12 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy import or_, select, update
 
 from ogp_federation.core.db import Database
 
-from .harvest.harvester import HarvestResult, Harvester
+from .harvest.harvester import Harvester, HarvestResult
 from .models import Node, Round
 from .settings import AggregatorSettings
 

@@ -39,9 +39,13 @@ async def status_rows(db: Database, stale_factor: float) -> list[dict[str, Any]]
     out = []
     for commune, node in rows:
         state = "not_publishing" if node is None else node.state
-        if node is not None and state == "ok" and node.last_success_at is not None:
-            if now - node.last_success_at > timedelta(seconds=node.poll_interval * stale_factor):
-                state = "stale"
+        late = (
+            node is not None
+            and node.last_success_at is not None
+            and (now - node.last_success_at > timedelta(seconds=node.poll_interval * stale_factor))
+        )
+        if state == "ok" and late:
+            state = "stale"
         out.append(
             {
                 "cut": commune.cut,

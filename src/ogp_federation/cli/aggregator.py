@@ -21,7 +21,10 @@ T = TypeVar("T")
 CONFIG_ENV = "OGP_AGG_CONFIG"
 
 config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar=CONFIG_ENV,
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
     help="Settings file ([aggregator] section); OGP_AGG_* variables override it.",
 )
 
@@ -79,15 +82,29 @@ def node_group() -> None:
 @click.option("--webhook", help="Webhook alerted when the node fails or recovers.")
 @_run
 async def node_add(
-    config_path: Path | None, cut: str, url: str, jwks: str | None, trust_fetched_keys: bool,
-    interval: int | None, contact_email: str | None, webhook: str | None,
+    config_path: Path | None,
+    cut: str,
+    url: str,
+    jwks: str | None,
+    trust_fetched_keys: bool,
+    interval: int | None,
+    contact_email: str | None,
+    webhook: str | None,
 ) -> None:
     """Register the node of commune CUT at URL (a live node or a static folder's base URL)."""
     keys = json.loads(read_source(jwks, max_bytes=1024 * 1024)) if jwks else None
-    node = await _with_runtime(config_path, lambda runtime: runtime.registry.add_node(
-        cut, url, jwks=keys, trust_fetched_keys=trust_fetched_keys, interval=interval,
-        contact_email=contact_email, webhook_url=webhook,
-    ))
+    node = await _with_runtime(
+        config_path,
+        lambda runtime: runtime.registry.add_node(
+            cut,
+            url,
+            jwks=keys,
+            trust_fetched_keys=trust_fetched_keys,
+            interval=interval,
+            contact_email=contact_email,
+            webhook_url=webhook,
+        ),
+    )
     kids = ", ".join(str(k.get("kid")) for k in node.keys.get("keys", []))
     state = "confirmadas" if node.keys_confirmed else "por confirmar (aggregator node confirm)"
     click.echo(f"nodo {cut} registrado: {node.feed_url}\nclaves / keys: {kids} — {state}")
@@ -121,8 +138,10 @@ async def node_list(config_path: Path | None) -> None:
     nodes = await _with_runtime(config_path, lambda runtime: runtime.registry.nodes())
     for node in nodes:
         error = f"  {node.last_error_code}" if node.last_error_code and node.state != "ok" else ""
-        click.echo(f"{node.cut}  {node.state:<16} seq {node.sequence if node.sequence is not None else '—':<6} "
-                   f"{node.base_url}{error}")
+        click.echo(
+            f"{node.cut}  {node.state:<16} seq {node.sequence if node.sequence is not None else '—':<6} "
+            f"{node.base_url}{error}"
+        )
 
 
 @aggregator.command("harvest")
@@ -148,7 +167,6 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
         os.environ[CONFIG_ENV] = str(config_path.resolve())
     _settings(config_path)
     uvicorn.run("ogp_federation.aggregator.asgi:app_from_environment", factory=True, host=host, port=port)
-
 
 
 @aggregator.command("work")

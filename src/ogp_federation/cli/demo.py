@@ -40,8 +40,14 @@ class _Server(uvicorn.Server):
 
 @click.command()
 @click.option("--port", type=int, default=8100, show_default=True, help="Aggregator port; nodes use the next three.")
-@click.option("--feeds", "feeds_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("fixtures/feeds"), show_default=True, help="Folder with the fixture feeds.")
+@click.option(
+    "--feeds",
+    "feeds_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("fixtures/feeds"),
+    show_default=True,
+    help="Folder with the fixture feeds.",
+)
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="Keep the data here [default: temp].")
 @click.option("--once", is_flag=True, help="Exit after the first complete harvest.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the harvest.")
@@ -77,12 +83,18 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
     aggregator_url = f"http://127.0.0.1:{port}"
     node_urls = {cut: f"http://127.0.0.1:{port + index}" for index, (cut, _) in enumerate(COMMUNES, start=1)}
     console.print("[bold]ogp-federation[/] — federación local de demostración (SQLite, 127.0.0.1)")
-    node_settings = [await _node(folder, cut, name, feeds_dir, node_urls[cut], aggregator_url) for cut, name in COMMUNES]
+    node_settings = [
+        await _node(folder, cut, name, feeds_dir, node_urls[cut], aggregator_url) for cut, name in COMMUNES
+    ]
     database_url = f"sqlite+aiosqlite:///{folder / 'aggregator.db'}"
     await prepare_database(database_url)
     settings = AggregatorSettings(
-        database_url=database_url, public_url=aggregator_url, allowed_networks=["127.0.0.0/8"],
-        default_poll_interval=300, tick_seconds=1.0, worker_id="demo",
+        database_url=database_url,
+        public_url=aggregator_url,
+        allowed_networks=["127.0.0.0/8"],
+        default_poll_interval=300,
+        tick_seconds=1.0,
+        worker_id="demo",
     )
     runtime = AggregatorRuntime(settings)
     servers = [_server(aggregator_app(settings, runtime=runtime), port)]
@@ -137,13 +149,15 @@ async def _node(folder: Path, cut: str, name: str, feeds_dir: Path, url: str, ag
     config = folder / cut / "node.toml"
     if not config.exists():
         document = msgspec.json.decode((feeds_dir / name).read_bytes())
-        await init_node(config, cut=cut, data_dir=folder / cut / "data", public_url=url,
-                        contact=Contact(**document["contact"]))
+        await init_node(
+            config, cut=cut, data_dir=folder / cut / "data", public_url=url, contact=Contact(**document["contact"])
+        )
         settings = load_settings(config)
         runtime = NodeRuntime(settings)
         try:
-            await runtime.change([ReplaceAll({c.entity: document.get(c.entity.value, []) for c in COLLECTIONS})],
-                                 author="demo")
+            await runtime.change(
+                [ReplaceAll({c.entity: document.get(c.entity.value, []) for c in COLLECTIONS})], author="demo"
+            )
         finally:
             await runtime.db.close()
     settings = load_settings(config)
@@ -164,9 +178,13 @@ async def _watch(console: Console, runtime: Any, cuts: list[str], timeout: float
                 node = nodes.get(cut)
                 commune = runtime.reference.get(cut)
                 state = node.state if node else "—"
-                table.add_row(cut, commune.name if commune else cut, f"[{STATE_STYLE.get(state, 'white')}]{state}",
-                              str(node.sequence if node and node.sequence is not None else "—"),
-                              (node.last_error_code or "") if node else "")
+                table.add_row(
+                    cut,
+                    commune.name if commune else cut,
+                    f"[{STATE_STYLE.get(state, 'white')}]{state}",
+                    str(node.sequence if node and node.sequence is not None else "—"),
+                    (node.last_error_code or "") if node else "",
+                )
             live.update(table)
             done = all(cut in nodes and nodes[cut].state != "never_harvested" for cut in cuts)
             if done or loop.time() > deadline:

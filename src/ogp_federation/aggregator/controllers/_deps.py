@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.di import NamedDependency
 
-from ..runtime import AggregatorRuntime
+from ogp_federation.aggregator.runtime import AggregatorRuntime
 
 __all__ = ["Runtime"]
 

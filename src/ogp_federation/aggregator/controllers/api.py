@@ -9,12 +9,12 @@ from litestar import Response, get
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy import select
 
+from ogp_federation.aggregator.harvest.history import records_as_of
+from ogp_federation.aggregator.models import FeedVersion, VersionChange
+from ogp_federation.aggregator.status import status_rows
 from ogp_federation.core.errors import NotFoundError
 from ogp_federation.feed import Entity
 
-from ..harvest.history import records_as_of
-from ..models import FeedVersion, VersionChange
-from ..status import status_rows
 from ._deps import Runtime
 
 __all__ = ["API_HANDLERS"]

@@ -8,7 +8,8 @@ from litestar import Request, Response, get, post
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from ..status import render_status, status_rows
+from ogp_federation.aggregator.status import render_status, status_rows
+
 from ._deps import Runtime
 
 __all__ = ["OPS_HANDLERS"]

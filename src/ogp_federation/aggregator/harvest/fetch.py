@@ -2,7 +2,7 @@
 
 Every request: the SSRF guard first (the URL and every redirect target), connect/read/total timeouts,
 a cap on the bytes received and on the bytes after gzip decompression (bomb guard), a redirect limit.
-Failures become :class:`FetchFailure` with a stable code the health page and alerts show.
+Failures become :class:`FetchFailedError` with a stable code the health page and alerts show.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ogp_federation.core.errors import OGPError
 
 from .netguard import NetworkGuard
 
-__all__ = ["FetchFailure", "FetchLimits", "Fetched", "Fetcher"]
+__all__ = ["FetchFailedError", "FetchLimits", "Fetched", "Fetcher"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class FetchLimits:
     max_redirects: int = 3
 
 
-class FetchFailure(OGPError):
+class FetchFailedError(OGPError):
     """A fetch that did not produce a usable response; ``code`` says why (e.g. ``http.500``)."""
 
     default_code = "fetch.failed"
@@ -86,12 +86,14 @@ class Fetcher:
         await self.client.aclose()
 
     async def get(self, url: str, headers: dict[str, str] | None = None) -> Fetched:
-        """GET ``url`` within the limits; 200 and 304 are results, anything else a :class:`FetchFailure`."""
+        """GET ``url`` within the limits; 200 and 304 are results, anything else a :class:`FetchFailedError`."""
         try:
             async with asyncio.timeout(self.limits.total_timeout):
                 return await self._get(url, headers or {})
         except TimeoutError as exc:
-            raise FetchFailure("timeout.total", f"no complete answer within {self.limits.total_timeout:.0f} s") from exc
+            raise FetchFailedError(
+                "timeout.total", f"no complete answer within {self.limits.total_timeout:.0f} s"
+            ) from exc
 
     async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
         redirects: list[str] = []
@@ -107,21 +109,21 @@ class Fetcher:
             try:
                 response = await self.client.send(request, stream=True)
             except httpx.ConnectTimeout as exc:
-                raise FetchFailure("timeout.connect", "connection timed out") from exc
+                raise FetchFailedError("timeout.connect", "connection timed out") from exc
             except httpx.ReadTimeout as exc:
-                raise FetchFailure("timeout.read", "the server stopped sending") from exc
+                raise FetchFailedError("timeout.read", "the server stopped sending") from exc
             except httpx.ConnectError as exc:
-                raise FetchFailure("connect.refused", "could not connect", detail=str(exc)[:200]) from exc
+                raise FetchFailedError("connect.refused", "could not connect", detail=str(exc)[:200]) from exc
             except httpx.HTTPError as exc:
-                raise FetchFailure("http.protocol", "broken HTTP exchange", detail=str(exc)[:200]) from exc
+                raise FetchFailedError("http.protocol", "broken HTTP exchange", detail=str(exc)[:200]) from exc
             try:
                 if response.status_code in (301, 302, 303, 307, 308):
                     location = response.headers.get("location")
                     if not location or len(redirects) >= self.limits.max_redirects:
-                        raise FetchFailure("redirect.limit", f"more than {self.limits.max_redirects} redirects")
+                        raise FetchFailedError("redirect.limit", f"more than {self.limits.max_redirects} redirects")
                     url = urljoin(url, location)
                     if url in redirects:
-                        raise FetchFailure("redirect.loop", "redirect loop")
+                        raise FetchFailedError("redirect.loop", "redirect loop")
                     redirects.append(url)
                     continue
                 if response.status_code == 304:
@@ -134,41 +136,42 @@ class Fetcher:
                 await response.aclose()
 
     @staticmethod
-    def _status_failure(response: httpx.Response) -> FetchFailure:
+    def _status_failure(response: httpx.Response) -> FetchFailedError:
         retry_after = None
         if response.status_code in (429, 503):
             value = response.headers.get("retry-after", "")
             retry_after = float(value) if value.isdigit() else None
-        return FetchFailure(f"http.{response.status_code}", f"HTTP {response.status_code}", retry_after=retry_after)
+        return FetchFailedError(f"http.{response.status_code}", f"HTTP {response.status_code}", retry_after=retry_after)
 
     async def _read(self, response: httpx.Response) -> tuple[bytes, int]:
         limits = self.limits
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limits.max_bytes:
-            raise FetchFailure("body.too_large", f"body over {limits.max_bytes} bytes (Content-Length)")
+            raise FetchFailedError("body.too_large", f"body over {limits.max_bytes} bytes (Content-Length)")
         gzipped = response.headers.get("content-encoding", "").lower() == "gzip"
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
         chunks: list[bytes] = []
         wire = size = 0
         try:
-            async for chunk in response.aiter_raw():
-                wire += len(chunk)
+            async for raw in response.aiter_raw():
+                wire += len(raw)
                 if wire > limits.max_bytes:
-                    raise FetchFailure("body.too_large", f"body over {limits.max_bytes} bytes")
+                    raise FetchFailedError("body.too_large", f"body over {limits.max_bytes} bytes")
+                chunk = raw
                 if decompressor is not None:
-                    chunk = decompressor.decompress(chunk, limits.max_decompressed_bytes - size + 1)
+                    chunk = decompressor.decompress(raw, limits.max_decompressed_bytes - size + 1)
                     if decompressor.unconsumed_tail:
-                        raise FetchFailure("body.decompression_bomb", "decompressed body over the limit")
+                        raise FetchFailedError("body.decompression_bomb", "decompressed body over the limit")
                 size += len(chunk)
                 if size > limits.max_decompressed_bytes:
-                    raise FetchFailure("body.decompression_bomb", "decompressed body over the limit")
+                    raise FetchFailedError("body.decompression_bomb", "decompressed body over the limit")
                 chunks.append(chunk)
         except httpx.ReadTimeout as exc:
-            raise FetchFailure("timeout.read", "the server stopped sending") from exc
+            raise FetchFailedError("timeout.read", "the server stopped sending") from exc
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise FetchFailure("body.truncated", "the connection broke mid-body", detail=str(exc)[:200]) from exc
+            raise FetchFailedError("body.truncated", "the connection broke mid-body", detail=str(exc)[:200]) from exc
         except zlib.error as exc:
-            raise FetchFailure("body.bad_gzip", "invalid gzip body", detail=str(exc)) from exc
+            raise FetchFailedError("body.bad_gzip", "invalid gzip body", detail=str(exc)) from exc
         if decompressor is not None and not decompressor.eof:
-            raise FetchFailure("body.truncated", "gzip body ended early")
+            raise FetchFailedError("body.truncated", "gzip body ended early")
         return b"".join(chunks), wire

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+from joserfc.jwk import OKPKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,10 +29,10 @@ from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import OGPError, SignatureError
 from ogp_federation.feed import PlanFeed, decode, signing, validate
-from ogp_federation.feed.validation import Report, Severity
 from ogp_federation.feed.reference import CommuneReference
+from ogp_federation.feed.validation import Report, Severity
 
-from .fetch import FetchFailure, Fetcher
+from .fetch import Fetcher, FetchFailedError
 from .history import current_records, dropped_share, record_accepted, snapshot_records
 
 __all__ = ["ERROR_STATES", "HarvestResult", "Harvester"]
@@ -54,7 +55,7 @@ class HarvestResult:
     bytes: int = 0
 
 
-class _Rejected(Exception):
+class _RejectedError(Exception):
     """Internal: a fetched version that must not be applied (invalid, or quarantined with its bytes)."""
 
     def __init__(self, outcome: str, code: str, message: str, candidate: _Candidate | None = None) -> None:
@@ -98,11 +99,11 @@ class Harvester:
             return HarvestResult(node.cut, "skipped", "circuit.open")
         try:
             result, version = await self._poll(node, previous_body)
-        except (FetchFailure, SignatureError) as exc:
+        except (FetchFailedError, SignatureError) as exc:
             result, version = HarvestResult(node.cut, "error", exc.code, exc.message_en), None
-            retry_after = exc.retry_after if isinstance(exc, FetchFailure) else None
+            retry_after = exc.retry_after if isinstance(exc, FetchFailedError) else None
             return await self._finish(node_id, worker, due_at, round_id, started, result, retry_after=retry_after)
-        except _Rejected as rejected:
+        except _RejectedError as rejected:
             result = HarvestResult(node.cut, rejected.outcome, rejected.code, rejected.message)
             return await self._finish(node_id, worker, due_at, round_id, started, result, version=rejected.candidate)
         except OGPError as exc:  # e.g. the SSRF guard or DNS
@@ -131,7 +132,7 @@ class Harvester:
         blocking = [f for f in report.findings if f.severity.blocking]
         if blocking and not {f.rule for f in blocking} <= _BACKWARDS:
             first = blocking[0]
-            raise _Rejected(
+            raise _RejectedError(
                 "invalid",
                 "feed.invalid",
                 f"{len(blocking)} blocking finding(s); first {first.rule} at {first.path}: {first.message_en}",
@@ -147,7 +148,7 @@ class Harvester:
             counts={severity.value: report.count(severity) for severity in Severity},
         )
         if blocking:  # signed and well-formed, but older than what we have: keep it for an admin to look at
-            raise _Rejected(
+            raise _RejectedError(
                 "quarantined", "sequence.backwards", f"{blocking[0].rule}: {blocking[0].message_en}", candidate
             )
         return HarvestResult(
@@ -157,13 +158,13 @@ class Harvester:
     @staticmethod
     def _check_json(body: bytes) -> None:
         """Name the commonest breakages plainly before anything else looks at the body."""
-        if not body.lstrip()[:1] == b"{":
+        if body.lstrip()[:1] != b"{":
             kind = "HTML" if body.lstrip()[:1] == b"<" else "not a JSON object"
-            raise _Rejected("invalid", "body.not_json", f"the feed URL returned {kind}")
+            raise _RejectedError("invalid", "body.not_json", f"the feed URL returned {kind}")
         try:
             msgspec.json.decode(body)
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise _Rejected("invalid", "body.malformed_json", f"malformed JSON: {exc}") from exc
+            raise _RejectedError("invalid", "body.malformed_json", f"malformed JSON: {exc}") from exc
 
     async def _verify(self, node: Node, body: bytes, signature: str) -> signing.VerifiedSignature:
         keys = signing.load_jwks(json.dumps(node.keys))
@@ -175,7 +176,7 @@ class Harvester:
         rotated = await self._rotated_keys(node, keys)
         return signing.verify(body, signature, signing.load_jwks(json.dumps(rotated)))
 
-    async def _rotated_keys(self, node: Node, pinned: dict[str, object]) -> dict[str, object]:
+    async def _rotated_keys(self, node: Node, pinned: dict[str, OKPKey]) -> dict[str, object]:
         """The node's new JWKS, accepted only when a currently pinned key endorsed it."""
         jwks = await self.fetcher.get(node.jwks_url)
         endorsements = await self.fetcher.get(node.jwks_url + ".sig")
@@ -185,7 +186,7 @@ class Harvester:
             raise SignatureError("endoso ilegible", "unreadable JWKS endorsement", code="keys.unendorsed") from exc
         for token in signatures:
             try:
-                signing.verify(jwks.body, token, pinned)  # type: ignore[arg-type]
+                signing.verify(jwks.body, token, pinned)
             except SignatureError:
                 continue
             document: dict[str, object] = json.loads(jwks.body)
@@ -206,7 +207,7 @@ class Harvester:
             return await asyncio.to_thread(validate, body, previous, reference=self.reference)
         return validate(body, previous, reference=self.reference)
 
-    async def _finish(
+    async def _finish(  # noqa: PLR0917 (internal; the call sites read better positionally)
         self,
         node_id: int,
         worker: str,

@@ -1,0 +1,227 @@
+"""The aggregator's history, read API, push, key rotation, alerts, status and registry."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from sqlalchemy import select
+
+from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
+from ogp_federation.aggregator.app import create_app
+from ogp_federation.aggregator.models import Commune, Node
+from ogp_federation.aggregator.push import NOTICE_TYPE
+from ogp_federation.core.errors import ConflictError
+from ogp_federation.feed import signing
+from ogp_federation.feed.protocol import PushNotice
+from ogp_federation.feed.synth import generate_feed
+from test_aggregator_faults import status
+
+CUT = "13122"
+
+
+def api(runtime: Any) -> httpx.AsyncClient:
+    """The aggregator app in this event loop (no lifespan: the test owns the runtime)."""
+    transport = httpx.ASGITransport(app=create_app(runtime.settings, runtime=runtime))
+    return httpx.AsyncClient(transport=transport, base_url="http://aggregator.test")
+
+
+def _changed_feed(node: FakeNode, sequence: int) -> bytes:
+    document = msgspec.to_builtins(generate_feed(node.cut, commitments=node.commitments, seed=1, sequence=sequence))
+    milestone = next(m for m in document["milestones"] if m["status"] == "in_progress")
+    milestone.update(
+        status="completed",
+        progress=100,
+        completed_on=milestone["due"],
+        evidence=[{"url": "https://example.cl/informe.pdf", "kind": "report", "title": "Informe"}],
+    )
+    document["assessments"] = document["assessments"][1:]
+    document["tombstones"] = [{"entity": "assessments", "id": "ev-c1", "deleted_at": document["generated_at"]}]
+    return msgspec.json.encode(document)
+
+
+async def test_history_keeps_signed_bytes_diffs_and_past_states(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        first_body = node.body
+        node.publish(2, _changed_feed(node, 2))
+        await make_due(runtime, CUT)
+        (result,) = (await runtime.scheduler.tick()).results
+        async with api(runtime) as http:
+            versions = (await http.get(f"/api/v1/communes/{CUT}/versions")).json()
+            changes = (await http.get(f"/api/v1/versions/{versions[1]['id']}/changes")).json()
+            current = await http.get(f"/api/v1/communes/{CUT}/feed")
+            first_generated = datetime.fromisoformat(versions[0]["generated_at"])
+            past = await http.get(
+                f"/api/v1/communes/{CUT}/feed", params={"as_of": (first_generated + timedelta(seconds=30)).isoformat()}
+            )
+            milestones_now = (await http.get(f"/api/v1/communes/{CUT}/records/milestones")).json()
+            milestones_then = (
+                await http.get(
+                    f"/api/v1/communes/{CUT}/records/milestones",
+                    params={"as_of": (first_generated + timedelta(seconds=30)).isoformat()},
+                )
+            ).json()
+            missing = await http.get("/api/v1/communes/05101/feed")
+    assert result.outcome == "accepted"
+    assert [v["sequence"] for v in versions] == [1, 2]
+    kinds = {(c["entity"], c["kind"]) for c in changes}
+    assert ("milestones", "changed") in kinds
+    assert ("assessments", "deleted") in kinds
+    status_change = next(c for c in changes if c["entity"] == "milestones")
+    assert {"status", "progress", "completed_on", "evidence"} <= set(status_change["fields"])
+    assert (status_change["old"]["status"], status_change["new"]["status"]) == ("in_progress", "completed")
+    assert current.content == node.body
+    assert signing.verify(current.content, current.headers["OGP-Signature"], {node.key.thumbprint(): node.key}).kid
+    assert past.content == first_body
+    assert past.headers["OGP-Sequence"] == "1"
+    assert (
+        sum(m["status"] == "completed" for m in milestones_now)
+        == sum(m["status"] == "completed" for m in milestones_then) + 1
+    )
+    assert missing.status_code == 404
+
+
+def _notice(node: FakeNode, sequence: int, sent_at: datetime | None = None, key: Any = None) -> str:
+    notice = PushNotice(
+        cut=node.cut, sequence=sequence, feed_url="http://x.cl/feed/v1/plan.json", sent_at=sent_at or datetime.now(UTC)
+    )
+    return signing.sign_compact(msgspec.json.encode(notice), key or node.key, typ=NOTICE_TYPE)
+
+
+async def test_push_triggers_an_immediate_harvest_and_refuses_bad_notices(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url, push_min_seconds=0) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        node.publish(2)
+        async with api(runtime) as http:
+            accepted = await http.post("/push", content=_notice(node, 2))
+            deadline = asyncio.get_running_loop().time() + 10
+            while (await http.get(f"/api/v1/communes/{CUT}/feed")).headers.get("OGP-Sequence") != "2":
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+            duplicate = await http.post("/push", content=_notice(node, 2))
+            forged = await http.post("/push", content=_notice(node, 3, key=signing.generate_key()))
+            stale = await http.post("/push", content=_notice(node, 4, sent_at=datetime.now(UTC) - timedelta(hours=1)))
+            garbage = await http.post("/push", content=b"not-a-jws")
+            unknown = await http.post("/push", content=_notice(FakeNode("05101"), 1))
+    assert accepted.status_code == 202
+    assert accepted.json()["harvesting"] is True
+    assert duplicate.json()["harvesting"] is False
+    assert (forged.status_code, stale.status_code, garbage.status_code, unknown.status_code) == (400, 422, 422, 404)
+
+
+async def test_push_rate_limit(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url, push_min_seconds=60) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        async with api(runtime) as http:
+            first = await http.post("/push", content=_notice(node, 5))
+            second = await http.post("/push", content=_notice(node, 6))
+    assert first.status_code == 202
+    assert second.status_code == 429
+
+
+@pytest.mark.parametrize(("endorsed_by_old_key", "outcome"), [(True, "accepted"), (False, "error")])
+async def test_key_rotation_is_accepted_only_when_endorsed_by_a_pinned_key(
+    database_url: str, endorsed_by_old_key: bool, outcome: str
+) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        old_key, new_key = node.key, signing.generate_key()
+        node.key, node.published = new_key, [new_key, old_key]
+        node.endorsers = [new_key, old_key] if endorsed_by_old_key else [new_key]
+        node.publish(2)
+        await make_due(runtime, CUT)
+        (result,) = (await runtime.scheduler.tick()).results
+        (stored,) = await runtime.registry.nodes()
+    pinned = {k["kid"] for k in stored.keys["keys"]}
+    assert result.outcome == outcome
+    if endorsed_by_old_key:
+        assert new_key.thumbprint() in pinned
+        assert stored.sequence == 2
+    else:
+        assert result.code == "signature.unknown_key"
+        assert pinned == {old_key.thumbprint()}
+        assert stored.sequence == 1
+
+
+async def test_registry_seeds_346_communes_and_unconfirmed_keys_are_not_harvested(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        server.add(FakeNode(CUT))
+        async with runtime.db.sessions() as session:
+            communes = list(await session.scalars(select(Commune.cut)))
+        node = await runtime.registry.add_node(CUT, server.base(CUT))
+        nothing = await runtime.scheduler.tick()
+        await runtime.registry.confirm_keys(CUT)
+        harvested = await runtime.scheduler.tick()
+        await runtime.registry.remove_node(CUT)
+        await make_due(runtime, CUT)
+        after_removal = await runtime.scheduler.tick()
+        with pytest.raises(ConflictError) as wrong_cut:
+            await runtime.registry.add_node("13119", server.base(CUT), trust_fetched_keys=True)
+    assert len(communes) == 346
+    assert node.keys_confirmed is False
+    assert nothing.results == []
+    assert [r.outcome for r in harvested.results] == ["accepted"]
+    assert after_removal.results == []
+    assert getattr(wrong_cut.value, "code", "") == "conflict"
+
+
+async def test_alerts_once_on_failure_and_once_on_recovery(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(
+            CUT, server.base(CUT), trust_fetched_keys=True, webhook_url="http://127.0.0.1:9/hook"
+        )
+        await runtime.scheduler.tick()
+        node.behaviour = status(500)(node)
+        for _ in range(3):
+            await make_due(runtime, CUT)
+            await runtime.scheduler.tick()
+        node.behaviour = None
+        node.publish(2)
+        await make_due(runtime, CUT)
+        await runtime.scheduler.tick()
+        await asyncio.gather(*runtime.alerts.tasks, return_exceptions=True)
+    assert [(a.old_state, a.new_state, a.code) for a in runtime.alerts.sent] == [
+        (None, "failing", "http.500"),
+        ("failing", "ok", None),
+    ]
+    assert "Peñalolén" in runtime.alerts.sent[0].subject()
+
+
+async def test_status_page_metrics_and_probes(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        async with runtime.db.transaction() as session:
+            stored = await session.scalar(select(Node).where(Node.cut == CUT))
+            assert stored is not None
+            stored.last_error_code, stored.last_error_message = "http.500", "<script>alert(1)</script>"
+        async with api(runtime) as http:
+            page = await http.get("/status")
+            data = (await http.get("/status.json")).json()
+            metrics = (await http.get("/metrics")).text
+            health = await http.get("/health")
+            ready = await http.get("/ready")
+    assert page.status_code == 200
+    assert "Estado de la federación" in page.text
+    assert "&lt;script&gt;" in page.text
+    assert "<script>alert" not in page.text
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert data["counts"]["not_publishing"] == 345
+    assert data["counts"]["ok"] == 1
+    assert 'ogp_polls_total{outcome="accepted"} 1.0' in metrics
+    assert "ogp_queue_lag_seconds" in metrics
+    assert (health.status_code, ready.status_code) == (200, 200)
