@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
+from conftest import FEEDS, ROOT
 from ogp_federation.aggregator.app import create_app
-from ogp_federation.aggregator.models import Commune, Node
+from ogp_federation.aggregator.models import AggregatorBase, Commune, Node
 from ogp_federation.aggregator.push import NOTICE_TYPE
 from ogp_federation.core.errors import ConflictError
 from ogp_federation.feed import signing
@@ -225,3 +229,38 @@ async def test_status_page_metrics_and_probes(database_url: str) -> None:
     assert 'ogp_polls_total{outcome="accepted"} 1.0' in metrics
     assert "ogp_queue_lag_seconds" in metrics
     assert (health.status_code, ready.status_code) == (200, 200)
+
+
+async def test_aggregator_migrations_create_exactly_the_models(database_url: str) -> None:
+    async with aggregator(database_url) as runtime, runtime.db.engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), AggregatorBase.metadata)
+        )
+    assert differences == []
+
+
+def test_demo_runs_a_whole_federation_once(tmp_path: Any) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1] + 10 if probe.getsockname()[1] < 60000 else 20000
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ogp-federation")),
+            "demo",
+            "--once",
+            "--port",
+            str(port),
+            "--feeds",
+            str(FEEDS),
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert completed.stdout.count(" ok ") >= 3
+    assert f"http://127.0.0.1:{port}/status" in completed.stdout
