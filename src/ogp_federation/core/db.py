@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 from sqlalchemy import JSON, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -43,7 +44,12 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        options: dict[str, Any] = {"echo": echo}
+        # msgspec (de)serialises JSON columns several times faster than the standard library.
+        options: dict[str, Any] = {
+            "echo": echo,
+            "json_serializer": lambda value: msgspec.json.encode(value).decode(),
+            "json_deserializer": msgspec.json.decode,
+        }
         if is_sqlite(url):
             options["connect_args"] = {"timeout": 30}
         else:

@@ -9,8 +9,8 @@ from litestar import Response, get
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy import select
 
-from ogp_federation.aggregator.harvest.history import records_as_of
-from ogp_federation.aggregator.models import FeedVersion, VersionChange
+from ogp_federation.aggregator.harvest.history import changes_of, records_as_of
+from ogp_federation.aggregator.models import FeedVersion
 from ogp_federation.aggregator.status import status_rows
 from ogp_federation.core.errors import NotFoundError
 from ogp_federation.feed import Entity
@@ -79,13 +79,10 @@ async def commune_versions(runtime: Runtime, cut: FromPath[str]) -> list[dict[st
 async def version_changes(runtime: Runtime, version_id: FromPath[int]) -> list[dict[str, Any]]:
     """What a version added, changed (with the fields) and deleted, compared with the one before."""
     async with runtime.db.sessions() as session:
-        rows = await session.scalars(
-            select(VersionChange).where(VersionChange.version_id == version_id).order_by(VersionChange.id)
-        )
-        return [
-            {"entity": c.entity, "id": c.key, "kind": c.kind, "fields": c.fields, "old": c.old, "new": c.new}
-            for c in rows
-        ]
+        version = await session.get(FeedVersion, version_id)
+        if version is None:
+            raise NotFoundError("versión no encontrada", "version not found")
+        return await changes_of(session, version)
 
 
 API_HANDLERS = [communes, commune_feed, commune_records, commune_versions, version_changes]

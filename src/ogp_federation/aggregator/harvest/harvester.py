@@ -87,18 +87,13 @@ class Harvester:
         started = time.perf_counter()
         async with self.db.sessions() as session:
             node = await session.get(Node, node_id)
-            if node is None:
-                return HarvestResult("?", "skipped", "node.removed")
-            previous_body = None
-            if node.current_version_id is not None:
-                previous_body = await session.scalar(
-                    select(FeedVersion.body).where(FeedVersion.id == node.current_version_id)
-                )
+        if node is None:
+            return HarvestResult("?", "skipped", "node.removed")
         now = datetime.now(UTC)
         if node.circuit_open_until is not None and node.circuit_open_until > now:
             return HarvestResult(node.cut, "skipped", "circuit.open")
         try:
-            result, version = await self._poll(node, previous_body)
+            result, version = await self._poll(node)
         except (FetchFailedError, SignatureError) as exc:
             result, version = HarvestResult(node.cut, "error", exc.code, exc.message_en), None
             retry_after = exc.retry_after if isinstance(exc, FetchFailedError) else None
@@ -111,16 +106,24 @@ class Harvester:
             return await self._finish(node_id, worker, due_at, round_id, started, result)
         return await self._finish(node_id, worker, due_at, round_id, started, result, version=version)
 
-    async def _poll(self, node: Node, previous_body: bytes | None) -> tuple[HarvestResult, _Candidate | None]:
+    async def _previous_body(self, node: Node) -> bytes | None:
+        """The bytes of the node's current accepted version (read only when a new body arrived)."""
+        if node.current_version_id is None:
+            return None
+        async with self.db.sessions() as session:
+            return await session.scalar(select(FeedVersion.body).where(FeedVersion.id == node.current_version_id))
+
+    async def _poll(self, node: Node) -> tuple[HarvestResult, _Candidate | None]:
         headers = {}
-        if node.etag and previous_body is not None:
+        if node.etag and node.current_version_id is not None:
             headers["If-None-Match"] = node.etag
-        if node.last_modified and previous_body is not None:
+        if node.last_modified and node.current_version_id is not None:
             headers["If-Modified-Since"] = node.last_modified
         fetched = await self.fetcher.get(node.feed_url, headers)
         if fetched.status == 304:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence), None
         body = fetched.body
+        previous_body = await self._previous_body(node)
         if previous_body is not None and body == previous_body:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
         self._check_json(body)

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.models import FeedVersion, Node, RecordState, VersionChange
 from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.entities import iter_records
 
-__all__ = ["current_records", "dropped_share", "record_accepted", "records_as_of", "snapshot_records"]
+__all__ = ["changes_of", "current_records", "dropped_share", "record_accepted", "records_as_of", "snapshot_records"]
 
 RecordKey = tuple[str, str]
 
@@ -68,36 +68,90 @@ async def record_accepted(
     current = await current_records(session, node.cut)
     new = snapshot_records(feed)
     at, sequence = feed.generated_at, feed.sequence
+    states: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    closed: list[int] = []
     for key, data in new.items():
         state = current.get(key)
         if state is not None and state.data == data:
             continue
-        if state is None:
-            session.add(VersionChange(version_id=version.id, entity=key[0], key=key[1], kind="added", new=data))
-        else:
-            state.valid_to_seq, state.valid_to = sequence, at
+        # An added record is fully described by its new state row (valid from this sequence): only changes
+        # and deletions get rows of their own (see changes_of), which halves the writes of a first harvest.
+        if state is not None:
+            closed.append(state.id)
             fields = sorted(k for k in set(state.data) | set(data) if state.data.get(k) != data.get(k))
-            session.add(
-                VersionChange(
-                    version_id=version.id,
-                    entity=key[0],
-                    key=key[1],
-                    kind="changed",
-                    fields=fields,
-                    old=state.data,
-                    new=data,
-                )
+            changes.append(
+                {
+                    "version_id": version.id,
+                    "entity": key[0],
+                    "key": key[1],
+                    "kind": "changed",
+                    "fields": fields,
+                    "old": state.data,
+                    "new": data,
+                }
             )
-        session.add(
-            RecordState(cut=node.cut, entity=key[0], key=key[1], data=data, valid_from_seq=sequence, valid_from=at)
+        states.append(
+            {
+                "cut": node.cut,
+                "entity": key[0],
+                "key": key[1],
+                "data": data,
+                "valid_from_seq": sequence,
+                "valid_from": at,
+                "valid_to_seq": None,
+                "valid_to": None,
+            }
         )
     for key, state in current.items():
         if key not in new:
-            state.valid_to_seq, state.valid_to = sequence, at
-            session.add(VersionChange(version_id=version.id, entity=key[0], key=key[1], kind="deleted", old=state.data))
+            closed.append(state.id)
+            changes.append(
+                {
+                    "version_id": version.id,
+                    "entity": key[0],
+                    "key": key[1],
+                    "kind": "deleted",
+                    "old": state.data,
+                    "new": None,
+                    "fields": [],
+                }
+            )
+    # Set-based writes: one statement each, whatever the number of records.
+    if closed:
+        await session.execute(
+            update(RecordState).where(RecordState.id.in_(closed)).values(valid_to_seq=sequence, valid_to=at)
+        )
+    if states:
+        await session.execute(insert(inspect(RecordState).local_table), states)
+    if changes:
+        await session.execute(insert(inspect(VersionChange).local_table), changes)
     node.sequence = sequence
     node.current_version_id = version.id
     return version
+
+
+async def changes_of(session: AsyncSession, version: FeedVersion) -> list[dict[str, Any]]:
+    """The diff of ``version``: records added (with their content), changed (with the fields), deleted."""
+    rows = list(
+        await session.scalars(
+            select(VersionChange).where(VersionChange.version_id == version.id).order_by(VersionChange.id)
+        )
+    )
+    changed = {(c.entity, c.key) for c in rows}
+    started = await session.execute(
+        select(RecordState.entity, RecordState.key, RecordState.data)
+        .where(RecordState.cut == version.cut, RecordState.valid_from_seq == version.sequence)
+        .order_by(RecordState.id)
+    )
+    added = [
+        {"entity": entity, "id": key, "kind": "added", "fields": [], "old": None, "new": data}
+        for entity, key, data in started
+        if (entity, key) not in changed
+    ]
+    return added + [
+        {"entity": c.entity, "id": c.key, "kind": c.kind, "fields": c.fields, "old": c.old, "new": c.new} for c in rows
+    ]
 
 
 async def records_as_of(session: AsyncSession, cut: str, entity: str, at: datetime | None) -> list[dict[str, Any]]:

@@ -1,0 +1,152 @@
+"""Harvest rounds against N synthetic node feeds served from another process on 127.0.0.1.
+
+Reports, in one run: a full round over N nodes (fetch, verify, validate, store with history), an
+unchanged round (all 304), the same URLs fetched by a bare async client with no verification or
+storage (the floor), the ratio full/floor, and peak memory of this process. With ``--large`` it then
+does a 10,000-node round (smaller feeds). Goals (issue 4): full ≤ 1.5 × floor, unchanged ≤ 0.5 s,
+10,000 nodes ≤ 60 s.
+
+Run: ``python benchmarks/harvest.py [--nodes 346] [--commitments 10] [--database-url …] [--large]``
+(default database: a throwaway PostgreSQL database on 127.0.0.1; ``--database-url sqlite+aiosqlite:///…``
+for SQLite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+from _synthetic import reference_for
+from sqlalchemy import update
+
+from ogp_federation.aggregator.models import Node
+from ogp_federation.aggregator.runtime import AggregatorRuntime
+from ogp_federation.aggregator.settings import AggregatorSettings
+from ogp_federation.aggregator.setup import prepare_database
+
+HERE = Path(__file__).resolve().parent
+PG_ADMIN = os.environ.get("OGP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def start_server(count: int, commitments: int) -> tuple[subprocess.Popen[str], int]:
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "_feed_server.py"), "--count", str(count), "--commitments", str(commitments)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE)},
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("ready"):
+        raise SystemExit("feed server did not start")
+    return process, int(line.split()[1])
+
+
+async def run(count: int, commitments: int, database_url: str, label: str) -> None:
+    reference = reference_for(count)
+    cuts = [c.cut for c in list(reference)[:count]]
+    server, port = start_server(count, commitments)
+    try:
+        await prepare_database(database_url, reference)
+        settings = AggregatorSettings(
+            database_url=database_url,
+            allowed_networks=["127.0.0.0/8"],
+            scheduler=False,
+            batch_size=count,
+            concurrency=50,
+            default_poll_interval=3600,
+            lease_seconds=600,
+            worker_id="bench",
+        )
+        runtime = AggregatorRuntime(settings, reference=reference)
+        try:
+            started = time.perf_counter()
+            for cut in cuts:
+                await runtime.registry.add_node(cut, f"http://127.0.0.1:{port}/{cut}", trust_fetched_keys=True)
+            print(f"[{label}] registered {count} nodes in {time.perf_counter() - started:.1f} s")
+            urls = [f"http://127.0.0.1:{port}/{cut}/feed/v1/plan.json" for cut in cuts]
+            floor = await bare_round(urls, settings.concurrency)
+            full = await timed_round(runtime, cuts)
+            unchanged = await timed_round(runtime, cuts)
+            print(f"[{label}] bare async fetch (floor): {floor:7.2f} s")
+            print(f"[{label}] full round:               {full[0]:7.2f} s  {full[1]}")
+            print(f"[{label}] unchanged round (304):    {unchanged[0]:7.2f} s  {unchanged[1]}")
+            print(f"[{label}] full / floor:             {full[0] / floor:7.2f}")
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"[{label}] peak memory of the aggregator process: {peak:.0f} MiB")
+        finally:
+            await runtime.stop()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+async def bare_round(urls: list[str], concurrency: int) -> float:
+    semaphore = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency), timeout=30) as client:
+
+        async def fetch(url: str) -> None:
+            async with semaphore:
+                (await client.get(url)).raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(fetch(url) for url in urls))
+        return time.perf_counter() - started
+
+
+async def timed_round(runtime: AggregatorRuntime, cuts: list[str]) -> tuple[float, dict[str, int]]:
+    async with runtime.db.transaction() as session:
+        await session.execute(update(Node).values(next_poll_at=Node.created_at))
+    started = time.perf_counter()
+    summary = await runtime.scheduler.tick()
+    elapsed = time.perf_counter() - started
+    outcomes: dict[str, int] = {}
+    for result in summary.results:
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+    if len(summary.results) != len(cuts):
+        raise SystemExit(f"round covered {len(summary.results)} of {len(cuts)} nodes")
+    return elapsed, outcomes
+
+
+async def with_database(url: str | None, action: object) -> None:
+    if url:
+        await action(url)  # type: ignore[operator]
+        return
+    name = f"ogp_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    try:
+        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        await action(f"{base}/{name}")  # type: ignore[operator]
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--nodes", type=int, default=346)
+    parser.add_argument("--commitments", type=int, default=10, help="~10 KB of feed each (10 → ~100 KB)")
+    parser.add_argument("--database-url")
+    parser.add_argument("--large", action="store_true", help="Also a 10,000-node round (2 commitments each).")
+    args = parser.parse_args()
+    asyncio.run(
+        with_database(args.database_url, lambda url: run(args.nodes, args.commitments, url, f"{args.nodes} nodes"))
+    )
+    if args.large:
+        asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes")))
+
+
+if __name__ == "__main__":
+    main()
