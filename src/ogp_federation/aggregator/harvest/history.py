@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import and_, insert, inspect, or_, select, update
+from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.models import FeedVersion, Node, RecordState, VersionChange
@@ -16,6 +16,9 @@ from ogp_federation.feed.entities import iter_records
 __all__ = ["changes_of", "current_records", "dropped_share", "record_accepted", "records_as_of", "snapshot_records"]
 
 RecordKey = tuple[str, str]
+# Core tables for set-based inserts (the ORM's per-object bookkeeping is too slow for whole feeds).
+_STATES = cast(Table, RecordState.__table__)
+_CHANGES = cast(Table, VersionChange.__table__)
 
 
 def snapshot_records(feed: PlanFeed) -> dict[RecordKey, dict[str, Any]]:
@@ -123,9 +126,9 @@ async def record_accepted(
             update(RecordState).where(RecordState.id.in_(closed)).values(valid_to_seq=sequence, valid_to=at)
         )
     if states:
-        await session.execute(insert(inspect(RecordState).local_table), states)
+        await session.execute(insert(_STATES), states)
     if changes:
-        await session.execute(insert(inspect(VersionChange).local_table), changes)
+        await session.execute(insert(_CHANGES), changes)
     node.sequence = sequence
     node.current_version_id = version.id
     return version
