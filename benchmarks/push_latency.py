@@ -55,12 +55,23 @@ async def main(changes: int) -> None:
         await staff.db.close()
         database_url = f"sqlite+aiosqlite:///{folder / 'aggregator.db'}"
         await prepare_database(database_url)
-        aggregator = AggregatorRuntime(AggregatorSettings(
-            database_url=database_url, allowed_networks=["127.0.0.0/8"], push_min_seconds=0, worker_id="bench",
-        ))
+        aggregator = AggregatorRuntime(
+            AggregatorSettings(
+                database_url=database_url,
+                allowed_networks=["127.0.0.0/8"],
+                push_min_seconds=0,
+                worker_id="bench",
+            )
+        )
         servers = [
-            _Server(uvicorn.Config(aggregator_app(aggregator.settings, runtime=aggregator), host="127.0.0.1",
-                                   port=agg_port, log_level="warning")),
+            _Server(
+                uvicorn.Config(
+                    aggregator_app(aggregator.settings, runtime=aggregator),
+                    host="127.0.0.1",
+                    port=agg_port,
+                    log_level="warning",
+                )
+            ),
             _Server(uvicorn.Config(node_app(settings), host="127.0.0.1", port=node_port, log_level="warning")),
         ]
         tasks = [asyncio.create_task(server.serve()) for server in servers]
@@ -76,8 +87,11 @@ async def main(changes: int) -> None:
                     current = await client.get(f"{node_url}/admin/api/milestones/verde-h3", headers=headers)
                     record = current.json() | {"progress": 40 + number}
                     started = time.perf_counter()
-                    changed = await client.put(f"{node_url}/admin/api/milestones/verde-h3", json=record,
-                                               headers={**headers, "If-Match": current.headers["ETag"]})
+                    changed = await client.put(
+                        f"{node_url}/admin/api/milestones/verde-h3",
+                        json=record,
+                        headers={**headers, "If-Match": current.headers["ETag"]},
+                    )
                     sequence = changed.headers["OGP-Sequence"]
                     while True:
                         seen = await client.get(f"{agg_url}/api/v1/communes/{CUT}/feed")
@@ -88,8 +102,10 @@ async def main(changes: int) -> None:
                         await asyncio.sleep(0.01)
                     latencies.append(time.perf_counter() - started)
                     await asyncio.sleep(0.3)
-            print(f"push → visible over {changes} changes: median {statistics.median(latencies):.3f} s, "
-                  f"max {max(latencies):.3f} s, min {min(latencies):.3f} s")
+            print(
+                f"push → visible over {changes} changes: median {statistics.median(latencies):.3f} s, "
+                f"max {max(latencies):.3f} s, min {min(latencies):.3f} s"
+            )
             print("(includes the admin change itself: validation, signing and storage on the node)")
         finally:
             for server in servers:

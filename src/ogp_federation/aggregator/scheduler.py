@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, update
 
 from ogp_federation.core.db import Database
 
-from .harvest.harvester import Harvester, HarvestResult
+from .harvest.harvester import Harvester, HarvestResult, Unchanged
 from .models import Node, Round
 from .settings import AggregatorSettings
 
@@ -44,12 +44,12 @@ class HarvestScheduler:
         self._running = asyncio.Lock()
         self._semaphore = asyncio.Semaphore(settings.concurrency)
 
-    async def claim(self, limit: int, *, cuts: list[str] | None = None) -> list[tuple[int, datetime]]:
+    async def claim(self, limit: int, *, cuts: list[str] | None = None) -> list[Node]:
         """Lease up to ``limit`` due nodes to this worker; no other worker can claim them meanwhile."""
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
             query = (
-                select(Node.id, Node.next_poll_at)
+                select(Node)
                 .where(
                     Node.next_poll_at <= now,
                     Node.keys_confirmed.is_(True),
@@ -62,11 +62,11 @@ class HarvestScheduler:
             )
             if cuts is not None:
                 query = query.where(Node.cut.in_(cuts))
-            rows = [(row.id, row.next_poll_at) for row in await session.execute(query)]
+            rows = list(await session.scalars(query))
             if rows:
                 await session.execute(
                     update(Node)
-                    .where(Node.id.in_([node_id for node_id, _ in rows]))
+                    .where(Node.id.in_([node.id for node in rows]))
                     .values(lease_owner=self.worker, lease_until=now + timedelta(seconds=self.settings.lease_seconds))
                 )
         return rows
@@ -83,11 +83,16 @@ class HarvestScheduler:
                 await session.flush()
                 round_id = round_row.id
 
-            async def one(node_id: int, due_at: datetime) -> HarvestResult:
-                async with self._semaphore:
-                    return await self.harvester.harvest(node_id, worker=self.worker, due_at=due_at, round_id=round_id)
+            unchanged: list[Unchanged] = []
 
-            results = await asyncio.gather(*(one(node_id, due) for node_id, due in claimed))
+            async def one(node: Node) -> HarvestResult:
+                async with self._semaphore:
+                    return await self.harvester.harvest(
+                        node, worker=self.worker, round_id=round_id, unchanged=unchanged
+                    )
+
+            results = await asyncio.gather(*(one(node) for node in claimed))
+            await self.harvester.finish_unchanged(unchanged, worker=self.worker, round_id=round_id)
             failures = sum(1 for r in results if r.outcome in ("error", "invalid"))
             flagged = len(results) > 1 and failures * 2 > len(results)
             async with self.db.transaction() as session:

@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import msgspec
 from joserfc.jwk import OKPKey
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.alerts import Alert
@@ -35,11 +36,13 @@ from ogp_federation.feed.validation import Report, Severity
 from .fetch import Fetcher, FetchFailedError
 from .history import current_records, dropped_share, record_accepted, snapshot_records
 
-__all__ = ["ERROR_STATES", "HarvestResult", "Harvester"]
+__all__ = ["ERROR_STATES", "HarvestResult", "Harvester", "Unchanged"]
 
 ERROR_STATES = ("failing", "invalid", "quarantined")
 SIGNATURE_HEADER = "OGP-Signature"
 _THREAD_THRESHOLD = 512 * 1024  # validate big documents off the event loop
+_NODES = cast(Table, Node.__table__)
+_EVENTS = cast(Table, HarvestEvent.__table__)
 _BACKWARDS = {"continuity.sequence_not_increasing", "continuity.generated_at_backwards"}
 
 
@@ -81,14 +84,20 @@ class Harvester:
         self.on_result: Callable[[HarvestResult, float], None] | None = None
 
     async def harvest(
-        self, node_id: int, *, worker: str, due_at: datetime, round_id: int | None = None
+        self,
+        claimed: Node,
+        *,
+        worker: str,
+        round_id: int | None = None,
+        unchanged: list[Unchanged] | None = None,
     ) -> HarvestResult:
-        """Poll one node that ``worker`` has claimed; never raises for a node's fault."""
+        """Poll one node that ``worker`` has claimed (the row as claimed); never raises for a node's fault.
+
+        With ``unchanged``, a healthy node's 304 is not written at once but appended there, for
+        :meth:`finish_unchanged` to record the whole batch in one transaction.
+        """
         started = time.perf_counter()
-        async with self.db.sessions() as session:
-            node = await session.get(Node, node_id)
-        if node is None:
-            return HarvestResult("?", "skipped", "node.removed")
+        node, node_id, due_at = claimed, claimed.id, claimed.next_poll_at
         now = datetime.now(UTC)
         if node.circuit_open_until is not None and node.circuit_open_until > now:
             return HarvestResult(node.cut, "skipped", "circuit.open")
@@ -104,7 +113,68 @@ class Harvester:
         except OGPError as exc:  # e.g. the SSRF guard or DNS
             result = HarvestResult(node.cut, "error", exc.code, exc.message_en)
             return await self._finish(node_id, worker, due_at, round_id, started, result)
+        if unchanged is not None and result.outcome == "unchanged" and node.state == "ok":
+            unchanged.append(Unchanged(node, result, started))
+            return result
         return await self._finish(node_id, worker, due_at, round_id, started, result, version=version)
+
+    async def finish_unchanged(self, batch: list[Unchanged], *, worker: str, round_id: int | None) -> None:
+        """Record a batch of healthy 304s: three statements, whatever the batch size."""
+        if not batch:
+            return
+        now = datetime.now(UTC)
+        ids = [item.node.id for item in batch]
+        async with self.db.transaction() as session:
+            still_mine = set(
+                await session.scalars(
+                    select(Node.id).where(Node.id.in_(ids), Node.lease_owner == worker).with_for_update()
+                )
+            )
+            mine = [item for item in batch if item.node.id in still_mine]
+            if not mine:
+                return
+            jitter = self.settings.jitter
+            await session.execute(
+                update(_NODES)
+                .where(_NODES.c.id == bindparam("node_id"))
+                .values(
+                    next_poll_at=bindparam("next_poll_at"),
+                    last_attempt_at=now,
+                    last_success_at=now,
+                    consecutive_failures=0,
+                    lease_owner=None,
+                    lease_until=None,
+                ),
+                [
+                    {
+                        "node_id": item.node.id,
+                        "next_poll_at": now
+                        + timedelta(seconds=item.node.poll_interval * (1 + jitter * random.random())),
+                    }
+                    for item in mine
+                ],
+            )
+            await session.execute(
+                insert(_EVENTS),
+                [
+                    {
+                        "node_id": item.node.id,
+                        "round_id": round_id,
+                        "at": now,
+                        "worker": worker,
+                        "due_at": item.node.next_poll_at,
+                        "outcome": "unchanged",
+                        "code": None,
+                        "message": None,
+                        "duration_ms": int((time.perf_counter() - item.started) * 1000),
+                        "bytes": item.result.bytes,
+                    }
+                    for item in mine
+                ],
+            )
+        if self.on_result is not None:
+            for item in mine:
+                self.on_result(item.result, time.perf_counter() - item.started)
 
     async def _previous_body(self, node: Node) -> bytes | None:
         """The bytes of the node's current accepted version (read only when a new body arrived)."""
@@ -233,7 +303,7 @@ class Harvester:
             elif version is not None:
                 result = await self._store(session, node, version, now, result)
             node.last_attempt_at = now
-            interval = timedelta(seconds=node.poll_interval * (1 + settings.jitter * random.random()))  # noqa: S311
+            interval = timedelta(seconds=node.poll_interval * (1 + settings.jitter * random.random()))
             if result.outcome == "quarantined":
                 node.state = "quarantined"
                 node.last_error_code, node.last_error_message, node.last_error_at = result.code, result.message, now
@@ -355,6 +425,15 @@ class Harvester:
             counts=candidate.counts,
         )
         return result
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A healthy node's 304, waiting to be recorded with its batch."""
+
+    node: Node
+    result: HarvestResult
+    started: float
 
 
 @dataclass(frozen=True)
