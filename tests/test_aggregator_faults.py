@@ -19,6 +19,8 @@ from sqlalchemy import select, update
 from agg_helpers import FakeNode, FakeNodeServer, aggregator, fake_nodes, gzip_bomb, make_due, response
 from ogp_federation.aggregator.harvest.netguard import BlockedAddressError
 from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
+from ogp_federation.aggregator.review import Review
+from ogp_federation.core.errors import ConflictError, NotFoundError
 from ogp_federation.feed import encode, signing
 from ogp_federation.feed.synth import generate_feed
 
@@ -208,6 +210,10 @@ async def test_a_replayed_older_feed_is_quarantined_not_applied(database_url: st
         await make_due(runtime, BROKEN)
         (result,) = (await runtime.scheduler.tick()).results
         state = await _state(runtime, BROKEN)
+        pending = await Review(runtime.db).pending()
+        for item in pending:
+            with pytest.raises(ConflictError):
+                await Review(runtime.db).approve(item["id"])
     assert result.outcome == "quarantined"
     assert result.code == "sequence.backwards"
     assert state.state == "quarantined"
@@ -234,11 +240,16 @@ async def test_a_version_dropping_most_records_is_quarantined(database_url: str)
         state = await _state(runtime, BROKEN)
         async with runtime.db.sessions() as session:
             versions = list(await session.scalars(select(FeedVersion).order_by(FeedVersion.id)))
+        await Review(runtime.db).approve(versions[1].id)
+        (approved,) = await runtime.registry.nodes()
+        with pytest.raises(NotFoundError):
+            await Review(runtime.db).discard(versions[1].id)
     assert result.outcome == "quarantined"
     assert result.code == "records.dropped"
     assert state.sequence == 1
     assert [v.status for v in versions] == ["accepted", "quarantined"]
     assert "drops" in (versions[1].reason or "")
+    assert (approved.sequence, approved.state, approved.current_version_id) == (2, "ok", versions[1].id)
 
 
 async def test_more_than_half_failing_flags_the_round(database_url: str) -> None:

@@ -192,3 +192,46 @@ async def work(config_path: Path | None, seconds: float | None) -> None:
                 await asyncio.wait_for(stop.wait(), runtime.settings.tick_seconds)
     finally:
         await runtime.stop()
+
+
+@aggregator.group("quarantine")
+def quarantine_group() -> None:
+    """Versiones en cuarentena / quarantined versions."""
+
+
+@quarantine_group.command("list")
+@config_option
+@_run
+async def quarantine_list(config_path: Path | None) -> None:
+    """Quarantined versions waiting for review."""
+    from ogp_federation.aggregator.review import Review  # noqa: PLC0415
+
+    pending = await _with_runtime(config_path, lambda runtime: Review(runtime.db).pending())
+    for item in pending:
+        click.echo(f"{item['id']:>6}  {item['cut']}  seq {item['sequence']:<6} {item['reason']}")
+    if not pending:
+        click.echo("nada en cuarentena / nothing quarantined")
+
+
+@quarantine_group.command("approve")
+@config_option
+@click.argument("version_id", type=int)
+@_run
+async def quarantine_approve(config_path: Path | None, version_id: int) -> None:
+    """Apply a quarantined version (newer than the accepted one)."""
+    from ogp_federation.aggregator.review import Review  # noqa: PLC0415
+
+    await _with_runtime(config_path, lambda runtime: Review(runtime.db).approve(version_id))
+    click.echo(f"versión {version_id} aplicada / applied")
+
+
+@quarantine_group.command("discard")
+@config_option
+@click.argument("version_id", type=int)
+@_run
+async def quarantine_discard(config_path: Path | None, version_id: int) -> None:
+    """Discard a quarantined version for good (it stays stored, marked discarded)."""
+    from ogp_federation.aggregator.review import Review  # noqa: PLC0415
+
+    await _with_runtime(config_path, lambda runtime: Review(runtime.db).discard(version_id))
+    click.echo(f"versión {version_id} descartada / discarded")

@@ -13,7 +13,15 @@ from ogp_federation.aggregator.models import FeedVersion, Node, RecordState, Ver
 from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.entities import iter_records
 
-__all__ = ["changes_of", "current_records", "dropped_share", "record_accepted", "records_as_of", "snapshot_records"]
+__all__ = [
+    "apply_records",
+    "changes_of",
+    "current_records",
+    "dropped_share",
+    "record_accepted",
+    "records_as_of",
+    "snapshot_records",
+]
 
 RecordKey = tuple[str, str]
 # Core tables for set-based inserts (the ORM's per-object bookkeeping is too slow for whole feeds).
@@ -68,6 +76,12 @@ async def record_accepted(
     )
     session.add(version)
     await session.flush()
+    await apply_records(session, node, feed, version)
+    return version
+
+
+async def apply_records(session: AsyncSession, node: Node, feed: PlanFeed, version: FeedVersion) -> None:
+    """Make ``version`` the node's current one: close and open record states, store the diff."""
     current = await current_records(session, node.cut)
     new = snapshot_records(feed)
     at, sequence = feed.generated_at, feed.sequence
@@ -131,7 +145,6 @@ async def record_accepted(
         await session.execute(insert(_CHANGES), changes)
     node.sequence = sequence
     node.current_version_id = version.id
-    return version
 
 
 async def changes_of(session: AsyncSession, version: FeedVersion) -> list[dict[str, Any]]:

@@ -1,0 +1,72 @@
+"""Admin review of quarantined versions: apply one (it becomes the accepted version) or discard it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ogp_federation.core.db import Database
+from ogp_federation.core.errors import ConflictError, NotFoundError
+from ogp_federation.feed import decode
+
+from .harvest.history import apply_records
+from .models import FeedVersion, Node
+
+__all__ = ["Review"]
+
+
+class Review:
+    """Quarantined versions waiting for an admin."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def pending(self) -> list[dict[str, Any]]:
+        """Every quarantined version."""
+        async with self.db.sessions() as session:
+            rows = await session.scalars(
+                select(FeedVersion).where(FeedVersion.status == "quarantined").order_by(FeedVersion.id)
+            )
+            return [
+                {
+                    "id": v.id,
+                    "cut": v.cut,
+                    "sequence": v.sequence,
+                    "fetched_at": v.fetched_at.isoformat(),
+                    "reason": v.reason,
+                }
+                for v in rows
+            ]
+
+    async def approve(self, version_id: int) -> None:
+        """Apply a quarantined version that is newer than the accepted one (e.g. a deliberate mass deletion)."""
+        async with self.db.transaction() as session:
+            version = await self._quarantined(session, version_id)
+            node = await session.scalar(select(Node).where(Node.id == version.node_id).with_for_update())
+            assert node is not None
+            if node.sequence is not None and version.sequence <= node.sequence:
+                raise ConflictError(
+                    "la versión es anterior a la aceptada: solo puede descartarse",
+                    "the version is older than the accepted one: it can only be discarded",
+                )
+            version.status, version.accepted_at = "accepted", datetime.now(UTC)
+            await apply_records(session, node, decode(version.body), version)
+            node.state, node.last_error_code, node.last_error_message = "ok", None, None
+
+    async def discard(self, version_id: int) -> None:
+        """Keep a quarantined version out for good (it stays stored, marked discarded)."""
+        async with self.db.transaction() as session:
+            version = await self._quarantined(session, version_id)
+            version.status = "discarded"
+            node = await session.scalar(select(Node).where(Node.id == version.node_id))
+            if node is not None and node.state == "quarantined":
+                node.state = "ok"
+
+    @staticmethod
+    async def _quarantined(session: Any, version_id: int) -> FeedVersion:
+        version: FeedVersion | None = await session.get(FeedVersion, version_id)
+        if version is None or version.status != "quarantined":
+            raise NotFoundError("no hay versión en cuarentena con ese id", "no quarantined version with that id")
+        return version
