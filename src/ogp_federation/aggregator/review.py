@@ -45,7 +45,8 @@ class Review:
         async with self.db.transaction() as session:
             version = await self._quarantined(session, version_id)
             node = await session.scalar(select(Node).where(Node.id == version.node_id).with_for_update())
-            assert node is not None
+            if node is None:
+                raise NotFoundError("el nodo ya no existe", "the node no longer exists")
             if node.sequence is not None and version.sequence <= node.sequence:
                 raise ConflictError(
                     "la versión es anterior a la aceptada: solo puede descartarse",
