@@ -81,6 +81,7 @@ class Node(AggregatorBase):
     last_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_error_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     failing_since: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    last_fix_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)  # time to fix, last outage
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     circuit_open_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     notified_state: Mapped[str | None] = mapped_column(String(20), nullable=True)

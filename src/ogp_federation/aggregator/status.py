@@ -65,6 +65,7 @@ async def status_rows(db: Database, stale_factor: float) -> list[dict[str, Any]]
                     else None
                 ),
                 "failing_since": node.failing_since.isoformat() if node and node.failing_since else None,
+                "last_time_to_fix_seconds": node.last_fix_seconds if node else None,
             }
         )
     return out

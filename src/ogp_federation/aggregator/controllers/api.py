@@ -10,7 +10,7 @@ from litestar.params import FromPath, QueryParameter
 from sqlalchemy import select
 
 from ogp_federation.aggregator.harvest.history import changes_of, records_as_of
-from ogp_federation.aggregator.models import FeedVersion
+from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
 from ogp_federation.aggregator.status import status_rows
 from ogp_federation.core.errors import NotFoundError
 from ogp_federation.feed import Entity
@@ -85,4 +85,31 @@ async def version_changes(runtime: Runtime, version_id: FromPath[int]) -> list[d
         return await changes_of(session, version)
 
 
-API_HANDLERS = [communes, commune_feed, commune_records, commune_versions, version_changes]
+@get("/api/v1/communes/{cut:str}/events", tags=["status"])
+async def commune_events(
+    runtime: Runtime, cut: FromPath[str], limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50
+) -> list[dict[str, Any]]:
+    """A node's poll history, newest first: outcome, error code and message, duration, size."""
+    async with runtime.db.sessions() as session:
+        rows = await session.scalars(
+            select(HarvestEvent)
+            .join(Node, Node.id == HarvestEvent.node_id)
+            .where(Node.cut == cut)
+            .order_by(HarvestEvent.id.desc())
+            .limit(limit)
+        )
+        return [
+            {
+                "at": e.at.isoformat(),
+                "outcome": e.outcome,
+                "code": e.code,
+                "message": e.message,
+                "duration_ms": e.duration_ms,
+                "bytes": e.bytes,
+                "worker": e.worker,
+            }
+            for e in rows
+        ]
+
+
+API_HANDLERS = [commune_events, communes, commune_feed, commune_records, commune_versions, version_changes]

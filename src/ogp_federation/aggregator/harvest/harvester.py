@@ -309,6 +309,8 @@ class Harvester:
                 node.last_error_code, node.last_error_message, node.last_error_at = result.code, result.message, now
                 node.next_poll_at = now + interval
             elif result.outcome in ("accepted", "unchanged"):
+                if node.failing_since is not None:
+                    node.last_fix_seconds = int((now - node.failing_since).total_seconds())
                 node.state, node.consecutive_failures, node.failing_since = "ok", 0, None
                 node.last_success_at, node.circuit_open_until = now, None
                 if version is not None and result.outcome == "accepted":

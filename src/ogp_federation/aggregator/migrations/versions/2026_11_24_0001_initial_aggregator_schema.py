@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 00:59:14.458936
+Create Date: 2026-11-24 01:20:09.587367
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("last_error_message", sa.Text(), nullable=True),
         sa.Column("last_error_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("failing_since", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("last_fix_seconds", sa.Integer(), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
         sa.Column("circuit_open_until", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("notified_state", sa.String(length=20), nullable=True),
