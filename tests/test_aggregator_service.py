@@ -200,6 +200,13 @@ async def test_alerts_once_on_failure_and_once_on_recovery(database_url: str) ->
         await make_due(runtime, CUT)
         await runtime.scheduler.tick()
         await asyncio.gather(*runtime.alerts.tasks, return_exceptions=True)
+        (recovered,) = await runtime.registry.nodes()
+        async with api(runtime) as http:
+            events = (await http.get(f"/api/v1/communes/{CUT}/events")).json()
+    assert recovered.last_fix_seconds is not None
+    assert recovered.failing_since is None
+    assert [e["outcome"] for e in events] == ["accepted", "error", "error", "error", "accepted"]
+    assert events[1]["code"] == "http.500"
     assert [(a.old_state, a.new_state, a.code) for a in runtime.alerts.sent] == [
         (None, "failing", "http.500"),
         ("failing", "ok", None),
