@@ -106,10 +106,10 @@ async def bare_round(urls: list[str], concurrency: int) -> float:
 async def timed_round(runtime: AggregatorRuntime, cuts: list[str]) -> tuple[float, dict[str, int]]:
     async with runtime.db.transaction() as session:
         await session.execute(update(Node).values(next_poll_at=Node.created_at))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     summary = await runtime.scheduler.tick()
     elapsed = time.perf_counter() - started
-    outcomes: dict[str, int] = {}
+    outcomes: dict[str, int] = {"cpu_ms_of_this_process": int((time.process_time() - cpu) * 1000)}
     for result in summary.results:
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
     if len(summary.results) != len(cuts):

@@ -29,9 +29,9 @@ from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
 from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import OGPError, SignatureError
-from ogp_federation.feed import PlanFeed, decode, signing, validate
+from ogp_federation.feed import PlanFeed, signing
 from ogp_federation.feed.reference import CommuneReference
-from ogp_federation.feed.validation import Report, Severity
+from ogp_federation.feed.validation import Layer, Report, Severity, validate_feed
 
 from .fetch import Fetcher, FetchFailedError
 from .history import current_records, dropped_share, record_accepted, snapshot_records
@@ -201,8 +201,10 @@ class Harvester:
         if not signature:
             signature = (await self.fetcher.get(node.signature_url)).body.decode("ascii", "replace").strip()
         verified = await self._verify(node, body, signature)
-        report = await self._validate(body, previous_body)
+        report, feed = await self._validate(body, previous_body)
         blocking = [f for f in report.findings if f.severity.blocking]
+        if blocking and blocking[0].layer is Layer.WELL_FORMEDNESS:
+            raise _RejectedError("invalid", "body.malformed_json", f"{blocking[0].rule}: {blocking[0].message_en}")
         if blocking and not {f.rule for f in blocking} <= _BACKWARDS:
             first = blocking[0]
             raise _RejectedError(
@@ -210,8 +212,10 @@ class Harvester:
                 "feed.invalid",
                 f"{len(blocking)} blocking finding(s); first {first.rule} at {first.path}: {first.message_en}",
             )
+        if feed is None:  # cannot happen: a report without blocking structure findings comes with its feed
+            raise _RejectedError("invalid", "feed.invalid", "the feed could not be decoded")
         candidate = _Candidate(
-            feed=decode(body),
+            feed=feed,
             body=body,
             signature=signature,
             kid=verified.kid,
@@ -234,10 +238,6 @@ class Harvester:
         if body.lstrip()[:1] != b"{":
             kind = "HTML" if body.lstrip()[:1] == b"<" else "not a JSON object"
             raise _RejectedError("invalid", "body.not_json", f"the feed URL returned {kind}")
-        try:
-            msgspec.json.decode(body)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise _RejectedError("invalid", "body.malformed_json", f"malformed JSON: {exc}") from exc
 
     async def _verify(self, node: Node, body: bytes, signature: str) -> signing.VerifiedSignature:
         keys = signing.load_jwks(json.dumps(node.keys))
@@ -275,10 +275,10 @@ class Harvester:
             code="signature.unknown_key",
         )
 
-    async def _validate(self, body: bytes, previous: bytes | None) -> Report:
+    async def _validate(self, body: bytes, previous: bytes | None) -> tuple[Report, PlanFeed | None]:
         if len(body) > _THREAD_THRESHOLD:
-            return await asyncio.to_thread(validate, body, previous, reference=self.reference)
-        return validate(body, previous, reference=self.reference)
+            return await asyncio.to_thread(validate_feed, body, previous, reference=self.reference)
+        return validate_feed(body, previous, reference=self.reference)
 
     async def _finish(  # noqa: PLR0917 (internal; the call sites read better positionally)
         self,

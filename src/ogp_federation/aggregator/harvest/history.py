@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.models import FeedVersion, Node, RecordState, VersionChange
 from ogp_federation.feed import PlanFeed
-from ogp_federation.feed.entities import iter_records
+from ogp_federation.feed.entities import COLLECTIONS
 
 __all__ = [
     "apply_records",
@@ -31,7 +31,12 @@ _CHANGES = cast(Table, VersionChange.__table__)
 
 def snapshot_records(feed: PlanFeed) -> dict[RecordKey, dict[str, Any]]:
     """Every record of ``feed`` by (collection, key), as plain data."""
-    return {(c.entity.value, c.key_of(r)): msgspec.to_builtins(r) for c, _, r in iter_records(feed)}
+    out: dict[RecordKey, dict[str, Any]] = {}
+    for collection in COLLECTIONS:
+        entity, key = collection.entity.value, collection.key  # enum lookups once per collection, not per record
+        for record in collection.records(feed):
+            out[(entity, getattr(record, key))] = msgspec.to_builtins(record)
+    return out
 
 
 async def current_records(session: AsyncSession, cut: str) -> dict[RecordKey, RecordState]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .report import Finding, Layer, Report, Severity
 from .rules import RULES, RULESET_VERSION, Rule
 from .structure import check_record
-from .validator import DEFAULT_MAX_BYTES, validate
+from .validator import DEFAULT_MAX_BYTES, validate, validate_feed
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -18,4 +18,5 @@ __all__ = [
     "Severity",
     "check_record",
     "validate",
+    "validate_feed",
 ]

@@ -16,7 +16,7 @@ from .rules import RULES, RULESET_VERSION
 from .semantics import CHECKS, Context
 from .structure import parse
 
-__all__ = ["DEFAULT_MAX_BYTES", "validate"]
+__all__ = ["DEFAULT_MAX_BYTES", "validate", "validate_feed"]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
@@ -35,6 +35,18 @@ def validate(
     A structural problem in one record does not hide the findings of the others: records that fail
     the schema are set aside and the later layers run over the rest.
     """
+    return validate_feed(document, previous, reference=reference, now=now, max_bytes=max_bytes)[0]
+
+
+def validate_feed(
+    document: bytes,
+    previous: bytes | PlanFeed | None = None,
+    *,
+    reference: CommuneReference | None = None,
+    now: datetime | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> tuple[Report, PlanFeed | None]:
+    """Like :func:`validate`, also returning the decoded feed (whole when the report is valid)."""
     parsed = parse(document, max_bytes=max_bytes)
     findings = parsed.findings
     feed = parsed.feed
@@ -50,13 +62,14 @@ def validate(
         findings.extend(check_references(ctx))
         if previous is not None:
             findings.extend(_continuity(feed, previous, parsed.dropped_keys))
-    return Report(
+    report = Report(
         ruleset_version=RULESET_VERSION,
         spec_version=feed.spec_version if feed is not None else None,
         findings=findings,
         sequence=feed.sequence if feed is not None else None,
         cut=feed.publisher.cut if feed is not None else None,
     )
+    return report, feed
 
 
 def _continuity(feed: PlanFeed, previous: bytes | PlanFeed, set_aside: dict[str, set[str]]) -> list[Finding]:
