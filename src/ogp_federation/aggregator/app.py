@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from litestar import Litestar
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
-from ogp_federation.core.http import exception_handlers
+from ogp_federation.core.http import exception_handlers, service_wiring
 
 from .controllers.api import API_HANDLERS
 from .controllers.ops import OPS_HANDLERS
@@ -22,22 +18,10 @@ __all__ = ["create_app"]
 
 def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | None = None) -> Litestar:
     """The aggregator app (the database must be migrated: ``aggregator db upgrade``)."""
-    runtime = runtime or AggregatorRuntime(settings)
-
-    @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        await runtime.start()
-        try:
-            yield
-        finally:
-            await runtime.stop()
-
-    async def provide_runtime() -> AggregatorRuntime:
-        return runtime
-
+    lifespan, provide_runtime = service_wiring(runtime or AggregatorRuntime(settings))
     return Litestar(
         route_handlers=[*API_HANDLERS, *OPS_HANDLERS],
-        dependencies={"runtime": Provide(provide_runtime, use_cache=True)},
+        dependencies={"runtime": provide_runtime},
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         openapi_config=OpenAPIConfig(title="ogp-federation aggregator", version=__version__, path="/schema"),

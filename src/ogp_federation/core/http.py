@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol
 
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from .errors import InvalidInputError, OGPError
 
-__all__ = ["PROBLEM_JSON", "exception_handlers", "problem"]
+__all__ = ["PROBLEM_JSON", "Service", "exception_handlers", "problem", "service_wiring"]
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -54,3 +57,28 @@ exception_handlers: ExceptionHandlersMap = {
     ValidationException: _validation,
     HTTPException: _http,
 }
+
+
+class Service(Protocol):
+    """Something an app starts with its lifespan and stops after it (a node or aggregator runtime)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def service_wiring(service: Service) -> tuple[Callable[[Litestar], AbstractAsyncContextManager[None]], Provide]:
+    """The lifespan that starts and stops ``service``, and the dependency that hands it to handlers."""
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    async def provide() -> Service:
+        return service
+
+    return lifespan, Provide(provide, use_cache=True)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
-from ogp_federation.core.http import exception_handlers
+from ogp_federation.core.http import exception_handlers, service_wiring
 from ogp_federation.feed.reference import CommuneReference
 
 from .controllers.admin import ADMIN_HANDLERS
@@ -33,22 +29,12 @@ def create_app(
     push_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Litestar:
     """The node app for ``settings`` (the database must be migrated and the key created: ``node init``)."""
-    runtime = NodeRuntime(settings, reference=reference, push_transport=push_transport)
-
-    @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        await runtime.start()
-        try:
-            yield
-        finally:
-            await runtime.stop()
-
-    async def provide_runtime() -> NodeRuntime:
-        return runtime
-
+    lifespan, provide_runtime = service_wiring(
+        NodeRuntime(settings, reference=reference, push_transport=push_transport)
+    )
     return Litestar(
         route_handlers=[*FEED_HANDLERS, *ADMIN_HANDLERS, *EVIDENCE_HANDLERS, *SPREADSHEET_HANDLERS, *CITIZEN_HANDLERS],
-        dependencies={"runtime": Provide(provide_runtime, use_cache=True)},
+        dependencies={"runtime": provide_runtime},
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
