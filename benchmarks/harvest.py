@@ -21,14 +21,15 @@ import secrets
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 from _synthetic import reference_for
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
-from ogp_federation.aggregator.models import Node
+from ogp_federation.aggregator.models import HarvestEvent, Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.aggregator.setup import prepare_database
@@ -51,7 +52,7 @@ def start_server(count: int, commitments: int) -> tuple[subprocess.Popen[str], i
     return process, int(line.split()[1])
 
 
-async def run(count: int, commitments: int, database_url: str, label: str) -> None:
+async def run(count: int, commitments: int, database_url: str, label: str, workers: int = 0) -> None:
     reference = reference_for(count)
     cuts = [c.cut for c in list(reference)[:count]]
     server, port = start_server(count, commitments)
@@ -75,8 +76,13 @@ async def run(count: int, commitments: int, database_url: str, label: str) -> No
             print(f"[{label}] registered {count} nodes in {time.perf_counter() - started:.1f} s")
             urls = [f"http://127.0.0.1:{port}/{cut}/feed/v1/plan.json" for cut in cuts]
             floor = await bare_round(urls, settings.concurrency)
-            full = await timed_round(runtime, cuts)
-            unchanged = await timed_round(runtime, cuts)
+            if workers:
+                label += f", {workers} worker processes"
+                full = await process_round(runtime, cuts, database_url, workers)
+                unchanged = await process_round(runtime, cuts, database_url, workers)
+            else:
+                full = await timed_round(runtime, cuts)
+                unchanged = await timed_round(runtime, cuts)
             print(f"[{label}] bare async fetch (floor): {floor:7.2f} s")
             print(f"[{label}] full round:               {full[0]:7.2f} s  {full[1]}")
             print(f"[{label}] unchanged round (304):    {unchanged[0]:7.2f} s  {unchanged[1]}")
@@ -117,6 +123,52 @@ async def timed_round(runtime: AggregatorRuntime, cuts: list[str]) -> tuple[floa
     return elapsed, outcomes
 
 
+async def process_round(
+    runtime: AggregatorRuntime, cuts: list[str], database_url: str, workers: int
+) -> tuple[float, dict[str, int]]:
+    """A round done by ``workers`` `aggregator work` processes (started beforehand, idle until nodes are due)."""
+    env = {
+        **os.environ,
+        "OGP_AGG_DATABASE_URL": database_url,
+        "OGP_AGG_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "OGP_AGG_TICK_SECONDS": "0.05",
+        "OGP_AGG_BATCH_SIZE": str(max(1, len(cuts) // workers // 2)),
+        "OGP_AGG_SCHEDULER": "false",
+        "OGP_AGG_LEASE_SECONDS": "600",
+    }
+    cli = str(Path(sys.executable).with_name("ogp-federation"))
+    async with runtime.db.transaction() as session:  # nothing due while the workers start
+        await session.execute(update(Node).values(next_poll_at=datetime.now(UTC) + timedelta(days=365)))
+        before = await session.scalar(select(func.count()).select_from(HarvestEvent)) or 0
+    expected = before + len(cuts)
+    processes = [
+        subprocess.Popen(
+            [cli, "aggregator", "work", "--seconds", "600"],
+            env={**env, "OGP_AGG_WORKER_ID": f"w{i}"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(workers)
+    ]
+    try:
+        await asyncio.sleep(3)  # let them start (and find nothing due)
+        async with runtime.db.transaction() as session:
+            await session.execute(update(Node).values(next_poll_at=Node.created_at))
+        started = time.perf_counter()
+        while True:
+            async with runtime.db.sessions() as session:
+                done = await session.scalar(select(func.count()).select_from(HarvestEvent))
+            if (done or 0) >= expected:
+                break
+            await asyncio.sleep(0.02)
+        return time.perf_counter() - started, {"polls": int(done or 0) - before}
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
 async def with_database(url: str | None, action: object) -> None:
     if url:
         await action(url)  # type: ignore[operator]
@@ -140,9 +192,12 @@ def main() -> None:
     parser.add_argument("--commitments", type=int, default=10, help="~10 KB of feed each (10 → ~100 KB)")
     parser.add_argument("--database-url")
     parser.add_argument("--large", action="store_true", help="Also a 10,000-node round (2 commitments each).")
+    parser.add_argument("--workers", type=int, default=0, help="Harvest with N `aggregator work` processes.")
     args = parser.parse_args()
     asyncio.run(
-        with_database(args.database_url, lambda url: run(args.nodes, args.commitments, url, f"{args.nodes} nodes"))
+        with_database(
+            args.database_url, lambda url: run(args.nodes, args.commitments, url, f"{args.nodes} nodes", args.workers)
+        )
     )
     if args.large:
         asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes")))
