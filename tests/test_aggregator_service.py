@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import socket
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from aiosmtpd.controller import Controller
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
@@ -274,3 +277,36 @@ def test_demo_runs_a_whole_federation_once(tmp_path: Any) -> None:
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert completed.stdout.count(" ok ") >= 3
     assert f"http://127.0.0.1:{port}/status" in completed.stdout
+
+
+async def test_alert_e_mail_reaches_a_real_smtp_server(database_url: str) -> None:
+    received: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+            received.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        async with fake_nodes() as server, aggregator(database_url, smtp_host="127.0.0.1", smtp_port=port) as runtime:
+            node = server.add(FakeNode(CUT))
+            await runtime.registry.add_node(
+                CUT, server.base(CUT), trust_fetched_keys=True, contact_email="ga@penalolen.cl"
+            )
+            await runtime.scheduler.tick()
+            node.behaviour = status(404)(node)
+            await make_due(runtime, CUT)
+            await runtime.scheduler.tick()
+            await asyncio.gather(*runtime.alerts.tasks, return_exceptions=True)
+    finally:
+        controller.stop()
+    (envelope,) = received
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert envelope.rcpt_tos == ["ga@penalolen.cl"]
+    assert "Peñalolén (13122)" in message["Subject"]
+    assert "http.404" in message.get_content()
