@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import hashlib
 import socket
 import subprocess
 import sys
@@ -310,3 +311,38 @@ async def test_alert_e_mail_reaches_a_real_smtp_server(database_url: str) -> Non
     assert envelope.rcpt_tos == ["ga@penalolen.cl"]
     assert "Peñalolén (13122)" in message["Subject"]
     assert "http.404" in message.get_content()
+
+
+async def test_admin_api_needs_an_operator_token_and_manages_the_registry(database_url: str) -> None:
+    token = "ogpa_prueba"
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    async with fake_nodes() as server, aggregator(database_url, admin_token_hashes=[digest]) as runtime:
+        server.add(FakeNode(CUT))
+        headers = {"Authorization": f"Bearer {token}"}
+        async with api(runtime) as http:
+            anonymous = await http.get("/admin/api/nodes")
+            wrong = await http.get("/admin/api/nodes", headers={"Authorization": "Bearer otro"})
+            added = await http.post("/admin/api/nodes", json={"cut": CUT, "url": server.base(CUT)}, headers=headers)
+            confirmed = await http.post(f"/admin/api/nodes/{CUT}/confirm", headers=headers)
+            attributes = await http.patch(
+                f"/admin/api/communes/{CUT}",
+                json={"population": 266798, "subdere_group": 1, "groups": ["ogp-local"]},
+                headers=headers,
+            )
+            bad_group = await http.patch(f"/admin/api/communes/{CUT}", json={"subdere_group": 9}, headers=headers)
+            private = await http.post(
+                "/admin/api/nodes", json={"cut": "13119", "url": "http://10.0.0.7"}, headers=headers
+            )
+            listed = (await http.get("/admin/api/nodes", headers=headers)).json()
+            removed = await http.delete(f"/admin/api/nodes/{CUT}", headers=headers)
+    assert (anonymous.status_code, wrong.status_code) == (401, 401)
+    assert added.status_code == 201
+    assert added.json()["keys_confirmed"] is False
+    assert confirmed.status_code == 200
+    assert attributes.json() == {"cut": CUT, "population": 266798, "subdere_group": 1, "groups": ["ogp-local"]}
+    assert bad_group.status_code == 422
+    assert private.status_code == 400
+    assert private.json()["code"] == "ssrf.blocked"
+    assert [n["cut"] for n in listed] == [CUT]
+    assert listed[0]["keys_confirmed"] is True
+    assert removed.json()["state"] == "removed"

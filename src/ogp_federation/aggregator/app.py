@@ -6,6 +6,7 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
+from ogp_federation.aggregator.controllers.admin import ADMIN_HANDLERS
 from ogp_federation.core.http import exception_handlers, service_wiring
 
 from .controllers.api import API_HANDLERS
@@ -20,7 +21,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
     """The aggregator app (the database must be migrated: ``aggregator db upgrade``)."""
     lifespan, provide_runtime = service_wiring(runtime or AggregatorRuntime(settings))
     return Litestar(
-        route_handlers=[*API_HANDLERS, *OPS_HANDLERS],
+        route_handlers=[*API_HANDLERS, *OPS_HANDLERS, *ADMIN_HANDLERS],
         dependencies={"runtime": provide_runtime},
         lifespan=[lifespan],
         exception_handlers=exception_handlers,

@@ -112,6 +112,33 @@ class Registry:
                 node.state = "never_harvested"
         return node
 
+    async def set_attributes(
+        self,
+        cut: str,
+        *,
+        population: int | None = None,
+        subdere_group: int | None = None,
+        groups: list[str] | None = None,
+    ) -> Commune:
+        """Record peer-group attributes of a commune (only the ones given change)."""
+        if subdere_group is not None and not 1 <= subdere_group <= 5:
+            raise InvalidInputError(
+                "grupo SUBDERE entre 1 y 5",
+                "SUBDERE group between 1 and 5",
+                errors=[{"path": "subdere_group", "message": str(subdere_group)}],
+            )
+        async with self.db.transaction() as session:
+            commune = await session.get(Commune, cut)
+            if commune is None:
+                raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
+            if population is not None:
+                commune.population = population
+            if subdere_group is not None:
+                commune.subdere_group = subdere_group
+            if groups is not None:
+                commune.groups = sorted(set(groups))
+        return commune
+
     async def confirm_keys(self, cut: str) -> None:
         """An admin confirms the keys fetched on first contact."""
         async with self.db.transaction() as session:

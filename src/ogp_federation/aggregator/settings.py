@@ -55,6 +55,9 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     push_min_seconds: Annotated[float, Meta(ge=0, description="Pushes from one node closer than this are refused.")] = (
         2.0
     )
+    admin_token_hashes: Annotated[
+        list[str], Meta(description="SHA-256 (hex) of the operators' admin API tokens (`aggregator admin-token`).")
+    ] = []
     smtp_host: Annotated[str | None, Meta(description="SMTP server for alert e-mails (none: no e-mail).")] = None
     smtp_port: Annotated[int, Meta(description="SMTP port.")] = 25
     smtp_sender: Annotated[str, Meta(description="From address of alerts.")] = "ogp-federation@localhost"
@@ -77,7 +80,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     for name in fields:
         value = environ.get(ENV_PREFIX + name.upper())
         if value is not None:
-            data[name] = value.split(",") if name == "allowed_networks" else value
+            data[name] = value.split(",") if name in ("allowed_networks", "admin_token_hashes") else value
     try:
         return msgspec.convert(data, AggregatorSettings, strict=False)
     except msgspec.ValidationError as exc:

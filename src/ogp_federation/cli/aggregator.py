@@ -235,3 +235,44 @@ async def quarantine_discard(config_path: Path | None, version_id: int) -> None:
 
     await _with_runtime(config_path, lambda runtime: Review(runtime.db).discard(version_id))
     click.echo(f"versión {version_id} descartada / discarded")
+
+
+@aggregator.command("admin-token")
+def admin_token() -> None:
+    """Make an operator token for the admin API: the token (give it to the operator) and its hash (settings)."""
+    import hashlib  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
+
+    token = "ogpa_" + secrets.token_urlsafe(32)
+    click.echo(f"token: {token}")
+    click.echo(
+        f'admin_token_hashes = ["{hashlib.sha256(token.encode()).hexdigest()}"]  # or OGP_AGG_ADMIN_TOKEN_HASHES'
+    )
+
+
+@aggregator.group("commune")
+def commune_group() -> None:
+    """Comunas del registro / registry communes."""
+
+
+@commune_group.command("set")
+@config_option
+@click.argument("cut")
+@click.option("--population", type=click.IntRange(0))
+@click.option("--subdere-group", type=click.IntRange(1, 5))
+@click.option("--group", "groups", multiple=True, help="Custom peer group (repeat); replaces the list.")
+@_run
+async def commune_set(
+    config_path: Path | None, cut: str, population: int | None, subdere_group: int | None, groups: tuple[str, ...]
+) -> None:
+    """Record peer-group attributes of a commune."""
+    commune = await _with_runtime(
+        config_path,
+        lambda runtime: runtime.registry.set_attributes(
+            cut, population=population, subdere_group=subdere_group, groups=list(groups) if groups else None
+        ),
+    )
+    click.echo(
+        f"{commune.cut}: población {commune.population}, grupo SUBDERE {commune.subdere_group}, "
+        f"grupos {', '.join(commune.groups) or '—'}"
+    )
