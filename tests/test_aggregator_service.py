@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+import structlog.testing
 from aiosmtpd.controller import Controller
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -222,7 +223,8 @@ async def test_status_page_metrics_and_probes(database_url: str) -> None:
     async with fake_nodes() as server, aggregator(database_url) as runtime:
         server.add(FakeNode(CUT))
         await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
-        await runtime.scheduler.tick()
+        with structlog.testing.capture_logs() as logs:
+            await runtime.scheduler.tick()
         async with runtime.db.transaction() as session:
             stored = await session.scalar(select(Node).where(Node.cut == CUT))
             assert stored is not None
@@ -243,6 +245,7 @@ async def test_status_page_metrics_and_probes(database_url: str) -> None:
     assert 'ogp_polls_total{outcome="accepted"} 1.0' in metrics
     assert "ogp_queue_lag_seconds" in metrics
     assert (health.status_code, ready.status_code) == (200, 200)
+    assert [(e["event"], e["cut"], e["outcome"]) for e in logs] == [("poll", CUT, "accepted")]
 
 
 async def test_aggregator_migrations_create_exactly_the_models(database_url: str) -> None:

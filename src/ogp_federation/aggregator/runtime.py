@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import func, select
 
 from ogp_federation.core.db import Database
+from ogp_federation.core.logs import get_logger
 from ogp_federation.feed.reference import CommuneReference
 
 from .alerts import AlertSender
@@ -26,6 +27,8 @@ from .scheduler import HarvestScheduler
 from .settings import AggregatorSettings
 
 __all__ = ["AggregatorRuntime"]
+
+_log = get_logger("ogp_federation.aggregator")
 
 
 class AggregatorRuntime:
@@ -67,6 +70,15 @@ class AggregatorRuntime:
         self._background: set[asyncio.Task[None]] = set()
 
     def _count(self, result: HarvestResult, seconds: float) -> None:
+        _log.info(
+            "poll",
+            cut=result.cut,
+            outcome=result.outcome,
+            code=result.code,
+            sequence=result.sequence,
+            ms=round(seconds * 1000),
+            bytes=result.bytes,
+        )
         self.metrics.polls.labels(result.outcome).inc()
         self.metrics.duration.observe(seconds)
         self.metrics.bytes.inc(result.bytes)

@@ -58,6 +58,9 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     admin_token_hashes: Annotated[
         list[str], Meta(description="SHA-256 (hex) of the operators' admin API tokens (`aggregator admin-token`).")
     ] = []
+    json_logs: Annotated[bool, Meta(description="Write logs as JSON lines (for collectors) instead of key=value.")] = (
+        False
+    )
     smtp_host: Annotated[str | None, Meta(description="SMTP server for alert e-mails (none: no e-mail).")] = None
     smtp_port: Annotated[int, Meta(description="SMTP port.")] = 25
     smtp_sender: Annotated[str, Meta(description="From address of alerts.")] = "ogp-federation@localhost"

@@ -163,9 +163,11 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
     """Serve the read API, push endpoint, status page and metrics, and run the scheduler."""
     import uvicorn  # noqa: PLC0415
 
+    from ogp_federation.core.logs import configure_logging  # noqa: PLC0415
+
     if config_path is not None:
         os.environ[CONFIG_ENV] = str(config_path.resolve())
-    _settings(config_path)
+    configure_logging(json=_settings(config_path).json_logs)
     uvicorn.run("ogp_federation.aggregator.asgi:app_from_environment", factory=True, host=host, port=port)
 
 
@@ -178,8 +180,11 @@ async def work(config_path: Path | None, seconds: float | None) -> None:
     import signal  # noqa: PLC0415
 
     from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
+    from ogp_federation.core.logs import configure_logging  # noqa: PLC0415
 
-    runtime = AggregatorRuntime(_settings(config_path))
+    settings = _settings(config_path)
+    configure_logging(json=settings.json_logs)
+    runtime = AggregatorRuntime(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

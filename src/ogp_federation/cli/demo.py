@@ -76,9 +76,11 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
     from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
     from ogp_federation.aggregator.settings import AggregatorSettings  # noqa: PLC0415
     from ogp_federation.aggregator.setup import prepare_database  # noqa: PLC0415
+    from ogp_federation.core.logs import configure_logging  # noqa: PLC0415
 
     for noisy in ("httpx", "apscheduler"):  # one line per request would drown the live table
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(level=logging.WARNING)
     console = Console()
     aggregator_url = f"http://127.0.0.1:{port}"
     node_urls = {cut: f"http://127.0.0.1:{port + index}" for index, (cut, _) in enumerate(COMMUNES, start=1)}
