@@ -133,5 +133,8 @@ def write_csv_zip(tables: dict[str, list[list[Any]]]) -> bytes:
             writer = csv.writer(text, lineterminator="\r\n")
             writer.writerow(sheet.headers())
             writer.writerows([_csv_value(value) for value in row] for row in tables.get(sheet.name, []))
-            archive.writestr(f"{sheet.name}.csv", "\ufeff" + text.getvalue())
+            # A fixed timestamp keeps the same plan's export byte-identical (reproducible, diffable).
+            entry = zipfile.ZipInfo(f"{sheet.name}.csv", date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, "\ufeff" + text.getvalue())
     return out.getvalue()
