@@ -39,10 +39,10 @@ def hang(_: FakeNode) -> Any:
 def drip(_: FakeNode) -> Any:
     async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
-        for _ in range(40):
+        for _ in range(100):  # a byte every 0.2 s: never silent for the 1 s read timeout, never done in time
             writer.write(b" ")
             await writer.drain()
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(0.2)
 
     return behaviour
 
