@@ -276,9 +276,16 @@ async def test_circuit_opens_after_repeated_failures(database_url: str) -> None:
         node = await _state(runtime, BROKEN)
         requests = len(server.requests)
         await runtime.scheduler.tick()  # not due: the circuit holds it back
+        async with runtime.db.transaction() as session:  # made due anyway (as a push would)
+            await session.execute(update(Node).where(Node.cut == BROKEN).values(next_poll_at=datetime.now(UTC)))
+        (skipped,) = (await runtime.scheduler.tick()).results
+        released = await _state(runtime, BROKEN)
     assert node.circuit_open_until is not None
     assert node.next_poll_at >= datetime.now(UTC) + timedelta(seconds=590)
     assert len(server.requests) == requests
+    assert (skipped.outcome, skipped.code) == ("skipped", "circuit.open")
+    assert released.lease_owner is None
+    assert released.next_poll_at == node.circuit_open_until
 
 
 async def test_guard_refuses_private_addresses_before_connecting(database_url: str) -> None:

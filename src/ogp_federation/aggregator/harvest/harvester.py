@@ -100,6 +100,7 @@ class Harvester:
         node, node_id, due_at = claimed, claimed.id, claimed.next_poll_at
         now = datetime.now(UTC)
         if node.circuit_open_until is not None and node.circuit_open_until > now:
+            await self._release(node_id, worker, node.circuit_open_until)
             return HarvestResult(node.cut, "skipped", "circuit.open")
         try:
             result, version = await self._poll(node)
@@ -175,6 +176,15 @@ class Harvester:
         if self.on_result is not None:
             for item in mine:
                 self.on_result(item.result, time.perf_counter() - item.started)
+
+    async def _release(self, node_id: int, worker: str, until: datetime) -> None:
+        """Give back a claimed node without polling it (its circuit is open until ``until``)."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(Node)
+                .where(Node.id == node_id, Node.lease_owner == worker)
+                .values(lease_owner=None, lease_until=None, next_poll_at=until)
+            )
 
     async def _previous_body(self, node: Node) -> bytes | None:
         """The bytes of the node's current accepted version (read only when a new body arrived)."""
@@ -296,7 +306,7 @@ class Harvester:
         settings = self.settings
         async with self.db.transaction() as session:
             node = await session.scalar(select(Node).where(Node.id == node_id).with_for_update())
-            if node is None or node.lease_owner not in (worker, None):
+            if node is None or node.lease_owner != worker:  # the lease expired and another worker took over
                 return HarvestResult(result.cut, "lost_lease")
             if version is not None and result.outcome == "quarantined":
                 await self._quarantine(session, node, version, now, result.message or "")
