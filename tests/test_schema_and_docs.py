@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 
 from conftest import COMMUNE_FEEDS, FEEDS, ROOT
 from ogp_federation.cli import cli
+from ogp_federation.cli._reference import cli_reference
 from ogp_federation.feed import build_schema, schema_json
 from ogp_federation.feed.docs import field_reference, rules_reference
 from ogp_federation.feed.schema import packaged_schema
@@ -37,6 +38,7 @@ def test_generated_docs_are_current() -> None:
         "run: ogp-federation feed docs"
     )
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_reference()
+    assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == cli_reference(cli), "run: ogp-federation feed docs"
 
 
 def test_docs_check_flag_reports_stale_files(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from ogp_federation.feed.synth import commitments_for_bytes, generate_feed
 from ogp_federation.feed.validation import Report
 
 from ._io import EXIT_INVALID, EXIT_USAGE, read_source
+from ._reference import cli_reference
 from .feed_demo import feed_demo
 
 __all__ = ["feed"]
@@ -44,9 +45,16 @@ def schema_command(out: Path | None) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"), show_default=True)
 @click.option("--check", is_flag=True, help="Exit 1 if the files differ from the code instead of writing them.")
 def docs_command(out: Path, check: bool) -> None:
-    """Write the field reference and the rule catalogue generated from the code."""
+    """Write the field reference, the rule catalogue and the command reference generated from the code."""
+    from ogp_federation.cli import cli  # noqa: PLC0415 (the root group imports this module)
+
     stale = []
-    for name, text in (("feed-reference.md", docs.field_reference()), ("rules.md", docs.rules_reference())):
+    generated = (
+        ("feed-reference.md", docs.field_reference()),
+        ("rules.md", docs.rules_reference()),
+        ("cli.md", cli_reference(cli)),
+    )
+    for name, text in generated:
         target = out / name
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current != text:
