@@ -1,16 +1,14 @@
-"""Reading documents from files or http(s) URLs with a size cap, and writing secrets safely."""
+"""Reading documents from files or http(s) URLs with a size cap."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import click
 import httpx
 
 from ogp_federation.core.errors import FetchError
 
-__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "read_source", "write_secret"]
+__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "read_source"]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
@@ -58,15 +56,3 @@ def _fetch(url: str, max_bytes: int) -> bytes:
             return bytes(body)
     except httpx.HTTPError as exc:
         raise FetchError(f"no se pudo descargar {url}", f"cannot download {url}", detail=str(exc)) from exc
-
-
-def write_secret(path: Path, text: str, *, force: bool) -> None:
-    """Write ``text`` to ``path`` readable by its owner only (0600), never widening an existing file."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
-    try:
-        descriptor = os.open(path, flags, 0o600)
-    except FileExistsError as exc:
-        raise click.ClickException(f"{path} ya existe; use --force para reemplazarlo / already exists") from exc
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(text)

@@ -9,9 +9,8 @@ from typing import Any
 import click
 
 from ogp_federation.core.errors import OGPError
+from ogp_federation.core.files import write_private
 from ogp_federation.feed import signing
-
-from ._io import write_secret
 
 __all__ = ["keys"]
 
@@ -50,7 +49,10 @@ def generate(key_path: Path, jwks_path: Path, force: bool) -> None:
             raise click.ClickException(f"{jwks_path}: {exc.describe()}") from exc
         old = [entry for entry in json.loads(raw)["keys"] if isinstance(entry, dict)]
     key = signing.generate_key()
-    write_secret(key_path, signing.private_key_json(key), force=force)
+    try:
+        write_private(key_path, signing.private_key_json(key), overwrite=force)
+    except FileExistsError as exc:
+        raise click.ClickException(f"{key_path} ya existe; use --force para reemplazarlo / already exists") from exc
     published = signing.jwks_of([key])["keys"]
     jwks_path.write_text(json.dumps({"keys": old + published}, indent=2) + "\n", encoding="utf-8")
     click.echo(f"kid {published[0]['kid']}\nclave privada / private key: {key_path}\nJWKS: {jwks_path}")

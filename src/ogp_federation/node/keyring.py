@@ -10,7 +10,6 @@ pinned the old key accepts the new one on the old key's word.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,21 +18,13 @@ from typing import Any
 from joserfc.jwk import OKPKey
 
 from ogp_federation.core.errors import ConfigurationError
+from ogp_federation.core.files import write_private
 from ogp_federation.feed import signing
 
 __all__ = ["KeyRing"]
 
 PRIVATE_FILE = "signing-key.jwk.json"
 RETIRED_FILE = "retired.json"
-
-
-def _write_private(path: Path, text: str) -> None:
-    temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(text)
-    temporary.replace(path)
 
 
 @dataclass
@@ -76,8 +67,8 @@ class KeyRing:
 
     def save(self) -> None:
         """Write both files (the private key with mode 0600)."""
-        _write_private(self.folder / PRIVATE_FILE, signing.private_key_json(self.current))
-        _write_private(self.folder / RETIRED_FILE, json.dumps(self.retired, indent=2) + "\n")
+        write_private(self.folder / PRIVATE_FILE, signing.private_key_json(self.current))
+        write_private(self.folder / RETIRED_FILE, json.dumps(self.retired, indent=2) + "\n")
 
     def rotate(self, now: datetime) -> str:
         """Replace the current key by a new one; the old public key is kept as retired. Returns the new kid."""

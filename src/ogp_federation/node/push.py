@@ -47,7 +47,6 @@ class PushNotifier:
         self._wakeups: dict[str, asyncio.Event] = {url: asyncio.Event() for url in urls}
         self._tasks: list[asyncio.Task[None]] = []
         self._client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(10.0), follow_redirects=False)
-        self.delivered: dict[str, int] = {}
 
     def start(self) -> None:
         """Start the senders (inside the running event loop)."""
@@ -80,7 +79,6 @@ class PushNotifier:
                 if pending is None:
                     break
                 if await self._send(url, pending[1]):
-                    self.delivered[url] = pending[0]
                     if self._pending.get(url) is pending:
                         del self._pending[url]
                     break

@@ -229,7 +229,6 @@ class Harvester:
             body=body,
             signature=signature,
             kid=verified.kid,
-            wire=fetched.wire_bytes,
             etag=fetched.headers.get("etag"),
             last_modified=fetched.headers.get("last-modified"),
             counts={severity.value: report.count(severity) for severity in Severity},
@@ -456,7 +455,6 @@ class _Candidate:
     body: bytes
     signature: str
     kid: str
-    wire: int
     etag: str | None
     last_modified: str | None
     counts: dict[str, int]

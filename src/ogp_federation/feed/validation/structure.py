@@ -50,7 +50,6 @@ class Parsed:
     findings: list[Finding] = field(default_factory=list)
     # Keys of records dropped for structural errors: references to them are not reported again.
     dropped_keys: dict[str, set[str]] = field(default_factory=dict)
-    complete: bool = True
 
 
 def parse(document: bytes, *, max_bytes: int) -> Parsed:
@@ -63,7 +62,7 @@ def parse(document: bytes, *, max_bytes: int) -> Parsed:
         pass  # Malformed bytes or JSON, or a structural problem: the slow path tells which.
     raw_or_finding = _decode_untyped(document)
     if isinstance(raw_or_finding, Finding):
-        return Parsed(None, [raw_or_finding], complete=False)
+        return Parsed(None, [raw_or_finding])
     return _walk_document(raw_or_finding)
 
 
@@ -95,7 +94,7 @@ def _decode_untyped(document: bytes) -> Any:
 
 
 def _walk_document(raw: Any) -> Parsed:
-    parsed = Parsed(None, complete=False)
+    parsed = Parsed(None)
     if isinstance(raw, dict):
         version = raw.get("spec_version")
         if isinstance(version, str) and not version.startswith(_SUPPORTED_MAJOR):
