@@ -29,6 +29,7 @@ import httpx
 from _synthetic import reference_for
 from sqlalchemy import func, select, update
 
+from ogp_federation.aggregator.harvest.fetch import FetchLimits
 from ogp_federation.aggregator.models import HarvestEvent, Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.settings import AggregatorSettings
@@ -75,7 +76,7 @@ async def run(count: int, commitments: int, database_url: str, label: str, worke
                 await runtime.registry.add_node(cut, f"http://127.0.0.1:{port}/{cut}", trust_fetched_keys=True)
             print(f"[{label}] registered {count} nodes in {time.perf_counter() - started:.1f} s")
             urls = [f"http://127.0.0.1:{port}/{cut}/feed/v1/plan.json" for cut in cuts]
-            floor = await bare_round(urls, settings.concurrency)
+            floor = await bare_round(urls, runtime.fetcher.limits)
             if workers:
                 label += f", {workers} worker processes"
                 full = await process_round(runtime, cuts, database_url, workers)
@@ -96,9 +97,10 @@ async def run(count: int, commitments: int, database_url: str, label: str, worke
         server.wait(timeout=10)
 
 
-async def bare_round(urls: list[str], concurrency: int) -> float:
-    semaphore = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency), timeout=30) as client:
+async def bare_round(urls: list[str], limits: FetchLimits) -> float:
+    """The same URLs through the same HTTP client and pool settings as the harvester, and nothing else."""
+    semaphore = asyncio.Semaphore(limits.max_connections)
+    async with httpx.AsyncClient(limits=limits.pool(), timeout=30) as client:
 
         async def fetch(url: str) -> None:
             async with semaphore:

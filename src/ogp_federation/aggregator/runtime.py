@@ -54,6 +54,7 @@ class AggregatorRuntime:
                 max_bytes=settings.max_bytes,
                 max_decompressed_bytes=settings.max_decompressed_bytes,
                 max_redirects=settings.max_redirects,
+                max_connections=settings.concurrency,
             ),
             transport=transport,
         )

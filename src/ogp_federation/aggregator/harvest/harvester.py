@@ -434,6 +434,8 @@ class Harvester:
             sha256=sha256,
             fetched_at=now,
             counts=candidate.counts,
+            current=previous,
+            new=new,
         )
         return result
 
