@@ -34,6 +34,7 @@ from ogp_federation.aggregator.models import HarvestEvent, Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.aggregator.setup import prepare_database
+from ogp_federation.core.process import tune_gc
 
 HERE = Path(__file__).resolve().parent
 PG_ADMIN = os.environ.get("OGP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -70,6 +71,7 @@ async def run(count: int, commitments: int, database_url: str, label: str, worke
             worker_id="bench",
         )
         runtime = AggregatorRuntime(settings, reference=reference)
+        tune_gc()  # as `aggregator work` and `serve` do
         try:
             started = time.perf_counter()
             for cut in cuts:

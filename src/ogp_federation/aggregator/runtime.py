@@ -66,8 +66,8 @@ class AggregatorRuntime:
         self.pushes = PushService(self.db, min_seconds=settings.push_min_seconds)
         self.alerts = AlertSender(settings)
         self.metrics = Metrics()
-        self.harvester.on_alert = self.alerts.dispatch
-        self.harvester.on_result = self._count
+        self.harvester.recorder.on_alert = self.alerts.dispatch
+        self.harvester.recorder.on_result = self._count
         self._background: set[asyncio.Task[None]] = set()
 
     def _count(self, result: HarvestResult, seconds: float) -> None:

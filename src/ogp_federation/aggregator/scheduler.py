@@ -16,11 +16,14 @@ from sqlalchemy import or_, select, update
 
 from ogp_federation.core.db import Database
 
-from .harvest.harvester import Harvester, HarvestResult, Unchanged
+from .harvest.harvester import Harvester, HarvestResult, Polled
 from .models import Node, Round
 from .settings import AggregatorSettings
 
 __all__ = ["HarvestScheduler", "RoundSummary"]
+
+WRITE_BATCH = 25  # finished polls that start a write (more gather while writers are busy)
+WRITERS = 3  # transactions writing polls at once, per worker
 
 
 @dataclass(frozen=True)
@@ -83,16 +86,25 @@ class HarvestScheduler:
                 await session.flush()
                 round_id = round_row.id
 
-            unchanged: list[Unchanged] = []
+            results: list[HarvestResult] = []
+            pending: list[Polled] = []
+            writers = asyncio.Semaphore(WRITERS)
 
-            async def one(node: Node) -> HarvestResult:
-                async with self._semaphore:
-                    return await self.harvester.harvest(
-                        node, worker=self.worker, round_id=round_id, unchanged=unchanged
-                    )
+            async def write() -> None:
+                # Group commit: a free writer takes everything finished meanwhile and writes it in one transaction.
+                async with writers:
+                    batch = pending[:]
+                    pending.clear()
+                    results.extend(await self.harvester.recorder.record(batch, worker=self.worker, round_id=round_id))
 
-            results = await asyncio.gather(*(one(node) for node in claimed))
-            await self.harvester.finish_unchanged(unchanged, worker=self.worker, round_id=round_id)
+            async def one(node: Node) -> None:
+                async with self._semaphore:  # held while waiting for a writer: polls slow down when writes lag
+                    pending.append(await self.harvester.poll(node))
+                    if len(pending) >= WRITE_BATCH:
+                        await write()
+
+            await asyncio.gather(*(one(node) for node in claimed))
+            await write()
             failures = sum(1 for r in results if r.outcome in ("error", "invalid"))
             flagged = len(results) > 1 and failures * 2 > len(results)
             async with self.db.transaction() as session:

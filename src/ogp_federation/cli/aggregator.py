@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
+from ogp_federation.core.process import tune_gc
+
 from ._io import read_source
 from .node import _run
 
@@ -149,6 +151,7 @@ async def node_list(config_path: Path | None) -> None:
 @_run
 async def harvest(config_path: Path | None) -> None:
     """Poll every due node once, now, and report."""
+    tune_gc()
     summary = await _with_runtime(config_path, lambda runtime: runtime.scheduler.tick())
     for result in summary.results:
         click.echo(f"{result.cut}  {result.outcome:<12} {result.code or ''}")
@@ -168,6 +171,7 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
     if config_path is not None:
         os.environ[CONFIG_ENV] = str(config_path.resolve())
     configure_logging(json=_settings(config_path).json_logs)
+    tune_gc()
     uvicorn.run("ogp_federation.aggregator.asgi:app_from_environment", factory=True, host=host, port=port)
 
 
@@ -185,6 +189,7 @@ async def work(config_path: Path | None, seconds: float | None) -> None:
     settings = _settings(config_path)
     configure_logging(json=settings.json_logs)
     runtime = AggregatorRuntime(settings)
+    tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

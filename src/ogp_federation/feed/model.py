@@ -80,8 +80,13 @@ Count = Annotated[int, Meta(ge=0, le=10_000_000)]
 Many = Meta(max_length=1_000_000)
 
 
-class _Record(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Base of all feed structures: keyword-only, strict about unknown fields, compact on output."""
+class _Record(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True, gc=False):
+    """Base of all feed structures: keyword-only, strict about unknown fields, compact on output.
+
+    ``gc=False``: a feed is a tree decoded from JSON (it never holds a reference cycle), so its many small
+    structs need not be tracked by the garbage collector — a harvest holding hundreds of feeds spent a
+    third of its time in collections otherwise.
+    """
 
 
 class Identifier(_Record):

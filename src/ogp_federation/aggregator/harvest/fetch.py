@@ -38,9 +38,7 @@ class FetchLimits:
 
     def pool(self) -> httpx.Limits:
         """The connection-pool limits of a client that fetches within these limits."""
-        return httpx.Limits(
-            max_connections=self.max_connections, max_keepalive_connections=self.max_idle_connections
-        )
+        return httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_idle_connections)
 
 
 class FetchFailedError(OGPError):

@@ -1,8 +1,7 @@
-"""Harvesting one node: fetch, verify, validate, guard, store — and record the node's health.
+"""Polling one node: fetch, verify, validate and guard what it publishes — without touching the database.
 
-Network and CPU work happen outside database transactions; the write is one short transaction that
-first checks this worker still holds the node's lease, so a version is stored once, whole, or not at
-all (a killed process leaves nothing half-written, and its lease expires for another worker).
+Network and CPU work happen here, outside any transaction; :class:`~.recorder.Recorder` then writes the
+finished polls of a batch in one short transaction.
 Decision on invalid feeds: the whole version is rejected (never partially applied), and the last
 accepted version keeps being served — good data is never replaced by worse.
 """
@@ -12,20 +11,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import cast
+from datetime import UTC, datetime
 
 import msgspec
 from joserfc.jwk import OKPKey
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
-from ogp_federation.aggregator.alerts import Alert
-from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
+from ogp_federation.aggregator.models import FeedVersion, Node
 from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import OGPError, SignatureError
@@ -34,40 +27,27 @@ from ogp_federation.feed.reference import CommuneReference
 from ogp_federation.feed.validation import Layer, Report, Severity, validate_feed
 
 from .fetch import Fetcher, FetchFailedError
-from .history import current_records, dropped_share, record_accepted, snapshot_records
+from .history import snapshot_records
+from .outcomes import Candidate, HarvestResult, Polled
+from .recorder import ERROR_STATES, Recorder
 
-__all__ = ["ERROR_STATES", "HarvestResult", "Harvester", "Unchanged"]
+__all__ = ["ERROR_STATES", "HarvestResult", "Harvester", "Polled"]
 
-ERROR_STATES = ("failing", "invalid", "quarantined")
 SIGNATURE_HEADER = "OGP-Signature"
 _THREAD_THRESHOLD = 512 * 1024  # validate big documents off the event loop
-_NODES = cast(Table, Node.__table__)
-_EVENTS = cast(Table, HarvestEvent.__table__)
 _BACKWARDS = {"continuity.sequence_not_increasing", "continuity.generated_at_backwards"}
-
-
-@dataclass(frozen=True)
-class HarvestResult:
-    """What one poll did."""
-
-    cut: str
-    outcome: str  # accepted | unchanged | error | invalid | quarantined | skipped | lost_lease
-    code: str | None = None
-    message: str | None = None
-    sequence: int | None = None
-    bytes: int = 0
 
 
 class _RejectedError(Exception):
     """Internal: a fetched version that must not be applied (invalid, or quarantined with its bytes)."""
 
-    def __init__(self, outcome: str, code: str, message: str, candidate: _Candidate | None = None) -> None:
+    def __init__(self, outcome: str, code: str, message: str, candidate: Candidate | None = None) -> None:
         super().__init__(message)
         self.outcome, self.code, self.message, self.candidate = outcome, code, message, candidate
 
 
 class Harvester:
-    """Polls nodes; shared by the scheduler, push handling, the CLI and the demo."""
+    """Polls nodes and records the results; shared by the scheduler, push handling, the CLI and the demo."""
 
     def __init__(
         self,
@@ -80,111 +60,30 @@ class Harvester:
         self.settings = settings
         self.fetcher = fetcher
         self.reference = reference or CommuneReference.packaged()
-        self.on_alert: Callable[[Alert], None] | None = None
-        self.on_result: Callable[[HarvestResult, float], None] | None = None
+        self.recorder = Recorder(db, settings, self.reference)
 
-    async def harvest(
-        self,
-        claimed: Node,
-        *,
-        worker: str,
-        round_id: int | None = None,
-        unchanged: list[Unchanged] | None = None,
-    ) -> HarvestResult:
-        """Poll one node that ``worker`` has claimed (the row as claimed); never raises for a node's fault.
+    async def harvest(self, claimed: Node, *, worker: str, round_id: int | None = None) -> HarvestResult:
+        """Poll one node that ``worker`` has claimed and record the result at once."""
+        return (await self.recorder.record([await self.poll(claimed)], worker=worker, round_id=round_id))[0]
 
-        With ``unchanged``, a healthy node's 304 is not written at once but appended there, for
-        :meth:`finish_unchanged` to record the whole batch in one transaction.
-        """
+    async def poll(self, claimed: Node) -> Polled:
+        """Poll one claimed node (the row as claimed); never raises for a node's fault."""
         started = time.perf_counter()
-        node, node_id, due_at = claimed, claimed.id, claimed.next_poll_at
-        now = datetime.now(UTC)
-        if node.circuit_open_until is not None and node.circuit_open_until > now:
-            await self._release(node_id, worker, node.circuit_open_until)
-            return HarvestResult(node.cut, "skipped", "circuit.open")
+        node = claimed
+        if node.circuit_open_until is not None and node.circuit_open_until > datetime.now(UTC):
+            skipped = HarvestResult(node.cut, "skipped", "circuit.open")
+            return Polled(node, started, skipped, release_until=node.circuit_open_until)
         try:
-            result, version = await self._poll(node)
+            result, candidate = await self._poll(node)
         except (FetchFailedError, SignatureError) as exc:
-            result, version = HarvestResult(node.cut, "error", exc.code, exc.message_en), None
             retry_after = exc.retry_after if isinstance(exc, FetchFailedError) else None
-            return await self._finish(node_id, worker, due_at, round_id, started, result, retry_after=retry_after)
+            return Polled(node, started, HarvestResult(node.cut, "error", exc.code, exc.message_en), None, retry_after)
         except _RejectedError as rejected:
             result = HarvestResult(node.cut, rejected.outcome, rejected.code, rejected.message)
-            return await self._finish(node_id, worker, due_at, round_id, started, result, version=rejected.candidate)
+            return Polled(node, started, result, rejected.candidate)
         except OGPError as exc:  # e.g. the SSRF guard or DNS
-            result = HarvestResult(node.cut, "error", exc.code, exc.message_en)
-            return await self._finish(node_id, worker, due_at, round_id, started, result)
-        if unchanged is not None and result.outcome == "unchanged" and node.state == "ok":
-            unchanged.append(Unchanged(node, result, started))
-            return result
-        return await self._finish(node_id, worker, due_at, round_id, started, result, version=version)
-
-    async def finish_unchanged(self, batch: list[Unchanged], *, worker: str, round_id: int | None) -> None:
-        """Record a batch of healthy 304s: three statements, whatever the batch size."""
-        if not batch:
-            return
-        now = datetime.now(UTC)
-        ids = [item.node.id for item in batch]
-        async with self.db.transaction() as session:
-            still_mine = set(
-                await session.scalars(
-                    select(Node.id).where(Node.id.in_(ids), Node.lease_owner == worker).with_for_update()
-                )
-            )
-            mine = [item for item in batch if item.node.id in still_mine]
-            if not mine:
-                return
-            jitter = self.settings.jitter
-            await session.execute(
-                update(_NODES)
-                .where(_NODES.c.id == bindparam("node_id"))
-                .values(
-                    next_poll_at=bindparam("next_poll_at"),
-                    last_attempt_at=now,
-                    last_success_at=now,
-                    consecutive_failures=0,
-                    lease_owner=None,
-                    lease_until=None,
-                ),
-                [
-                    {
-                        "node_id": item.node.id,
-                        "next_poll_at": now
-                        + timedelta(seconds=item.node.poll_interval * (1 + jitter * random.random())),
-                    }
-                    for item in mine
-                ],
-            )
-            await session.execute(
-                insert(_EVENTS),
-                [
-                    {
-                        "node_id": item.node.id,
-                        "round_id": round_id,
-                        "at": now,
-                        "worker": worker,
-                        "due_at": item.node.next_poll_at,
-                        "outcome": "unchanged",
-                        "code": None,
-                        "message": None,
-                        "duration_ms": int((time.perf_counter() - item.started) * 1000),
-                        "bytes": item.result.bytes,
-                    }
-                    for item in mine
-                ],
-            )
-        if self.on_result is not None:
-            for item in mine:
-                self.on_result(item.result, time.perf_counter() - item.started)
-
-    async def _release(self, node_id: int, worker: str, until: datetime) -> None:
-        """Give back a claimed node without polling it (its circuit is open until ``until``)."""
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(Node)
-                .where(Node.id == node_id, Node.lease_owner == worker)
-                .values(lease_owner=None, lease_until=None, next_poll_at=until)
-            )
+            return Polled(node, started, HarvestResult(node.cut, "error", exc.code, exc.message_en))
+        return Polled(node, started, result, candidate)
 
     async def _previous_body(self, node: Node) -> bytes | None:
         """The bytes of the node's current accepted version (read only when a new body arrived)."""
@@ -193,7 +92,7 @@ class Harvester:
         async with self.db.sessions() as session:
             return await session.scalar(select(FeedVersion.body).where(FeedVersion.id == node.current_version_id))
 
-    async def _poll(self, node: Node) -> tuple[HarvestResult, _Candidate | None]:
+    async def _poll(self, node: Node) -> tuple[HarvestResult, Candidate | None]:
         headers = {}
         if node.etag and node.current_version_id is not None:
             headers["If-None-Match"] = node.etag
@@ -224,14 +123,16 @@ class Harvester:
             )
         if feed is None:  # cannot happen: a report without blocking structure findings comes with its feed
             raise _RejectedError("invalid", "feed.invalid", "the feed could not be decoded")
-        candidate = _Candidate(
+        candidate = Candidate(
             feed=feed,
             body=body,
             signature=signature,
             kid=verified.kid,
+            sha256=hashlib.sha256(body).hexdigest(),
             etag=fetched.headers.get("etag"),
             last_modified=fetched.headers.get("last-modified"),
             counts={severity.value: report.count(severity) for severity in Severity},
+            records=snapshot_records(feed),
         )
         if blocking:  # signed and well-formed, but older than what we have: keep it for an admin to look at
             raise _RejectedError(
@@ -288,175 +189,3 @@ class Harvester:
         if len(body) > _THREAD_THRESHOLD:
             return await asyncio.to_thread(validate_feed, body, previous, reference=self.reference)
         return validate_feed(body, previous, reference=self.reference)
-
-    async def _finish(  # noqa: PLR0917 (internal; the call sites read better positionally)
-        self,
-        node_id: int,
-        worker: str,
-        due_at: datetime,
-        round_id: int | None,
-        started: float,
-        result: HarvestResult,
-        *,
-        version: _Candidate | None = None,
-        retry_after: float | None = None,
-    ) -> HarvestResult:
-        now = datetime.now(UTC)
-        settings = self.settings
-        async with self.db.transaction() as session:
-            node = await session.scalar(select(Node).where(Node.id == node_id).with_for_update())
-            if node is None or node.lease_owner != worker:  # the lease expired and another worker took over
-                return HarvestResult(result.cut, "lost_lease")
-            if version is not None and result.outcome == "quarantined":
-                await self._quarantine(session, node, version, now, result.message or "")
-            elif version is not None:
-                result = await self._store(session, node, version, now, result)
-            node.last_attempt_at = now
-            interval = timedelta(seconds=node.poll_interval * (1 + settings.jitter * random.random()))
-            if result.outcome == "quarantined":
-                node.state = "quarantined"
-                node.last_error_code, node.last_error_message, node.last_error_at = result.code, result.message, now
-                node.next_poll_at = now + interval
-            elif result.outcome in ("accepted", "unchanged"):
-                if node.failing_since is not None:
-                    node.last_fix_seconds = int((now - node.failing_since).total_seconds())
-                node.state, node.consecutive_failures, node.failing_since = "ok", 0, None
-                node.last_success_at, node.circuit_open_until = now, None
-                if version is not None and result.outcome == "accepted":
-                    node.etag, node.last_modified = version.etag, version.last_modified
-                node.next_poll_at = now + interval
-            else:
-                node.consecutive_failures += 1
-                node.state = {"error": "failing", "invalid": "invalid", "quarantined": "quarantined"}.get(
-                    result.outcome, node.state
-                )
-                node.failing_since = node.failing_since or now
-                node.last_error_code, node.last_error_message, node.last_error_at = result.code, result.message, now
-                backoff = settings.retry_base_seconds * 2 ** min(node.consecutive_failures - 1, 10)
-                delay = max(retry_after or 0, min(backoff, node.poll_interval))
-                node.next_poll_at = now + timedelta(seconds=delay)
-                if node.consecutive_failures >= settings.circuit_failures:
-                    node.circuit_open_until = now + timedelta(seconds=settings.circuit_seconds)
-                    node.next_poll_at = node.circuit_open_until
-            node.lease_owner, node.lease_until = None, None
-            alert = self._transition(node)
-            session.add(
-                HarvestEvent(
-                    node_id=node_id,
-                    round_id=round_id,
-                    at=now,
-                    worker=worker,
-                    due_at=due_at,
-                    outcome=result.outcome,
-                    code=result.code,
-                    message=(result.message or "")[:2000] or None,
-                    duration_ms=int((time.perf_counter() - started) * 1000),
-                    bytes=result.bytes,
-                )
-            )
-        if alert is not None and self.on_alert is not None:
-            self.on_alert(alert)
-        if self.on_result is not None:
-            self.on_result(result, time.perf_counter() - started)
-        return result
-
-    def _transition(self, node: Node) -> Alert | None:
-        """The alert owed for the node's new state: once per error state, once on recovery."""
-        old = node.notified_state
-        if node.state in ERROR_STATES and old != node.state:
-            node.notified_state = node.state
-        elif node.state == "ok" and old in ERROR_STATES:
-            node.notified_state = "ok"
-        else:
-            return None
-        commune = self.reference.get(node.cut)
-        return Alert(
-            cut=node.cut,
-            name=commune.name if commune else node.cut,
-            old_state=old,
-            new_state=node.state,
-            code=node.last_error_code if node.state != "ok" else None,
-            message=node.last_error_message if node.state != "ok" else None,
-            contact_email=node.contact_email,
-            webhook_url=node.webhook_url,
-        )
-
-    @staticmethod
-    async def _quarantine(session: AsyncSession, node: Node, candidate: _Candidate, now: datetime, reason: str) -> None:
-        sha256 = hashlib.sha256(candidate.body).hexdigest()
-        existing = await session.scalar(
-            select(FeedVersion.id).where(FeedVersion.node_id == node.id, FeedVersion.sha256 == sha256)
-        )
-        if existing is None:  # a replay of a version we already hold is not stored twice
-            session.add(
-                FeedVersion(
-                    node_id=node.id,
-                    cut=node.cut,
-                    sequence=candidate.feed.sequence,
-                    generated_at=candidate.feed.generated_at,
-                    fetched_at=now,
-                    body=candidate.body,
-                    signature=candidate.signature,
-                    kid=candidate.kid,
-                    sha256=sha256,
-                    status="quarantined",
-                    reason=reason[:2000],
-                    counts=candidate.counts,
-                )
-            )
-
-    async def _store(
-        self, session: AsyncSession, node: Node, candidate: _Candidate, now: datetime, result: HarvestResult
-    ) -> HarvestResult:
-        if node.sequence is not None and candidate.feed.sequence <= node.sequence:
-            return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=result.bytes)
-        previous = await current_records(session, node.cut)
-        new = snapshot_records(candidate.feed)
-        share = dropped_share(previous, new)
-        sha256 = hashlib.sha256(candidate.body).hexdigest()
-        if share > self.settings.drop_threshold:
-            await self._quarantine(session, node, candidate, now, f"drops {share:.0%} of the records")
-            return HarvestResult(
-                node.cut,
-                "quarantined",
-                "records.dropped",
-                f"version drops {share:.0%} of the previous records",
-                sequence=candidate.feed.sequence,
-                bytes=result.bytes,
-            )
-        await record_accepted(
-            session,
-            node,
-            candidate.feed,
-            body=candidate.body,
-            signature=candidate.signature,
-            kid=candidate.kid,
-            sha256=sha256,
-            fetched_at=now,
-            counts=candidate.counts,
-            current=previous,
-            new=new,
-        )
-        return result
-
-
-@dataclass(frozen=True)
-class Unchanged:
-    """A healthy node's 304, waiting to be recorded with its batch."""
-
-    node: Node
-    result: HarvestResult
-    started: float
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """A verified, valid version about to be stored."""
-
-    feed: PlanFeed
-    body: bytes
-    signature: str
-    kid: str
-    etag: str | None
-    last_modified: str | None
-    counts: dict[str, int]

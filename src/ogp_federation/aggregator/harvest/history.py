@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 import msgspec
-from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.models import FeedVersion, Node, RecordState, VersionChange
@@ -14,11 +15,14 @@ from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.entities import COLLECTIONS
 
 __all__ = [
+    "Applied",
+    "OpenRecord",
+    "RecordKey",
     "apply_records",
+    "apply_versions",
     "changes_of",
-    "current_records",
     "dropped_share",
-    "record_accepted",
+    "open_records",
     "records_as_of",
     "snapshot_records",
 ]
@@ -46,14 +50,19 @@ class OpenRecord(NamedTuple):
     data: dict[str, Any]
 
 
-async def current_records(session: AsyncSession, cut: str) -> dict[RecordKey, OpenRecord]:
-    """The open record states of a commune (its current accepted content)."""
+async def open_records(session: AsyncSession, cuts: list[str]) -> dict[str, dict[RecordKey, OpenRecord]]:
+    """The open record states (the current accepted content) of each of ``cuts``, in one query."""
+    out: dict[str, dict[RecordKey, OpenRecord]] = {cut: {} for cut in cuts}
+    if not cuts:
+        return out
     rows = await session.execute(
-        select(_STATES.c.id, _STATES.c.entity, _STATES.c.key, _STATES.c.data).where(
-            _STATES.c.cut == cut, _STATES.c.valid_to_seq.is_(None)
+        select(_STATES.c.id, _STATES.c.cut, _STATES.c.entity, _STATES.c.key, _STATES.c.data).where(
+            _STATES.c.cut.in_(cuts), _STATES.c.valid_to_seq.is_(None)
         )
     )
-    return {(entity, key): OpenRecord(id_, data) for id_, entity, key, data in rows}
+    for id_, cut, entity, key, data in rows:
+        out[cut][(entity, key)] = OpenRecord(id_, data)
+    return out
 
 
 def dropped_share(previous: dict[RecordKey, Any], new: dict[RecordKey, Any]) -> float:
@@ -63,119 +72,85 @@ def dropped_share(previous: dict[RecordKey, Any], new: dict[RecordKey, Any]) -> 
     return sum(1 for key in previous if key not in new) / len(previous)
 
 
-async def record_accepted(
-    session: AsyncSession,
-    node: Node,
-    feed: PlanFeed,
-    *,
-    body: bytes,
-    signature: str,
-    kid: str,
-    sha256: str,
-    fetched_at: datetime,
-    counts: dict[str, int],
-    current: dict[RecordKey, OpenRecord] | None = None,
-    new: dict[RecordKey, dict[str, Any]] | None = None,
-) -> FeedVersion:
-    """Store an accepted version with its normalised records and the diff from the previous one.
+@dataclass(frozen=True)
+class Applied:
+    """A version about to become its node's current one, with the records it has and the ones open now."""
 
-    ``current`` and ``new`` spare recomputing what the caller already holds (the open records, the snapshot).
+    node: Node
+    version: FeedVersion
+    records: dict[RecordKey, dict[str, Any]]
+    current: dict[RecordKey, OpenRecord]
+
+
+async def apply_records(session: AsyncSession, node: Node, feed: PlanFeed, version: FeedVersion) -> None:
+    """Make ``version`` (already flushed) the node's current one."""
+    current = (await open_records(session, [node.cut]))[node.cut]
+    await apply_versions(session, [Applied(node, version, snapshot_records(feed), current)])
+
+
+async def apply_versions(session: AsyncSession, items: list[Applied]) -> None:
+    """Make each version its node's current one: close and open record states, store the diffs.
+
+    Set-based: one statement each for closing, opening (COPY on PostgreSQL) and diffs, whatever the
+    number of versions and records.
     """
-    version = FeedVersion(
-        node_id=node.id,
-        cut=node.cut,
-        sequence=feed.sequence,
-        generated_at=feed.generated_at,
-        fetched_at=fetched_at,
-        accepted_at=fetched_at,
-        body=body,
-        signature=signature,
-        kid=kid,
-        sha256=sha256,
-        status="accepted",
-        counts=counts,
-    )
-    session.add(version)
-    await session.flush()
-    await apply_records(session, node, feed, version, current=current, new=new)
-    return version
-
-
-async def apply_records(
-    session: AsyncSession,
-    node: Node,
-    feed: PlanFeed,
-    version: FeedVersion,
-    *,
-    current: dict[RecordKey, OpenRecord] | None = None,
-    new: dict[RecordKey, dict[str, Any]] | None = None,
-) -> None:
-    """Make ``version`` the node's current one: close and open record states, store the diff."""
-    if current is None:
-        current = await current_records(session, node.cut)
-    if new is None:
-        new = snapshot_records(feed)
-    at, sequence = feed.generated_at, feed.sequence
     states: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
-    closed: list[int] = []
-    for key, data in new.items():
-        state = current.get(key)
-        if state is not None and state.data == data:
-            continue
-        # An added record is fully described by its new state row (valid from this sequence): only changes
-        # and deletions get rows of their own (see changes_of), which halves the writes of a first harvest.
-        if state is not None:
-            closed.append(state.id)
-            fields = sorted(k for k in set(state.data) | set(data) if state.data.get(k) != data.get(k))
-            changes.append(
+    closed: list[dict[str, Any]] = []
+    for item in items:
+        node, version, current = item.node, item.version, item.current
+        at, sequence = version.generated_at, version.sequence
+        for key, data in item.records.items():
+            state = current.get(key)
+            if state is not None and state.data == data:
+                continue
+            # An added record is fully described by its new state row (valid from this sequence): only
+            # changes and deletions get rows of their own (see changes_of).
+            if state is not None:
+                closed.append({"state_id": state.id, "seq": sequence, "at": at})
+                fields = sorted(k for k in set(state.data) | set(data) if state.data.get(k) != data.get(k))
+                changes.append(_change(version.id, key, "changed", fields, state.data, data))
+            states.append(
                 {
-                    "version_id": version.id,
+                    "cut": node.cut,
                     "entity": key[0],
                     "key": key[1],
-                    "kind": "changed",
-                    "fields": fields,
-                    "old": state.data,
-                    "new": data,
+                    "data": data,
+                    "valid_from_seq": sequence,
+                    "valid_from": at,
                 }
             )
-        states.append(
-            {
-                "cut": node.cut,
-                "entity": key[0],
-                "key": key[1],
-                "data": data,
-                "valid_from_seq": sequence,
-                "valid_from": at,
-                "valid_to_seq": None,
-                "valid_to": None,
-            }
-        )
-    for key, state in current.items():
-        if key not in new:
-            closed.append(state.id)
-            changes.append(
-                {
-                    "version_id": version.id,
-                    "entity": key[0],
-                    "key": key[1],
-                    "kind": "deleted",
-                    "old": state.data,
-                    "new": None,
-                    "fields": [],
-                }
-            )
-    # Set-based writes: one statement each, whatever the number of records.
+        for key, state in current.items():
+            if key not in item.records:
+                closed.append({"state_id": state.id, "seq": sequence, "at": at})
+                changes.append(_change(version.id, key, "deleted", [], state.data, None))
+        node.sequence = sequence
+        node.current_version_id = version.id
     if closed:
         await session.execute(
-            update(RecordState).where(RecordState.id.in_(closed)).values(valid_to_seq=sequence, valid_to=at)
+            update(_STATES)
+            .where(_STATES.c.id == bindparam("state_id"))
+            .values(valid_to_seq=bindparam("seq"), valid_to=bindparam("at")),
+            closed,
         )
     if states:
         await _insert_states(session, states)
     if changes:
         await session.execute(insert(_CHANGES), changes)
-    node.sequence = sequence
-    node.current_version_id = version.id
+
+
+def _change(  # noqa: PLR0917 (a row builder)
+    version_id: int, key: RecordKey, kind: str, fields: list[str], old: dict[str, Any] | None, new: Any
+) -> dict[str, Any]:
+    return {
+        "version_id": version_id,
+        "entity": key[0],
+        "key": key[1],
+        "kind": kind,
+        "fields": fields,
+        "old": old,
+        "new": new,
+    }
 
 
 async def _insert_states(session: AsyncSession, states: list[dict[str, Any]]) -> None:

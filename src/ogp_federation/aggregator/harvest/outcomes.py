@@ -1,0 +1,56 @@
+"""What a poll produces, before and after it is recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ogp_federation.aggregator.models import Node
+from ogp_federation.feed import PlanFeed
+
+from .history import RecordKey
+
+__all__ = ["Candidate", "HarvestResult", "Polled"]
+
+
+@dataclass(frozen=True)
+class HarvestResult:
+    """What one poll did."""
+
+    cut: str
+    outcome: str  # accepted | unchanged | error | invalid | quarantined | skipped | lost_lease
+    code: str | None = None
+    message: str | None = None
+    sequence: int | None = None
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A fetched version that is signed and valid: the exact bytes, and what storing it needs."""
+
+    feed: PlanFeed
+    body: bytes
+    signature: str
+    kid: str
+    sha256: str
+    etag: str | None
+    last_modified: str | None
+    counts: dict[str, int]
+    records: dict[RecordKey, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Polled:
+    """A finished poll of one claimed node, waiting to be recorded with its batch.
+
+    ``release_until`` marks a node that was not polled (its circuit is open): its lease is given back.
+    """
+
+    node: Node  # the row as claimed
+    started: float
+    result: HarvestResult
+    candidate: Candidate | None = None
+    retry_after: float | None = None
+    release_until: datetime | None = None

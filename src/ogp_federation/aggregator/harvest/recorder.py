@@ -1,0 +1,259 @@
+"""Recording finished polls: versions, history, the node's health and schedule, in one transaction per batch.
+
+A batch (the polls that finished while the previous batch was being written — group commit) is written
+in one short transaction that first locks the batch's nodes and keeps only those this worker still
+holds the lease of, so a version is stored once, whole, or not at all. If a batch fails to write, each
+poll is retried alone so that one bad poll cannot cost the others their result.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ogp_federation.aggregator.alerts import Alert
+from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
+from ogp_federation.aggregator.settings import AggregatorSettings
+from ogp_federation.core.db import Database
+from ogp_federation.core.logs import get_logger
+from ogp_federation.feed.reference import CommuneReference
+
+from .history import Applied, apply_versions, dropped_share, open_records
+from .outcomes import Candidate, HarvestResult, Polled
+
+__all__ = ["ERROR_STATES", "Recorder"]
+
+ERROR_STATES = ("failing", "invalid", "quarantined")
+_STATE_OF_OUTCOME = {"error": "failing", "invalid": "invalid", "quarantined": "quarantined"}
+_log = get_logger("ogp_federation.aggregator")
+
+
+class Recorder:
+    """Writes batches of finished polls; tells the caller (alerts, metrics) what happened after commit."""
+
+    def __init__(self, db: Database, settings: AggregatorSettings, reference: CommuneReference) -> None:
+        self.db = db
+        self.settings = settings
+        self.reference = reference
+        self.on_alert: Callable[[Alert], None] | None = None
+        self.on_result: Callable[[HarvestResult, float], None] | None = None
+
+    async def record(self, batch: list[Polled], *, worker: str, round_id: int | None) -> list[HarvestResult]:
+        """Record ``batch``; the results in the same order (``lost_lease`` where another worker took over)."""
+        if not batch:
+            return []
+        try:
+            results, alerts = await self._write(batch, worker, round_id)
+        except SQLAlchemyError:
+            if len(batch) == 1:
+                _log.exception("record.failed", cut=batch[0].node.cut)
+                # Nothing was written: the lease runs out and the node is polled again.
+                results, alerts = [HarvestResult(batch[0].node.cut, "error", "store.failed", "could not store")], []
+            else:
+                _log.warning("record.batch_failed", size=len(batch))
+                results, alerts = [], []
+                for polled in batch:
+                    results.extend(await self.record([polled], worker=worker, round_id=round_id))
+                return results
+        for alert in alerts:
+            if self.on_alert is not None:
+                self.on_alert(alert)
+        if self.on_result is not None:
+            for polled, result in zip(batch, results, strict=True):
+                if result.outcome != "lost_lease":
+                    self.on_result(result, time.perf_counter() - polled.started)
+        return results
+
+    async def _write(
+        self, batch: list[Polled], worker: str, round_id: int | None
+    ) -> tuple[list[HarvestResult], list[Alert]]:
+        now = datetime.now(UTC)
+        alerts: list[Alert] = []
+        async with self.db.transaction() as session:
+            locked = await session.scalars(
+                select(Node).where(Node.id.in_([p.node.id for p in batch])).order_by(Node.id).with_for_update()
+            )
+            nodes = {node.id: node for node in locked}
+            mine = {
+                p.node.id: nodes[p.node.id]
+                for p in batch
+                if p.node.id in nodes and nodes[p.node.id].lease_owner == worker
+            }
+            stored = await self._store_versions(
+                session, [(p, mine[p.node.id]) for p in batch if p.node.id in mine], now
+            )
+            results: list[HarvestResult] = []
+            for polled in batch:
+                node = mine.get(polled.node.id)
+                if node is None:  # the lease expired and another worker took over: write nothing
+                    results.append(HarvestResult(polled.node.cut, "lost_lease"))
+                    continue
+                if polled.release_until is not None:
+                    node.lease_owner, node.lease_until, node.next_poll_at = None, None, polled.release_until
+                    results.append(polled.result)
+                    continue
+                result = stored.get(node.id, polled.result)
+                self._schedule(node, result, now, polled.retry_after)
+                alert = self._transition(node)
+                if alert is not None:
+                    alerts.append(alert)
+                session.add(
+                    HarvestEvent(
+                        node_id=node.id,
+                        round_id=round_id,
+                        at=now,
+                        worker=worker,
+                        due_at=polled.node.next_poll_at,
+                        outcome=result.outcome,
+                        code=result.code,
+                        message=(result.message or "")[:2000] or None,
+                        duration_ms=int((time.perf_counter() - polled.started) * 1000),
+                        bytes=result.bytes,
+                    )
+                )
+                results.append(result)
+        return results, alerts
+
+    async def _store_versions(
+        self, session: AsyncSession, items: list[tuple[Polled, Node]], now: datetime
+    ) -> dict[int, HarvestResult]:
+        """Store the batch's fetched versions: accepted ones become current, guarded ones are quarantined."""
+        out: dict[int, HarvestResult] = {}
+        fresh: list[tuple[Polled, Node, Candidate]] = []
+        stored = await _stored(session, [(node, p.candidate) for p, node in items if p.candidate is not None])
+        for polled, node in items:
+            candidate, result = polled.candidate, polled.result
+            if candidate is None:
+                continue
+            if result.outcome == "quarantined":
+                self._quarantine(session, node, candidate, now, result.message or "", stored)
+            elif node.sequence is not None and candidate.feed.sequence <= node.sequence:
+                out[node.id] = HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=result.bytes)
+            else:
+                fresh.append((polled, node, candidate))
+        if not fresh:
+            return out
+        current = await open_records(session, [node.cut for _, node, _ in fresh])
+        accepted: list[tuple[Node, Candidate, FeedVersion]] = []
+        for polled, node, candidate in fresh:
+            share = dropped_share(current[node.cut], candidate.records)
+            if share > self.settings.drop_threshold:
+                self._quarantine(session, node, candidate, now, f"drops {share:.0%} of the records", stored)
+                out[node.id] = HarvestResult(
+                    node.cut,
+                    "quarantined",
+                    "records.dropped",
+                    f"version drops {share:.0%} of the previous records",
+                    sequence=candidate.feed.sequence,
+                    bytes=polled.result.bytes,
+                )
+                continue
+            version = stored.get((node.id, candidate.sha256)) or _version(node, candidate, now)
+            version.status, version.accepted_at, version.reason = "accepted", now, None
+            session.add(version)
+            node.etag, node.last_modified = candidate.etag, candidate.last_modified
+            accepted.append((node, candidate, version))
+        if accepted:
+            await session.flush()  # one INSERT … RETURNING for the batch's versions
+            await apply_versions(
+                session,
+                [Applied(node, version, candidate.records, current[node.cut]) for node, candidate, version in accepted],
+            )
+        return out
+
+    @staticmethod
+    def _quarantine(  # noqa: PLR0917 (internal)
+        session: AsyncSession,
+        node: Node,
+        candidate: Candidate,
+        now: datetime,
+        reason: str,
+        stored: dict[tuple[int, str], FeedVersion],
+    ) -> None:
+        if (node.id, candidate.sha256) not in stored:  # a replay we already hold is not stored twice
+            version = _version(node, candidate, now)
+            version.status, version.reason = "quarantined", reason[:2000]
+            session.add(version)
+
+    def _schedule(self, node: Node, result: HarvestResult, now: datetime, retry_after: float | None) -> None:
+        """The node's health and next poll after ``result`` (backoff and circuit breaker on failures)."""
+        settings = self.settings
+        node.last_attempt_at = now
+        node.lease_owner, node.lease_until = None, None
+        interval = timedelta(seconds=node.poll_interval * (1 + settings.jitter * random.random()))
+        if result.outcome == "quarantined":
+            node.state = "quarantined"
+            node.last_error_code, node.last_error_message, node.last_error_at = result.code, result.message, now
+            node.next_poll_at = now + interval
+        elif result.outcome in ("accepted", "unchanged"):
+            if node.failing_since is not None:
+                node.last_fix_seconds = int((now - node.failing_since).total_seconds())
+            node.state, node.consecutive_failures, node.failing_since = "ok", 0, None
+            node.last_success_at, node.circuit_open_until = now, None
+            node.next_poll_at = now + interval
+        else:
+            node.consecutive_failures += 1
+            node.state = _STATE_OF_OUTCOME.get(result.outcome, node.state)
+            node.failing_since = node.failing_since or now
+            node.last_error_code, node.last_error_message, node.last_error_at = result.code, result.message, now
+            backoff = settings.retry_base_seconds * 2 ** min(node.consecutive_failures - 1, 10)
+            node.next_poll_at = now + timedelta(seconds=max(retry_after or 0, min(backoff, node.poll_interval)))
+            if node.consecutive_failures >= settings.circuit_failures:
+                node.circuit_open_until = now + timedelta(seconds=settings.circuit_seconds)
+                node.next_poll_at = node.circuit_open_until
+
+    def _transition(self, node: Node) -> Alert | None:
+        """The alert owed for the node's new state: once per error state, once on recovery."""
+        old = node.notified_state
+        if node.state in ERROR_STATES and old != node.state:
+            node.notified_state = node.state
+        elif node.state == "ok" and old in ERROR_STATES:
+            node.notified_state = "ok"
+        else:
+            return None
+        commune = self.reference.get(node.cut)
+        return Alert(
+            cut=node.cut,
+            name=commune.name if commune else node.cut,
+            old_state=old,
+            new_state=node.state,
+            code=node.last_error_code if node.state != "ok" else None,
+            message=node.last_error_message if node.state != "ok" else None,
+            contact_email=node.contact_email,
+            webhook_url=node.webhook_url,
+        )
+
+
+async def _stored(session: AsyncSession, items: list[tuple[Node, Candidate]]) -> dict[tuple[int, str], FeedVersion]:
+    """Versions already stored with the same bytes as a candidate (a replay, or one quarantined before)."""
+    known = [(node, candidate) for node, candidate in items if node.last_attempt_at is not None]
+    if not known:  # nothing is stored for a node never polled: spare the query on a first round
+        return {}
+    rows = await session.scalars(
+        select(FeedVersion).where(
+            FeedVersion.node_id.in_([node.id for node, _ in known]),
+            FeedVersion.sha256.in_([candidate.sha256 for _, candidate in known]),
+        )
+    )
+    return {(row.node_id, row.sha256): row for row in rows}
+
+
+def _version(node: Node, candidate: Candidate, now: datetime) -> FeedVersion:
+    return FeedVersion(
+        node_id=node.id,
+        cut=node.cut,
+        sequence=candidate.feed.sequence,
+        generated_at=candidate.feed.generated_at,
+        fetched_at=now,
+        body=candidate.body,
+        signature=candidate.signature,
+        kid=candidate.kid,
+        sha256=candidate.sha256,
+        counts=candidate.counts,
+    )
