@@ -27,6 +27,7 @@ from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.aggregator.setup import prepare_database
 from ogp_federation.feed import encode, signing
+from ogp_federation.feed.protocol import ChangePage
 from ogp_federation.feed.synth import generate_feed
 
 Writer = asyncio.StreamWriter
@@ -61,6 +62,8 @@ class FakeNode:
     behaviour: Behaviour | None = None
     published: list[OKPKey] = field(default_factory=list)  # keys in jwks.json (default: the signing key)
     endorsers: list[OKPKey] = field(default_factory=list)  # keys signing jwks.json (default: the signing key)
+    offer_changes: bool = False  # advertise a change feed (pages served from ``change_pages``)
+    change_pages: dict[int, tuple[bytes, str]] = field(default_factory=dict)  # since → (page, signature)
 
     def __post_init__(self) -> None:
         self.publish(self.sequence)
@@ -78,6 +81,12 @@ class FakeNode:
     @property
     def etag(self) -> str:
         return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
+
+    def add_change_page(self, page: ChangePage, key: OKPKey | None = None) -> bytes:
+        """Serve ``page`` for its ``since``, signed by ``key`` (default: the node's key)."""
+        body = msgspec.json.encode(page)
+        self.change_pages[page.since] = (body, signing.sign(body, key or self.key))
+        return body
 
     def jwks(self) -> bytes:
         return json.dumps(signing.jwks_of(self.published or [self.key])).encode()
@@ -126,6 +135,13 @@ class FakeNodeServer:
             with contextlib.suppress(Exception):
                 writer.close()
 
+    @staticmethod
+    def _change_page(node: FakeNode, since: int) -> bytes:
+        page = node.change_pages.get(since)
+        if page is None:
+            return response(404)
+        return response(200, page[0], {"OGP-Signature": page[1], "Content-Type": "application/json"})
+
     async def _answer(self, path: str, headers: dict[str, str], writer: Writer) -> None:
         cut, _, rest = path.lstrip("/").partition("/")
         node = self.nodes.get(cut)
@@ -141,7 +157,11 @@ class FakeNodeServer:
                 "signature_url": f"{base}/feed/v1/plan.json.sig",
                 "jwks_url": f"{base}/feed/v1/jwks.json",
             }
+            if node.offer_changes:
+                descriptor["changes_url_template"] = f"{base}/feed/v1/changes?since={{sequence}}"
             writer.write(response(200, json.dumps(descriptor).encode()))
+        elif rest.startswith("feed/v1/changes?since="):
+            writer.write(self._change_page(node, int(rest.rpartition("=")[2])))
         elif rest == "feed/v1/jwks.json":
             writer.write(response(200, node.jwks()))
         elif rest == "feed/v1/jwks.json.sig":

@@ -84,6 +84,7 @@ class Node(AggregatorBase):
     last_fix_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)  # time to fix, last outage
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     circuit_open_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    full_fetched_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     notified_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
     contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
@@ -108,6 +109,8 @@ class FeedVersion(AggregatorBase):
     kid: Mapped[str] = mapped_column(String(100))
     sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))  # accepted | quarantined | discarded
+    # feed: body is the full signed feed; changes: body is the signed change page applied to the version before
+    source: Mapped[str] = mapped_column(String(10), default="feed", server_default="feed")
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT, default=dict)
 

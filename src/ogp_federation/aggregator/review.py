@@ -52,6 +52,11 @@ class Review:
                     "la versión es anterior a la aceptada: solo puede descartarse",
                     "the version is older than the accepted one: it can only be discarded",
                 )
+            if version.source != "feed":
+                raise ConflictError(
+                    "un cambio parcial no se aplica solo: apruebe la versión completa que traiga la próxima cosecha",
+                    "a change page is not applied alone: approve the full version the next harvest brings",
+                )
             version.status, version.accepted_at = "accepted", datetime.now(UTC)
             await apply_records(session, node, decode(version.body), version)
             node.state, node.last_error_code, node.last_error_message = "ok", None, None

@@ -40,6 +40,9 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     drop_threshold: Annotated[
         float, Meta(gt=0, le=1, description="Share of records a version may drop before it is quarantined.")
     ] = 0.5
+    full_refresh_seconds: Annotated[
+        int, Meta(ge=0, description="A node offering a change feed is still fetched in full this often (0: always).")
+    ] = 86400
     retry_base_seconds: Annotated[int, Meta(ge=1, description="First retry delay after a failure (doubles).")] = 60
     circuit_failures: Annotated[int, Meta(ge=1, description="Consecutive failures that open a node's circuit.")] = 5
     circuit_seconds: Annotated[int, Meta(ge=1, description="How long an open circuit skips the node.")] = 3600

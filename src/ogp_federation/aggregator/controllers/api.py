@@ -30,12 +30,18 @@ async def communes(runtime: Runtime) -> list[dict[str, Any]]:
 
 @get("/api/v1/communes/{cut:str}/feed", tags=["read"])
 async def commune_feed(runtime: Runtime, cut: FromPath[str], as_of: AsOf = None) -> Response[bytes]:
-    """The accepted feed of a commune — now, or as of a past moment — as the exact bytes the node signed."""
-    query = select(FeedVersion).where(FeedVersion.cut == cut, FeedVersion.status == "accepted")
+    """The latest accepted full feed of a commune — or as of a past moment — as the exact bytes the node signed.
+
+    Versions harvested from change pages show in the records at once; their full signed feed follows
+    with the node's next full fetch (``full_refresh_seconds``).
+    """
+    query = select(FeedVersion).where(
+        FeedVersion.cut == cut, FeedVersion.status == "accepted", FeedVersion.source == "feed"
+    )
     if as_of is not None:
         query = query.where(FeedVersion.generated_at <= as_of)
     async with runtime.db.sessions() as session:
-        version = await session.scalar(query.order_by(FeedVersion.sequence.desc()).limit(1))
+        version = await session.scalar(query.order_by(FeedVersion.sequence.desc(), FeedVersion.id.desc()).limit(1))
     if version is None:
         raise NotFoundError(f"sin versión aceptada de {cut}", f"no accepted version of {cut}")
     headers = {
@@ -66,6 +72,7 @@ async def commune_versions(runtime: Runtime, cut: FromPath[str]) -> list[dict[st
                 "sequence": v.sequence,
                 "generated_at": v.generated_at.isoformat(),
                 "status": v.status,
+                "source": v.source,
                 "reason": v.reason,
                 "sha256": v.sha256,
                 "kid": v.kid,

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 from joserfc.jwk import OKPKey
@@ -22,12 +22,16 @@ from ogp_federation.aggregator.models import FeedVersion, Node
 from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import OGPError, SignatureError
-from ogp_federation.feed import PlanFeed, signing
+from ogp_federation.core.logs import get_logger
+from ogp_federation.feed import PlanFeed, decode, encode, signing
+from ogp_federation.feed.changes import ChangeError, apply_changes
+from ogp_federation.feed.entities import COLLECTIONS
+from ogp_federation.feed.protocol import ChangePage
 from ogp_federation.feed.reference import CommuneReference
 from ogp_federation.feed.validation import Layer, Report, Severity, validate_feed
 
 from .fetch import Fetcher, FetchFailedError
-from .history import snapshot_records
+from .history import open_records, snapshot_records
 from .outcomes import Candidate, HarvestResult, Polled
 from .recorder import ERROR_STATES, Recorder
 
@@ -35,6 +39,7 @@ __all__ = ["ERROR_STATES", "HarvestResult", "Harvester", "Polled"]
 
 SIGNATURE_HEADER = "OGP-Signature"
 _THREAD_THRESHOLD = 512 * 1024  # validate big documents off the event loop
+_log = get_logger("ogp_federation.aggregator")
 _BACKWARDS = {"continuity.sequence_not_increasing", "continuity.generated_at_backwards"}
 
 
@@ -44,6 +49,10 @@ class _RejectedError(Exception):
     def __init__(self, outcome: str, code: str, message: str, candidate: Candidate | None = None) -> None:
         super().__init__(message)
         self.outcome, self.code, self.message, self.candidate = outcome, code, message, candidate
+
+
+class _ChangesUnusableError(Exception):
+    """Internal: the change feed cannot be used this time (the full feed is read instead)."""
 
 
 class Harvester:
@@ -74,25 +83,121 @@ class Harvester:
             skipped = HarvestResult(node.cut, "skipped", "circuit.open")
             return Polled(node, started, skipped, release_until=node.circuit_open_until)
         try:
-            result, candidate = await self._poll(node)
+            result, candidate, full = await self._poll(node)
         except (FetchFailedError, SignatureError) as exc:
             retry_after = exc.retry_after if isinstance(exc, FetchFailedError) else None
             return Polled(node, started, HarvestResult(node.cut, "error", exc.code, exc.message_en), None, retry_after)
         except _RejectedError as rejected:
             result = HarvestResult(node.cut, rejected.outcome, rejected.code, rejected.message)
-            return Polled(node, started, result, rejected.candidate)
+            return Polled(node, started, result, rejected.candidate, full_fetch=True)
         except OGPError as exc:  # e.g. the SSRF guard or DNS
             return Polled(node, started, HarvestResult(node.cut, "error", exc.code, exc.message_en))
-        return Polled(node, started, result, candidate)
+        return Polled(node, started, result, candidate, full_fetch=full)
 
-    async def _previous_body(self, node: Node) -> bytes | None:
-        """The bytes of the node's current accepted version (read only when a new body arrived)."""
+    async def _last_full(self, node: Node) -> tuple[bytes, bool] | None:
+        """The bytes of the node's latest accepted full feed, and whether it is the current version."""
         if node.current_version_id is None:
             return None
         async with self.db.sessions() as session:
-            return await session.scalar(select(FeedVersion.body).where(FeedVersion.id == node.current_version_id))
+            row = (
+                await session.execute(
+                    select(FeedVersion.body, FeedVersion.id)
+                    .where(
+                        FeedVersion.node_id == node.id, FeedVersion.status == "accepted", FeedVersion.source == "feed"
+                    )
+                    .order_by(FeedVersion.sequence.desc())
+                    .limit(1)
+                )
+            ).first()
+        return None if row is None else (row[0], row[1] == node.current_version_id)
 
-    async def _poll(self, node: Node) -> tuple[HarvestResult, Candidate | None]:
+    async def _poll(self, node: Node) -> tuple[HarvestResult, Candidate | None, bool]:
+        """Through the change feed when it can be used, else the full feed; says whether the full feed was read."""
+        url = self._changes_url(node)
+        if url is not None:
+            try:
+                result, candidate = await self._poll_changes(node, url)
+            except _ChangesUnusableError as exc:
+                # The full feed is verified on its own: a broken change feed costs bandwidth, not correctness.
+                _log.warning("changes.unusable", cut=node.cut, reason=str(exc))
+            else:
+                return result, candidate, False
+        result, candidate = await self._poll_feed(node)
+        return result, candidate, True
+
+    def _changes_url(self, node: Node) -> str | None:
+        """The change feed URL after the current sequence, for a healthy node whose full feed is recent enough."""
+        refreshed = node.full_fetched_at
+        usable = (
+            node.current_version_id is not None
+            and node.state == "ok"
+            and refreshed is not None
+            and datetime.now(UTC) - refreshed < timedelta(seconds=self.settings.full_refresh_seconds)
+        )
+        if not usable or node.changes_template is None or node.sequence is None:
+            return None
+        return node.changes_template.replace("{sequence}", str(node.sequence))
+
+    async def _poll_changes(self, node: Node, url: str) -> tuple[HarvestResult, Candidate | None]:
+        """One signed change page since the current sequence, applied to the current version and validated."""
+        try:
+            fetched = await self.fetcher.get(url)
+            signature = fetched.headers.get(SIGNATURE_HEADER)
+            if not signature:
+                signature = (await self.fetcher.get(url + ".sig")).body.decode("ascii", "replace").strip()
+            verified = await self._verify(node, fetched.body, signature)
+        except (FetchFailedError, SignatureError) as exc:
+            raise _ChangesUnusableError(exc.code) from exc
+        try:
+            page = msgspec.json.decode(fetched.body, type=ChangePage)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise _ChangesUnusableError(f"changes.invalid: {exc}") from exc
+        if page.cut != node.cut or page.since != node.sequence or page.until < node.sequence:
+            raise _ChangesUnusableError(f"changes.mismatch: page for {page.cut} from {page.since} to {page.until}")
+        if page.until == node.sequence and not page.changes:
+            return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
+        if page.next is not None:
+            raise _ChangesUnusableError("changes.paginated: more than one page of changes")
+        base = await self._current_feed(node)
+        try:
+            feed = apply_changes(base, page)
+        except ChangeError as exc:
+            raise _ChangesUnusableError(f"changes.inapplicable: {exc}") from exc
+        report, _ = await self._validate(encode(feed), encode(base))
+        if any(f.severity.blocking for f in report.findings):
+            raise _ChangesUnusableError("changes.invalid: the version they make has blocking findings")
+        candidate = Candidate(
+            feed=feed,
+            body=fetched.body,
+            signature=signature,
+            kid=verified.kid,
+            sha256=hashlib.sha256(fetched.body).hexdigest(),
+            etag=node.etag,
+            last_modified=node.last_modified,
+            counts={severity.value: report.count(severity) for severity in Severity},
+            records=snapshot_records(feed),
+            source="changes",
+        )
+        return HarvestResult(node.cut, "accepted", sequence=feed.sequence, bytes=fetched.wire_bytes), candidate
+
+    async def _current_feed(self, node: Node) -> PlanFeed:
+        """The node's current version as a feed: its last full feed with the records as they stand now."""
+        last = await self._last_full(node)
+        async with self.db.sessions() as session:
+            current = (await open_records(session, [node.cut]))[node.cut]
+            generated_at = await session.scalar(
+                select(FeedVersion.generated_at).where(FeedVersion.id == node.current_version_id)
+            )
+        if last is None or generated_at is None:
+            raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
+        document = msgspec.to_builtins(decode(last[0]))
+        for collection in COLLECTIONS:
+            entity = collection.entity.value
+            document[entity] = [state.data for key, state in current.items() if key[0] == entity]
+        document["sequence"], document["generated_at"] = node.sequence, generated_at
+        return msgspec.convert(document, PlanFeed)
+
+    async def _poll_feed(self, node: Node) -> tuple[HarvestResult, Candidate | None]:
         headers = {}
         if node.etag and node.current_version_id is not None:
             headers["If-None-Match"] = node.etag
@@ -102,8 +207,9 @@ class Harvester:
         if fetched.status == 304:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence), None
         body = fetched.body
-        previous_body = await self._previous_body(node)
-        if previous_body is not None and body == previous_body:
+        last = await self._last_full(node)
+        previous_body = None if last is None else last[0]
+        if last is not None and last[1] and body == last[0]:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
         self._check_json(body)
         signature = fetched.headers.get(SIGNATURE_HEADER)
@@ -133,11 +239,15 @@ class Harvester:
             last_modified=fetched.headers.get("last-modified"),
             counts={severity.value: report.count(severity) for severity in Severity},
             records=snapshot_records(feed),
+            completes=last is not None and not last[1] and feed.sequence == node.sequence,
         )
         if blocking:  # signed and well-formed, but older than what we have: keep it for an admin to look at
             raise _RejectedError(
                 "quarantined", "sequence.backwards", f"{blocking[0].rule}: {blocking[0].message_en}", candidate
             )
+        if node.sequence is not None and feed.sequence < node.sequence:  # older than a version from change pages
+            message = f"sequence {feed.sequence} is older than the accepted {node.sequence}"
+            raise _RejectedError("quarantined", "sequence.backwards", message, candidate)
         return HarvestResult(
             node.cut, "accepted", sequence=candidate.feed.sequence, bytes=fetched.wire_bytes
         ), candidate

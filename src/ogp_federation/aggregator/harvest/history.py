@@ -183,6 +183,21 @@ async def changes_of(session: AsyncSession, version: FeedVersion) -> list[dict[s
             select(VersionChange).where(VersionChange.version_id == version.id).order_by(VersionChange.id)
         )
     )
+    diff = [
+        {"entity": c.entity, "id": c.key, "kind": c.kind, "fields": c.fields, "old": c.old, "new": c.new} for c in rows
+    ]
+    twin_of = await session.scalar(  # the full feed of a sequence first reached through a change page
+        select(FeedVersion.id)
+        .where(
+            FeedVersion.cut == version.cut,
+            FeedVersion.sequence == version.sequence,
+            FeedVersion.status == "accepted",
+            FeedVersion.id < version.id,
+        )
+        .limit(1)
+    )
+    if twin_of is not None:  # the records it opened were added by that earlier version, not by this one
+        return diff
     changed = {(c.entity, c.key) for c in rows}
     started = await session.execute(
         select(RecordState.entity, RecordState.key, RecordState.data)
@@ -194,9 +209,7 @@ async def changes_of(session: AsyncSession, version: FeedVersion) -> list[dict[s
         for entity, key, data in started
         if (entity, key) not in changed
     ]
-    return added + [
-        {"entity": c.entity, "id": c.key, "kind": c.kind, "fields": c.fields, "old": c.old, "new": c.new} for c in rows
-    ]
+    return added + diff
 
 
 async def records_as_of(session: AsyncSession, cut: str, entity: str, at: datetime | None) -> list[dict[str, Any]]:

@@ -39,6 +39,9 @@ class Candidate:
     last_modified: str | None
     counts: dict[str, int]
     records: dict[RecordKey, dict[str, Any]]
+    source: str = "feed"  # feed: body is the full feed; changes: body is a change page
+    # The full signed feed of a sequence already reached through change pages: stored although not newer.
+    completes: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,4 @@ class Polled:
     candidate: Candidate | None = None
     retry_after: float | None = None
     release_until: datetime | None = None
+    full_fetch: bool = False  # the full feed was requested (not only the change feed)

@@ -100,6 +100,8 @@ class Recorder:
                     continue
                 result = stored.get(node.id, polled.result)
                 self._schedule(node, result, now, polled.retry_after)
+                if polled.full_fetch and result.outcome in ("accepted", "unchanged"):
+                    node.full_fetched_at = now
                 alert = self._transition(node)
                 if alert is not None:
                     alerts.append(alert)
@@ -133,7 +135,7 @@ class Recorder:
                 continue
             if result.outcome == "quarantined":
                 self._quarantine(session, node, candidate, now, result.message or "", stored)
-            elif node.sequence is not None and candidate.feed.sequence <= node.sequence:
+            elif node.sequence is not None and candidate.feed.sequence <= node.sequence and not candidate.completes:
                 out[node.id] = HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=result.bytes)
             else:
                 fresh.append((polled, node, candidate))
@@ -256,4 +258,5 @@ def _version(node: Node, candidate: Candidate, now: datetime) -> FeedVersion:
         kid=candidate.kid,
         sha256=candidate.sha256,
         counts=candidate.counts,
+        source=candidate.source,
     )
