@@ -20,7 +20,7 @@ import structlog.testing
 from aiosmtpd.controller import Controller
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
 from conftest import FEEDS, ROOT
@@ -349,3 +349,71 @@ async def test_admin_api_needs_an_operator_token_and_manages_the_registry(databa
     assert [n["cut"] for n in listed] == [CUT]
     assert listed[0]["keys_confirmed"] is True
     assert removed.json()["state"] == "removed"
+
+
+async def test_sequences_beyond_32_bits_are_stored(database_url: str) -> None:
+    """The standard allows sequences up to 2**53 (e.g. a millisecond clock)."""
+    big = 1_764_000_000_000
+
+    def renumbered(body: bytes, sequence: int) -> bytes:
+        return msgspec.json.encode(msgspec.json.decode(body) | {"sequence": sequence})
+
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT))
+        node.publish(big, renumbered(node.body, big))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        (first,) = (await runtime.scheduler.tick()).results
+        node.publish(big + 1, renumbered(_changed_feed(node, 2), big + 1))
+        await make_due(runtime, CUT)
+        (second,) = (await runtime.scheduler.tick()).results
+        async with api(runtime) as http:
+            versions = (await http.get(f"/api/v1/communes/{CUT}/versions")).json()
+            milestones = (await http.get(f"/api/v1/communes/{CUT}/records/milestones")).json()
+    assert (first.outcome, second.outcome) == ("accepted", "accepted")
+    assert [v["sequence"] for v in versions] == [big, big + 1]
+    assert any(m["status"] == "completed" for m in milestones)
+
+
+def _refuse_versions_of(cut: str, database_url: str) -> tuple[list[str], str]:
+    """A real database failure for one commune's versions (a trigger, as a full disk or a bad row would be),
+    and the statement that removes it."""
+    if database_url.startswith("sqlite"):
+        create = (
+            f"CREATE TRIGGER refuse BEFORE INSERT ON feed_versions WHEN NEW.cut = '{cut}' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+        )
+        return [create], "DROP TRIGGER refuse"
+    function = (
+        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+        f"IF NEW.cut = '{cut}' THEN RAISE EXCEPTION 'refused by test trigger'; END IF; RETURN NEW; END $$ "
+        "LANGUAGE plpgsql"
+    )
+    trigger = "CREATE TRIGGER refuse BEFORE INSERT ON feed_versions FOR EACH ROW EXECUTE FUNCTION refuse()"
+    return [function, trigger], "DROP TRIGGER refuse ON feed_versions"
+
+
+async def test_a_poll_that_cannot_be_stored_costs_the_others_nothing(database_url: str) -> None:
+    broken, cuts = "13201", [CUT, "13201", "13119"]
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        for cut in cuts:
+            server.add(FakeNode(cut))
+            await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
+        create, drop = _refuse_versions_of(broken, database_url)
+        async with runtime.db.transaction() as session:
+            for statement in create:
+                await session.execute(text(statement))
+        summary = await runtime.scheduler.tick()
+        async with api(runtime) as http:
+            states = {c["cut"]: c for c in (await http.get("/api/v1/communes")).json() if c["cut"] in cuts}
+            versions = {cut: (await http.get(f"/api/v1/communes/{cut}/versions")).json() for cut in cuts}
+            events = (await http.get(f"/api/v1/communes/{broken}/events")).json()
+        async with runtime.db.transaction() as session:
+            await session.execute(text(drop))
+        await make_due(runtime, broken)
+        (retried,) = (await runtime.scheduler.tick()).results
+    outcomes = {r.cut: (r.outcome, r.code) for r in summary.results}
+    assert outcomes == {CUT: ("accepted", None), broken: ("error", "store.failed"), "13119": ("accepted", None)}
+    assert [len(versions[cut]) for cut in cuts] == [1, 0, 1]
+    assert states[broken]["state"] == "failing"
+    assert events[0]["code"] == "store.failed"
+    assert retried.outcome == "accepted"

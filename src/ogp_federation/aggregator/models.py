@@ -11,7 +11,18 @@ from datetime import datetime
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ogp_federation.core.db import JSON_DOCUMENT, NAMING
@@ -72,7 +83,7 @@ class Node(AggregatorBase):
     lease_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     etag: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the standard allows up to 2**53
     current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     state: Mapped[str] = mapped_column(String(20), default="never_harvested")
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
@@ -100,7 +111,7 @@ class FeedVersion(AggregatorBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
     cut: Mapped[str] = mapped_column(String(5))
-    sequence: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(BigInteger)
     generated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     fetched_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
@@ -129,8 +140,8 @@ class RecordState(AggregatorBase):
     entity: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(128))
     data: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
-    valid_from_seq: Mapped[int] = mapped_column(Integer)
-    valid_to_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    valid_from_seq: Mapped[int] = mapped_column(BigInteger)
+    valid_to_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     valid_from: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     valid_to: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
@@ -191,5 +202,5 @@ class PushReceipt(AggregatorBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
-    sequence: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

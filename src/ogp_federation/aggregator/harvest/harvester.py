@@ -1,6 +1,7 @@
-"""Polling one node: fetch, verify, validate and guard what it publishes — without touching the database.
+"""Polling one node: fetch, verify, validate and guard what it publishes.
 
-Network and CPU work happen here, outside any transaction; :class:`~.recorder.Recorder` then writes the
+Network and CPU work happen here, outside any transaction (the poll only reads the current version, and
+writes nothing but a key rotation endorsed by a pinned key); :class:`~.recorder.Recorder` then writes the
 finished polls of a batch in one short transaction.
 Decision on invalid feeds: the whole version is rejected (never partially applied), and the last
 accepted version keeps being served — good data is never replaced by worse.
@@ -33,9 +34,9 @@ from ogp_federation.feed.validation import Layer, Report, Severity, validate_fee
 from .fetch import Fetcher, FetchFailedError
 from .history import open_records, snapshot_records
 from .outcomes import Candidate, HarvestResult, Polled
-from .recorder import ERROR_STATES, Recorder
+from .recorder import Recorder
 
-__all__ = ["ERROR_STATES", "HarvestResult", "Harvester", "Polled"]
+__all__ = ["HarvestResult", "Harvester", "Polled"]
 
 SIGNATURE_HEADER = "OGP-Signature"
 _THREAD_THRESHOLD = 512 * 1024  # validate big documents off the event loop
@@ -56,7 +57,7 @@ class _ChangesUnusableError(Exception):
 
 
 class Harvester:
-    """Polls nodes and records the results; shared by the scheduler, push handling, the CLI and the demo."""
+    """Polls nodes (its :class:`Recorder` writes the results); shared by the scheduler, push, the CLI and the demo."""
 
     def __init__(
         self,
@@ -70,10 +71,6 @@ class Harvester:
         self.fetcher = fetcher
         self.reference = reference or CommuneReference.packaged()
         self.recorder = Recorder(db, settings, self.reference)
-
-    async def harvest(self, claimed: Node, *, worker: str, round_id: int | None = None) -> HarvestResult:
-        """Poll one node that ``worker`` has claimed and record the result at once."""
-        return (await self.recorder.record([await self.poll(claimed)], worker=worker, round_id=round_id))[0]
 
     async def poll(self, claimed: Node) -> Polled:
         """Poll one claimed node (the row as claimed); never raises for a node's fault."""

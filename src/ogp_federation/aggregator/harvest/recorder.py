@@ -50,17 +50,14 @@ class Recorder:
             return []
         try:
             results, alerts = await self._write(batch, worker, round_id)
-        except SQLAlchemyError:
-            if len(batch) == 1:
-                _log.exception("record.failed", cut=batch[0].node.cut)
-                # Nothing was written: the lease runs out and the node is polled again.
-                results, alerts = [HarvestResult(batch[0].node.cut, "error", "store.failed", "could not store")], []
-            else:
-                _log.warning("record.batch_failed", size=len(batch))
-                results, alerts = [], []
+        except SQLAlchemyError as exc:
+            if len(batch) > 1:
+                _log.warning("record.batch_failed", size=len(batch), error=type(exc).__name__)
+                results = []
                 for polled in batch:
                     results.extend(await self.record([polled], worker=worker, round_id=round_id))
                 return results
+            results, alerts = await self._record_failure(batch[0], exc, worker, round_id)
         for alert in alerts:
             if self.on_alert is not None:
                 self.on_alert(alert)
@@ -69,6 +66,20 @@ class Recorder:
                 if result.outcome != "lost_lease":
                     self.on_result(result, time.perf_counter() - polled.started)
         return results
+
+    async def _record_failure(
+        self, polled: Polled, exc: SQLAlchemyError, worker: str, round_id: int | None
+    ) -> tuple[list[HarvestResult], list[Alert]]:
+        """A poll whose write failed: recorded as an error (nothing of its version kept), retried with backoff."""
+        cause = getattr(exc, "orig", None) or exc  # the driver's message, without the statement's parameters
+        _log.error("record.failed", cut=polled.node.cut, error=type(exc).__name__, detail=str(cause)[:300])
+        message = f"could not store what was fetched ({type(exc).__name__}); it will be fetched again"
+        failed = Polled(polled.node, polled.started, HarvestResult(polled.node.cut, "error", "store.failed", message))
+        try:
+            return await self._write([failed], worker, round_id)
+        except SQLAlchemyError:  # the database itself is unreachable: the lease runs out and the node is retried
+            _log.exception("record.failed", cut=polled.node.cut)
+            return [failed.result], []
 
     async def _write(
         self, batch: list[Polled], worker: str, round_id: int | None

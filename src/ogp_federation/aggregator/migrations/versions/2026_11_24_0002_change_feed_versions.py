@@ -1,4 +1,4 @@
-"""versions harvested from change pages; when a node's full feed was last fetched
+"""versions harvested from change pages; when a node's full feed was last fetched; 64-bit sequences
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +17,15 @@ branch_labels = None
 depends_on = None
 
 
+# The standard allows sequences up to 2**53: 32-bit columns refused to store such a version.
+SEQUENCES = {
+    "nodes": ["sequence"],
+    "feed_versions": ["sequence"],
+    "record_states": ["valid_from_seq", "valid_to_seq"],
+    "push_receipts": ["sequence"],
+}
+
+
 def upgrade() -> None:
     with op.batch_alter_table("feed_versions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("source", sa.String(length=10), server_default="feed", nullable=False))
@@ -24,10 +33,19 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("full_fetched_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True)
         )
+    _retype(sa.Integer(), sa.BigInteger())
 
 
 def downgrade() -> None:
+    _retype(sa.BigInteger(), sa.Integer())
     with op.batch_alter_table("nodes", schema=None) as batch_op:
         batch_op.drop_column("full_fetched_at")
     with op.batch_alter_table("feed_versions", schema=None) as batch_op:
         batch_op.drop_column("source")
+
+
+def _retype(old: sa.types.TypeEngine[int], new: sa.types.TypeEngine[int]) -> None:
+    for table, columns in SEQUENCES.items():
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for column in columns:
+                batch_op.alter_column(column, existing_type=old, type_=new)
