@@ -2,7 +2,7 @@
 
 Runs on 127.0.0.1 in one process (like the demo): a node with the Peñalolén data and the aggregator
 (SQLite), the node configured to push to the aggregator. Each iteration changes a milestone through the
-node's admin API and polls the aggregator's read API until it serves that sequence. Goal (issue 4): ≤ 2 s.
+node's admin API and polls the aggregator's read API until it serves the edited record. Goal (issue 4): ≤ 2 s.
 
 Run: ``python benchmarks/push_latency.py [--changes 10]``
 """
@@ -92,10 +92,10 @@ async def main(changes: int) -> None:
                         json=record,
                         headers={**headers, "If-Match": current.headers["ETag"]},
                     )
-                    sequence = changed.headers["OGP-Sequence"]
-                    while True:
-                        seen = await client.get(f"{agg_url}/api/v1/communes/{CUT}/feed")
-                        if seen.headers.get("OGP-Sequence") == sequence:
+                    changed.raise_for_status()
+                    while True:  # visible = the aggregator's read API serves the edited record
+                        seen = await client.get(f"{agg_url}/api/v1/communes/{CUT}/records/milestones")
+                        if any(m["id"] == "verde-h3" and m["progress"] == record["progress"] for m in seen.json()):
                             break
                         if time.perf_counter() - started > 30:
                             raise SystemExit("the change did not reach the aggregator within 30 s")
