@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,16 @@ import pytest
 from sqlalchemy import select, update
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
-from node_helpers import load_fixture, make_node, staff_token
+from node_helpers import fixture_records, load_fixture, make_node, staff_token
 from ogp_federation.aggregator.models import FeedVersion, Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.feed import Entity, signing
 from ogp_federation.feed.protocol import Change, ChangePage
 from ogp_federation.feed.synth import generate_feed
+from ogp_federation.node.records import ReplaceAll
+from ogp_federation.node.runtime import NodeRuntime
 from test_aggregator_service import api
-from test_node_federation import CLI, free_port, process
+from test_node_federation import CLI, cli, free_port, process
 
 CUT = "13119"  # Maipú
 
@@ -222,3 +225,36 @@ async def test_a_real_nodes_change_feed_is_harvested(tmp_path: Path, database_ur
     assert signing.verify(stored.body, stored.signature, jwks).kid  # the node's signature, kept for anyone to check
     assert [(c["entity"], c["id"], c["kind"]) for c in diff] == [("milestones", "verde-h3", "changed")]
     assert diff[0]["new"]["status"] == "completed"
+
+
+async def test_a_static_nodes_change_files_are_harvested(tmp_path: Path, database_url: str) -> None:
+    """A commune without a server: change pages as files (``since-N.json``) with detached ``.sig`` files."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    site = tmp_path / "site"
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'node.db'}", public_url=base)
+    await load_fixture(settings)
+    config = tmp_path / "node.toml"
+    cli("node", "export-static", "--out", str(site), "--base-url", base, config=config)
+    server = (sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site))
+    with process(*server, ready_url=f"{base}/.well-known/ogp-node"):
+        async with aggregator(database_url) as runtime:
+            await runtime.registry.add_node("13122", base, trust_fetched_keys=True)
+            (first,) = (await runtime.scheduler.tick(cuts=["13122"])).results
+            records = fixture_records()
+            milestone = next(m for m in records[Entity.MILESTONES] if m["id"] == "verde-h3")
+            milestone.update(status="completed", progress=100, completed_on="2026-06-20")
+            node = NodeRuntime(settings)
+            try:
+                await node.change([ReplaceAll(records)], author="test")
+            finally:
+                await node.db.close()
+            cli("node", "export-static", "--out", str(site), "--base-url", base, config=config)
+            await make_due(runtime, "13122")
+            (second,) = (await runtime.scheduler.tick(cuts=["13122"])).results
+            versions = await _versions(runtime, "13122")
+            async with api(runtime) as http:
+                diff = (await http.get(f"/api/v1/versions/{versions[-1]['id']}/changes")).json()
+    assert (first.outcome, second.outcome) == ("accepted", "accepted")
+    assert [v["source"] for v in versions] == ["feed", "changes"]
+    assert [(c["entity"], c["id"], c["kind"]) for c in diff] == [("milestones", "verde-h3", "changed")]
