@@ -15,7 +15,9 @@ from sqlalchemy import select, update
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
 from node_helpers import fixture_records, load_fixture, make_node, staff_token
 from ogp_federation.aggregator.models import FeedVersion, Node
+from ogp_federation.aggregator.review import Review
 from ogp_federation.aggregator.runtime import AggregatorRuntime
+from ogp_federation.core.errors import ConflictError
 from ogp_federation.feed import Entity, signing
 from ogp_federation.feed.protocol import Change, ChangePage
 from ogp_federation.feed.synth import generate_feed
@@ -258,3 +260,52 @@ async def test_a_static_nodes_change_files_are_harvested(tmp_path: Path, databas
     assert (first.outcome, second.outcome) == ("accepted", "accepted")
     assert [v["source"] for v in versions] == ["feed", "changes"]
     assert [(c["entity"], c["id"], c["kind"]) for c in diff] == [("milestones", "verde-h3", "changed")]
+
+
+async def test_a_change_page_dropping_most_records_is_held_and_the_full_feed_is_what_gets_approved(
+    database_url: str,
+) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT, offer_changes=True))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        document = msgspec.json.decode(node.body)
+        deleted_at = datetime.now(UTC)
+        changes = [
+            Change(
+                entity=Entity(name),
+                id=record["code" if name == "indicators" else "id"],
+                sequence=2,
+                deleted_at=deleted_at,
+            )
+            for name in ("milestones", "observations", "inputs", "participation_events", "assessments", "indicators")
+            for record in document[name]
+        ]
+        node.add_change_page(_page(node, changes))
+        await make_due(runtime, CUT)
+        (held,) = (await runtime.scheduler.tick()).results
+        review = Review(runtime.db)
+        (pending,) = await review.pending()
+        with pytest.raises(ConflictError):
+            await review.approve(pending["id"])
+        # The node's full feed of the same deletion (a quarantined node is read through its full feed only).
+        for change in changes:
+            document[change.entity.value] = []
+        document["sequence"], document["generated_at"] = 2, deleted_at.isoformat()
+        document["tombstones"] = [
+            {"entity": c.entity.value, "id": c.id, "deleted_at": deleted_at.isoformat()} for c in changes
+        ]
+        node.publish(2, msgspec.json.encode(document))
+        await make_due(runtime, CUT)
+        feed_gets = _feed_gets(server.requests)
+        (again,) = (await runtime.scheduler.tick()).results
+        full = next(v for v in await review.pending() if v["id"] != pending["id"])
+        await review.approve(full["id"])
+        versions = await _versions(runtime)
+    assert (held.outcome, held.code) == ("quarantined", "records.dropped")
+    assert (again.outcome, _feed_gets(server.requests)) == ("quarantined", feed_gets + 1)
+    assert [(v["source"], v["status"]) for v in versions] == [
+        ("feed", "accepted"),
+        ("changes", "quarantined"),
+        ("feed", "accepted"),
+    ]
