@@ -27,6 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ogp_federation.core.db import JSON_DOCUMENT, NAMING
 
+# Sequences may reach 2**53 (the standard): 64-bit columns (SQLite's INTEGER already is).
+SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
+
 __all__ = [
     "AggregatorBase",
     "Commune",
@@ -83,7 +86,7 @@ class Node(AggregatorBase):
     lease_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     etag: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the standard allows up to 2**53
+    sequence: Mapped[int | None] = mapped_column(SEQUENCE, nullable=True)
     current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     state: Mapped[str] = mapped_column(String(20), default="never_harvested")
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
@@ -111,7 +114,7 @@ class FeedVersion(AggregatorBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
     cut: Mapped[str] = mapped_column(String(5))
-    sequence: Mapped[int] = mapped_column(BigInteger)
+    sequence: Mapped[int] = mapped_column(SEQUENCE)
     generated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     fetched_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
@@ -140,8 +143,8 @@ class RecordState(AggregatorBase):
     entity: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(128))
     data: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
-    valid_from_seq: Mapped[int] = mapped_column(BigInteger)
-    valid_to_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    valid_from_seq: Mapped[int] = mapped_column(SEQUENCE)
+    valid_to_seq: Mapped[int | None] = mapped_column(SEQUENCE, nullable=True)
     valid_from: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     valid_to: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
@@ -202,5 +205,5 @@ class PushReceipt(AggregatorBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
-    sequence: Mapped[int] = mapped_column(BigInteger)
+    sequence: Mapped[int] = mapped_column(SEQUENCE)
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -42,7 +42,8 @@ JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
 class Database:
     """An async engine and its session factory, created from a URL and disposed with :meth:`close`."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, foreign_keys: bool = True) -> None:
+        """``foreign_keys=False`` only for migrations (SQLite re-creates tables; see :func:`.migrations.upgrade`)."""
         self.url = url
         # msgspec (de)serialises JSON columns several times faster than the standard library.
         options: dict[str, Any] = {
@@ -56,7 +57,7 @@ class Database:
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if is_sqlite(url):
-            _sqlite_immediate_transactions(self.engine)
+            _sqlite_immediate_transactions(self.engine, foreign_keys=foreign_keys)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -70,7 +71,7 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
+def _sqlite_immediate_transactions(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     # pysqlite's own transaction handling is disabled so that SQLAlchemy's BEGIN is the one used
     # (the documented recipe for correct SQLite transactions with SQLAlchemy).
     sync_engine = engine.sync_engine
@@ -79,7 +80,7 @@ def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
     def _connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

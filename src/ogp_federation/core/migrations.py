@@ -8,7 +8,7 @@ from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData
 
-from .db import Database
+from .db import Database, is_sqlite
 
 __all__ = ["FILE_TEMPLATE", "alembic_config", "run_env", "upgrade"]
 
@@ -25,13 +25,29 @@ def alembic_config(script_location: str, connection: Connection | None = None) -
 
 
 async def upgrade(db: Database, script_location: str, revision: str = "head") -> None:
-    """Bring the database to ``revision`` in one transaction."""
+    """Bring the database to ``revision`` in one transaction.
+
+    On SQLite, Alembic's batch mode re-creates a table to alter it; with foreign keys enforced, dropping
+    the old table would cascade-delete the rows that refer to it. Migrations therefore run on a
+    connection without enforcement (the recipe Alembic documents), and the foreign keys are checked
+    before the transaction commits.
+    """
+    sqlite = is_sqlite(db.url)
+    migrator = Database(db.url, foreign_keys=False) if sqlite and ":memory:" not in db.url else db
 
     def run(connection: Connection, *_: Any) -> None:
         command.upgrade(alembic_config(script_location, connection), revision)
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
 
-    async with db.engine.begin() as connection:
-        await connection.run_sync(run)
+    try:
+        async with migrator.engine.begin() as connection:
+            await connection.run_sync(run)
+    finally:
+        if migrator is not db:
+            await migrator.close()
 
 
 def run_env(metadata: MetaData) -> None:

@@ -17,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 
-# The standard allows sequences up to 2**53: 32-bit columns refused to store such a version.
+# The standard allows sequences up to 2**53: 32-bit columns on PostgreSQL refused to store such a version.
 SEQUENCES = {
     "nodes": ["sequence"],
     "feed_versions": ["sequence"],
@@ -45,6 +45,8 @@ def downgrade() -> None:
 
 
 def _retype(old: sa.types.TypeEngine[int], new: sa.types.TypeEngine[int]) -> None:
+    if op.get_bind().dialect.name == "sqlite":  # INTEGER is already 64-bit there: no table re-created
+        return
     for table, columns in SEQUENCES.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column in columns:
