@@ -96,7 +96,7 @@ class Recorder:
                 for p in batch
                 if p.node.id in nodes and nodes[p.node.id].lease_owner == worker
             }
-            stored = await self._store_versions(
+            decided = await self._store_versions(
                 session, [(p, mine[p.node.id]) for p in batch if p.node.id in mine], now
             )
             results: list[HarvestResult] = []
@@ -109,7 +109,7 @@ class Recorder:
                     node.lease_owner, node.lease_until, node.next_poll_at = None, None, polled.release_until
                     results.append(polled.result)
                     continue
-                result = stored.get(node.id, polled.result)
+                result = decided.get(node.id, polled.result)
                 self._schedule(node, result, now, polled.retry_after)
                 if polled.full_fetch and result.outcome in ("accepted", "unchanged"):
                     node.full_fetched_at = now
