@@ -1,6 +1,8 @@
 """A loopback server of N signed synthetic node feeds, for benchmarks/harvest.py (run as a separate process).
 
-Serves ``/<cut>/.well-known/ogp-node``, ``/<cut>/feed/v1/plan.json`` (ETag, 304), ``.sig`` and ``jwks.json``.
+Serves ``/<cut>/.well-known/ogp-node`` (with a change-feed template), ``/<cut>/feed/v1/plan.json`` (ETag,
+304), ``.sig``, ``jwks.json`` and signed ``/<cut>/feed/v1/changes?since=N``. With ``--versions K``,
+``GET /_publish`` makes every node publish its next version (one more milestone completed), up to K.
 Prints ``ready <port>`` once listening.
 """
 
@@ -10,72 +12,129 @@ import argparse
 import asyncio
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+import msgspec
 from _synthetic import reference_for
 
-from ogp_federation.feed import encode, signing
+from ogp_federation.feed import Entity, encode, signing
+from ogp_federation.feed.protocol import Change, ChangePage
 from ogp_federation.feed.synth import generate_feed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, required=True)
-    parser.add_argument("--commitments", type=int, default=10)
-    args = parser.parse_args()
-    reference = reference_for(args.count)
-    key = signing.generate_key()
-    jwks = json.dumps(signing.jwks_of([key])).encode()
-    feeds: dict[str, tuple[bytes, str, str]] = {}
-    for commune in list(reference)[: args.count]:
-        body = encode(generate_feed(commune.cut, commitments=args.commitments, seed=7, reference=reference))
-        feeds[commune.cut] = (body, signing.sign(body, key), '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
+@dataclass(frozen=True)
+class Version:
+    """A signed document and its ETag."""
 
-    def reply(writer: asyncio.StreamWriter, status: int, body: bytes = b"", headers: str = "") -> None:
-        writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n{headers}\r\n".encode() + body)
+    body: bytes
+    signature: str
+    etag: str
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+
+class FeedServer:
+    """Every node's versions, the one published now, and the change pages between them."""
+
+    def __init__(self, count: int, commitments: int, versions: int) -> None:
+        reference = reference_for(count)
+        self.key = signing.generate_key()
+        self.jwks = json.dumps(signing.jwks_of([self.key])).encode()
+        self.last = versions
+        self.sequence = 1
+        self.versions: dict[str, list[Version]] = {}
+        self.changes: dict[str, list[Change]] = {}  # changes[cut][k]: what version k + 2 changed
+        self.pages: dict[tuple[str, int, int], Version] = {}
+        for commune in list(reference)[:count]:
+            feed = generate_feed(commune.cut, commitments=commitments, seed=7, reference=reference)
+            self.versions[commune.cut], self.changes[commune.cut] = [self.sign(encode(feed))], []
+            document = msgspec.to_builtins(feed)
+            pending = (m for m in document["milestones"] if m["status"] != "completed")
+            for number in range(2, versions + 1):
+                milestone = next(pending)
+                milestone.update(status="completed", progress=100, completed_on=milestone["due"])
+                generated_at = feed.generated_at + timedelta(minutes=number)
+                document.update(sequence=number, generated_at=generated_at.isoformat())
+                self.versions[commune.cut].append(self.sign(msgspec.json.encode(document)))
+                self.changes[commune.cut].append(
+                    Change(entity=Entity.MILESTONES, id=milestone["id"], sequence=number, record=dict(milestone))
+                )
+
+    def sign(self, body: bytes) -> Version:
+        return Version(body, signing.sign(body, self.key), '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
+
+    def change_page(self, cut: str, since: int) -> Version | None:
+        until = self.sequence
+        if not 1 <= since <= until:
+            return None
+        if (cut, since, until) not in self.pages:
+            page = ChangePage(
+                cut=cut,
+                since=since,
+                until=until,
+                generated_at=datetime.now(UTC),
+                changes=self.changes[cut][since - 1 : until - 1],
+            )
+            self.pages[(cut, since, until)] = self.sign(msgspec.json.encode(page))
+        return self.pages[(cut, since, until)]
+
+    def answer(self, path: str, headers: dict[str, str], port: int) -> tuple[int, bytes, str]:
+        """Status, body and extra header lines for one request."""
+        if path == "/_publish":  # every node publishes its next version
+            self.sequence = min(self.sequence + 1, self.last)
+            return 200, str(self.sequence).encode(), ""
+        cut, _, rest = path.lstrip("/").partition("/")
+        if cut not in self.versions:
+            return 404, b"", ""
+        feed = self.versions[cut][self.sequence - 1]
+        base = f"http://127.0.0.1:{port}/{cut}"
+        documents = {
+            ".well-known/ogp-node": json.dumps(
+                {
+                    "cut": cut,
+                    "name": cut,
+                    "feed_url": f"{base}/feed/v1/plan.json",
+                    "signature_url": f"{base}/feed/v1/plan.json.sig",
+                    "jwks_url": f"{base}/feed/v1/jwks.json",
+                    "changes_url_template": f"{base}/feed/v1/changes?since={{sequence}}",
+                }
+            ).encode(),
+            "feed/v1/jwks.json": self.jwks,
+            "feed/v1/plan.json.sig": feed.signature.encode(),
+        }
+        if rest in documents:
+            return 200, documents[rest], ""
+        if rest.startswith("feed/v1/changes?since="):
+            page = self.change_page(cut, int(rest.rpartition("=")[2]))
+            return (410, b"", "") if page is None else (200, page.body, f"OGP-Signature: {page.signature}\r\n")
+        if headers.get("if-none-match") == feed.etag:
+            return 304, b"", f"ETag: {feed.etag}\r\n"
+        return 200, feed.body, f"ETag: {feed.etag}\r\nOGP-Signature: {feed.signature}\r\n"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
-                path = lines[0].split(" ")[1]
                 headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-                cut, _, rest = path.lstrip("/").partition("/")
-                feed = feeds.get(cut)
-                port = writer.get_extra_info("sockname")[1]
-                if feed is None:
-                    reply(writer, 404)
-                elif rest == ".well-known/ogp-node":
-                    base = f"http://127.0.0.1:{port}/{cut}"
-                    reply(
-                        writer,
-                        200,
-                        json.dumps(
-                            {
-                                "cut": cut,
-                                "name": cut,
-                                "feed_url": f"{base}/feed/v1/plan.json",
-                                "signature_url": f"{base}/feed/v1/plan.json.sig",
-                                "jwks_url": f"{base}/feed/v1/jwks.json",
-                            }
-                        ).encode(),
-                    )
-                elif rest == "feed/v1/jwks.json":
-                    reply(writer, 200, jwks)
-                elif rest == "feed/v1/plan.json.sig":
-                    reply(writer, 200, feed[1].encode())
-                elif headers.get("if-none-match") == feed[2]:
-                    reply(writer, 304, b"", f"ETag: {feed[2]}\r\n")
-                else:
-                    reply(writer, 200, feed[0], f"ETag: {feed[2]}\r\nOGP-Signature: {feed[1]}\r\n")
+                status, body, extra = self.answer(lines[0].split(" ")[1], headers, writer.get_extra_info("sockname")[1])
+                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--commitments", type=int, default=10)
+    parser.add_argument("--versions", type=int, default=1, help="Versions per node (each completes a milestone).")
+    args = parser.parse_args()
+    feeds = FeedServer(args.count, args.commitments, args.versions)
+
     async def serve() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        server = await asyncio.start_server(feeds.handle, "127.0.0.1", 0, backlog=1024)
         print(f"ready {server.sockets[0].getsockname()[1]}", flush=True)
         async with server:
             await server.serve_forever()

@@ -2,9 +2,10 @@
 
 Reports, in one run: a full round over N nodes (fetch, verify, validate, store with history), an
 unchanged round (all 304), the same URLs fetched by a bare async client with no verification or
-storage (the floor), the ratio full/floor, and peak memory of this process. With ``--large`` it then
-does a 10,000-node round (smaller feeds). Goals (issue 4): full ≤ 1.5 × floor, unchanged ≤ 0.5 s,
-10,000 nodes ≤ 60 s.
+storage (the floor), the ratio full/floor, and peak memory of this process; then a round where every
+node published one change, read through full feeds, and another read through the nodes' change feeds.
+With ``--large`` it then does a 10,000-node round (smaller feeds). Goals (issue 4): full ≤ 1.5 × floor,
+unchanged ≤ 0.5 s, 10,000 nodes ≤ 60 s.
 
 Run: ``python benchmarks/harvest.py [--nodes 346] [--commitments 10] [--database-url …] [--large]``
 (default database: a throwaway PostgreSQL database on 127.0.0.1; ``--database-url sqlite+aiosqlite:///…``
@@ -40,9 +41,10 @@ HERE = Path(__file__).resolve().parent
 PG_ADMIN = os.environ.get("OGP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def start_server(count: int, commitments: int) -> tuple[subprocess.Popen[str], int]:
+def start_server(count: int, commitments: int, versions: int = 1) -> tuple[subprocess.Popen[str], int]:
+    command = [sys.executable, str(HERE / "_feed_server.py"), "--count", str(count), "--commitments", str(commitments)]
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "_feed_server.py"), "--count", str(count), "--commitments", str(commitments)],
+        [*command, "--versions", str(versions)],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(HERE)},
@@ -54,10 +56,12 @@ def start_server(count: int, commitments: int) -> tuple[subprocess.Popen[str], i
     return process, int(line.split()[1])
 
 
-async def run(count: int, commitments: int, database_url: str, label: str, workers: int = 0) -> None:
+async def run(  # noqa: PLR0917 (a benchmark's knobs)
+    count: int, commitments: int, database_url: str, label: str, workers: int = 0, changed: bool = False
+) -> None:
     reference = reference_for(count)
     cuts = [c.cut for c in list(reference)[:count]]
-    server, port = start_server(count, commitments)
+    server, port = start_server(count, commitments, versions=3 if changed else 1)
     try:
         await prepare_database(database_url, reference)
         settings = AggregatorSettings(
@@ -85,11 +89,18 @@ async def run(count: int, commitments: int, database_url: str, label: str, worke
                 unchanged = await process_round(runtime, cuts, database_url, workers)
             else:
                 full = await timed_round(runtime, cuts)
-                unchanged = await timed_round(runtime, cuts)
+                unchanged = await timed_round(runtime, cuts, full_feed=True)
             print(f"[{label}] bare async fetch (floor): {floor:7.2f} s")
             print(f"[{label}] full round:               {full[0]:7.2f} s  {full[1]}")
             print(f"[{label}] unchanged round (304):    {unchanged[0]:7.2f} s  {unchanged[1]}")
             print(f"[{label}] full / floor:             {full[0] / floor:7.2f}")
+            if changed:  # every node publishes one change, read once through the full feed, once through change pages
+                httpx.get(f"http://127.0.0.1:{port}/_publish").raise_for_status()
+                by_feed = await timed_round(runtime, cuts, full_feed=True)
+                httpx.get(f"http://127.0.0.1:{port}/_publish").raise_for_status()
+                by_pages = await timed_round(runtime, cuts)
+                print(f"[{label}] changed round, full feeds:   {by_feed[0]:7.2f} s  {by_feed[1]}")
+                print(f"[{label}] changed round, change feed:  {by_pages[0]:7.2f} s  {by_pages[1]}")
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"[{label}] peak memory of the aggregator process: {peak:.0f} MiB")
         finally:
@@ -113,9 +124,15 @@ async def bare_round(urls: list[str], limits: FetchLimits) -> float:
         return time.perf_counter() - started
 
 
-async def timed_round(runtime: AggregatorRuntime, cuts: list[str]) -> tuple[float, dict[str, int]]:
+async def timed_round(
+    runtime: AggregatorRuntime, cuts: list[str], *, full_feed: bool = False
+) -> tuple[float, dict[str, int]]:
+    """One round over every node; ``full_feed`` makes it read full feeds (conditional GET), not change pages."""
     async with runtime.db.transaction() as session:
-        await session.execute(update(Node).values(next_poll_at=Node.created_at))
+        values: dict[str, object] = {"next_poll_at": Node.created_at}
+        if full_feed:
+            values["full_fetched_at"] = None  # as if the periodic full fetch were due
+        await session.execute(update(Node).values(**values))
     started, cpu = time.perf_counter(), time.process_time()
     summary = await runtime.scheduler.tick()
     elapsed = time.perf_counter() - started
@@ -157,7 +174,8 @@ async def process_round(
     try:
         await asyncio.sleep(3)  # let them start (and find nothing due)
         async with runtime.db.transaction() as session:
-            await session.execute(update(Node).values(next_poll_at=Node.created_at))
+            # full feeds (conditional GET): the unchanged round is the 304 round
+            await session.execute(update(Node).values(next_poll_at=Node.created_at, full_fetched_at=None))
         started = time.perf_counter()
         while True:
             async with runtime.db.sessions() as session:
@@ -200,7 +218,10 @@ def main() -> None:
     args = parser.parse_args()
     asyncio.run(
         with_database(
-            args.database_url, lambda url: run(args.nodes, args.commitments, url, f"{args.nodes} nodes", args.workers)
+            args.database_url,
+            lambda url: run(
+                args.nodes, args.commitments, url, f"{args.nodes} nodes", args.workers, changed=not args.workers
+            ),
         )
     )
     if args.large:

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -26,13 +27,12 @@ from ogp_federation.core.errors import OGPError, SignatureError
 from ogp_federation.core.logs import get_logger
 from ogp_federation.feed import PlanFeed, decode, encode, signing
 from ogp_federation.feed.changes import ChangeError, apply_changes
-from ogp_federation.feed.entities import COLLECTIONS
 from ogp_federation.feed.protocol import ChangePage
 from ogp_federation.feed.reference import CommuneReference
 from ogp_federation.feed.validation import Layer, Report, Severity, validate_feed
 
 from .fetch import Fetcher, FetchFailedError
-from .history import open_records, snapshot_records
+from .history import snapshot_records
 from .outcomes import Candidate, HarvestResult, Polled
 from .recorder import Recorder
 
@@ -50,6 +50,16 @@ class _RejectedError(Exception):
     def __init__(self, outcome: str, code: str, message: str, candidate: Candidate | None = None) -> None:
         super().__init__(message)
         self.outcome, self.code, self.message, self.candidate = outcome, code, message, candidate
+
+
+@dataclass(frozen=True)
+class _FullVersion:
+    """The latest accepted full feed of a node, and whether it is the current version."""
+
+    id: int
+    sequence: int
+    body: bytes
+    current: bool
 
 
 class _ChangesUnusableError(Exception):
@@ -91,14 +101,14 @@ class Harvester:
             return Polled(node, started, HarvestResult(node.cut, "error", exc.code, exc.message_en))
         return Polled(node, started, result, candidate, full_fetch=full)
 
-    async def _last_full(self, node: Node) -> tuple[bytes, bool] | None:
-        """The bytes of the node's latest accepted full feed, and whether it is the current version."""
+    async def _last_full(self, node: Node) -> _FullVersion | None:
+        """The node's latest accepted full feed (``None`` before the first)."""
         if node.current_version_id is None:
             return None
         async with self.db.sessions() as session:
             row = (
                 await session.execute(
-                    select(FeedVersion.body, FeedVersion.id)
+                    select(FeedVersion.id, FeedVersion.sequence, FeedVersion.body)
                     .where(
                         FeedVersion.node_id == node.id, FeedVersion.status == "accepted", FeedVersion.source == "feed"
                     )
@@ -106,7 +116,7 @@ class Harvester:
                     .limit(1)
                 )
             ).first()
-        return None if row is None else (row[0], row[1] == node.current_version_id)
+        return None if row is None else _FullVersion(row[0], row[1], row[2], row[0] == node.current_version_id)
 
     async def _poll(self, node: Node) -> tuple[HarvestResult, Candidate | None, bool]:
         """Through the change feed when it can be used, else the full feed; says whether the full feed was read."""
@@ -160,7 +170,7 @@ class Harvester:
             feed = apply_changes(base, page)
         except ChangeError as exc:
             raise _ChangesUnusableError(f"changes.inapplicable: {exc}") from exc
-        report, _ = await self._validate(encode(feed), encode(base))
+        report, _ = await self._validate(encode(feed), base)
         if any(f.severity.blocking for f in report.findings):
             raise _ChangesUnusableError("changes.invalid: the version they make has blocking findings")
         candidate = Candidate(
@@ -178,21 +188,27 @@ class Harvester:
         return HarvestResult(node.cut, "accepted", sequence=feed.sequence, bytes=fetched.wire_bytes), candidate
 
     async def _current_feed(self, node: Node) -> PlanFeed:
-        """The node's current version as a feed: its last full feed with the records as they stand now."""
+        """The node's current version as a feed: its last full feed with the accepted change pages since."""
         last = await self._last_full(node)
-        async with self.db.sessions() as session:
-            current = (await open_records(session, [node.cut]))[node.cut]
-            generated_at = await session.scalar(
-                select(FeedVersion.generated_at).where(FeedVersion.id == node.current_version_id)
-            )
-        if last is None or generated_at is None:
+        if last is None:
             raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
-        document = msgspec.to_builtins(decode(last[0]))
-        for collection in COLLECTIONS:
-            entity = collection.entity.value
-            document[entity] = [state.data for key, state in current.items() if key[0] == entity]
-        document["sequence"], document["generated_at"] = node.sequence, generated_at
-        return msgspec.convert(document, PlanFeed)
+        async with self.db.sessions() as session:
+            pages = await session.scalars(
+                select(FeedVersion.body)
+                .where(
+                    FeedVersion.node_id == node.id,
+                    FeedVersion.status == "accepted",
+                    FeedVersion.source == "changes",
+                    FeedVersion.sequence > last.sequence,
+                )
+                .order_by(FeedVersion.sequence)
+            )
+            feed = decode(last.body)
+            for body in pages:  # each was verified and applied in this order when it was accepted
+                feed = apply_changes(feed, msgspec.json.decode(body, type=ChangePage))
+        if feed.sequence != node.sequence:
+            raise _ChangesUnusableError(f"changes.no_base: history reaches {feed.sequence}, not {node.sequence}")
+        return feed
 
     async def _poll_feed(self, node: Node) -> tuple[HarvestResult, Candidate | None]:
         headers = {}
@@ -205,8 +221,8 @@ class Harvester:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence), None
         body = fetched.body
         last = await self._last_full(node)
-        previous_body = None if last is None else last[0]
-        if last is not None and last[1] and body == last[0]:
+        previous_body = None if last is None else last.body
+        if last is not None and last.current and body == last.body:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
         self._check_json(body)
         signature = fetched.headers.get(SIGNATURE_HEADER)
@@ -236,7 +252,7 @@ class Harvester:
             last_modified=fetched.headers.get("last-modified"),
             counts={severity.value: report.count(severity) for severity in Severity},
             records=snapshot_records(feed),
-            completes=last is not None and not last[1] and feed.sequence == node.sequence,
+            completes=last is not None and not last.current and feed.sequence == node.sequence,
         )
         if blocking:  # signed and well-formed, but older than what we have: keep it for an admin to look at
             raise _RejectedError(
@@ -292,7 +308,7 @@ class Harvester:
             code="signature.unknown_key",
         )
 
-    async def _validate(self, body: bytes, previous: bytes | None) -> tuple[Report, PlanFeed | None]:
+    async def _validate(self, body: bytes, previous: bytes | PlanFeed | None) -> tuple[Report, PlanFeed | None]:
         if len(body) > _THREAD_THRESHOLD:
             return await asyncio.to_thread(validate_feed, body, previous, reference=self.reference)
         return validate_feed(body, previous, reference=self.reference)
