@@ -417,3 +417,22 @@ async def test_a_poll_that_cannot_be_stored_costs_the_others_nothing(database_ur
     assert states[broken]["state"] == "failing"
     assert events[0]["code"] == "store.failed"
     assert retried.outcome == "accepted"
+
+
+async def test_records_stored_before_digests_are_compared_by_content(database_url: str) -> None:
+    """Rows written before migration 0002 have no digest: a new version is compared with their data."""
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        async with runtime.db.transaction() as session:
+            await session.execute(text("UPDATE record_states SET digest = NULL"))
+        node.publish(2, _changed_feed(node, 2))
+        await make_due(runtime, CUT)
+        (result,) = (await runtime.scheduler.tick()).results
+        async with api(runtime) as http:
+            versions = (await http.get(f"/api/v1/communes/{CUT}/versions")).json()
+            changes = (await http.get(f"/api/v1/versions/{versions[1]['id']}/changes")).json()
+    assert result.outcome == "accepted"
+    assert sorted((c["entity"], c["kind"]) for c in changes) == [("assessments", "deleted"), ("milestones", "changed")]
+    assert next(c for c in changes if c["kind"] == "changed")["old"]["status"] == "in_progress"

@@ -143,6 +143,8 @@ class RecordState(AggregatorBase):
     entity: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(128))
     data: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
+    # BLAKE2b-128 of the record's JSON text: versions are compared without decoding the stored data
+    digest: Mapped[str | None] = mapped_column(String(32), nullable=True)
     valid_from_seq: Mapped[int] = mapped_column(SEQUENCE)
     valid_to_seq: Mapped[int | None] = mapped_column(SEQUENCE, nullable=True)
     valid_from: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 import msgspec
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, insert, null, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.models import FeedVersion, Node, RecordState, VersionChange
+from ogp_federation.core.db import JSON_DOCUMENT
 from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.entities import COLLECTIONS
 
@@ -18,6 +20,7 @@ __all__ = [
     "Applied",
     "OpenRecord",
     "RecordKey",
+    "Snapshot",
     "apply_records",
     "apply_versions",
     "changes_of",
@@ -33,35 +36,68 @@ _STATES = cast(Table, RecordState.__table__)
 _CHANGES = cast(Table, VersionChange.__table__)
 
 
-def snapshot_records(feed: PlanFeed) -> dict[RecordKey, dict[str, Any]]:
-    """Every record of ``feed`` by (collection, key), as plain data."""
-    out: dict[RecordKey, dict[str, Any]] = {}
+class Snapshot(NamedTuple):
+    """A record as stored: its data, the JSON text of it, and a digest of that text (to compare cheaply)."""
+
+    data: dict[str, Any]
+    text: str
+    digest: str
+
+
+def snapshot_records(feed: PlanFeed) -> dict[RecordKey, Snapshot]:
+    """Every record of ``feed`` by (collection, key).
+
+    The text is the record's msgspec encoding, whose field order is the structure's: the same record
+    always gives the same text, so equal digests mean equal records.
+    """
+    out: dict[RecordKey, Snapshot] = {}
     for collection in COLLECTIONS:
         entity, key = collection.entity.value, collection.key  # enum lookups once per collection, not per record
         for record in collection.records(feed):
-            out[(entity, getattr(record, key))] = msgspec.to_builtins(record)
+            data = msgspec.to_builtins(record)
+            text = msgspec.json.encode(data)
+            out[(entity, getattr(record, key))] = Snapshot(data, text.decode(), _digest(text))
     return out
 
 
+def _digest(text: bytes) -> str:
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
 class OpenRecord(NamedTuple):
-    """A record's open state row: its id and content."""
+    """A record's open state row: its id, digest, and its data when stored without a digest."""
 
     id: int
-    data: dict[str, Any]
+    digest: str | None
+    data: dict[str, Any] | None
+
+    def same_as(self, snapshot: Snapshot) -> bool:
+        """Whether ``snapshot`` is this record unchanged."""
+        return self.digest == snapshot.digest if self.digest is not None else self.data == snapshot.data
 
 
 async def open_records(session: AsyncSession, cuts: list[str]) -> dict[str, dict[RecordKey, OpenRecord]]:
-    """The open record states (the current accepted content) of each of ``cuts``, in one query."""
+    """The open record states (the current accepted content) of each of ``cuts``, in one query.
+
+    Only digests are read (data only for rows stored before digests existed): comparing a new version
+    with the current one decodes no JSON.
+    """
     out: dict[str, dict[RecordKey, OpenRecord]] = {cut: {} for cut in cuts}
     if not cuts:
         return out
+    legacy_data = case((_STATES.c.digest.is_(None), _STATES.c.data), else_=null())
     rows = await session.execute(
-        select(_STATES.c.id, _STATES.c.cut, _STATES.c.entity, _STATES.c.key, _STATES.c.data).where(
-            _STATES.c.cut.in_(cuts), _STATES.c.valid_to_seq.is_(None)
-        )
+        select(
+            _STATES.c.id,
+            _STATES.c.cut,
+            _STATES.c.entity,
+            _STATES.c.key,
+            _STATES.c.digest,
+            type_coerce(legacy_data, JSON_DOCUMENT),
+        ).where(_STATES.c.cut.in_(cuts), _STATES.c.valid_to_seq.is_(None))
     )
-    for id_, cut, entity, key, data in rows:
-        out[cut][(entity, key)] = OpenRecord(id_, data)
+    for id_, cut, entity, key, digest, data in rows:
+        out[cut][(entity, key)] = OpenRecord(id_, digest, data)
     return out
 
 
@@ -78,7 +114,7 @@ class Applied:
 
     node: Node
     version: FeedVersion
-    records: dict[RecordKey, dict[str, Any]]
+    records: dict[RecordKey, Snapshot]
     current: dict[RecordKey, OpenRecord]
 
 
@@ -91,31 +127,32 @@ async def apply_records(session: AsyncSession, node: Node, feed: PlanFeed, versi
 async def apply_versions(session: AsyncSession, items: list[Applied]) -> None:
     """Make each version its node's current one: close and open record states, store the diffs.
 
-    Set-based: one statement each for closing, opening (COPY on PostgreSQL) and diffs, whatever the
-    number of versions and records.
+    Set-based: one statement each for reading the old content of what changed, closing, opening (COPY on
+    PostgreSQL) and diffs, whatever the number of versions and records.
     """
     states: list[dict[str, Any]] = []
-    changes: list[dict[str, Any]] = []
     closed: list[dict[str, Any]] = []
+    diffs: list[tuple[int, RecordKey, OpenRecord, Snapshot | None]] = []  # changed or deleted records
     for item in items:
         node, version, current = item.node, item.version, item.current
         at, sequence = version.generated_at, version.sequence
-        for key, data in item.records.items():
+        for key, snapshot in item.records.items():
             state = current.get(key)
-            if state is not None and state.data == data:
+            if state is not None and state.same_as(snapshot):
                 continue
             # An added record is fully described by its new state row (valid from this sequence): only
             # changes and deletions get rows of their own (see changes_of).
             if state is not None:
                 closed.append({"state_id": state.id, "seq": sequence, "at": at})
-                fields = sorted(k for k in set(state.data) | set(data) if state.data.get(k) != data.get(k))
-                changes.append(_change(version.id, key, "changed", fields, state.data, data))
+                diffs.append((version.id, key, state, snapshot))
             states.append(
                 {
                     "cut": node.cut,
                     "entity": key[0],
                     "key": key[1],
-                    "data": data,
+                    "data": snapshot.data,
+                    "text": snapshot.text,
+                    "digest": snapshot.digest,
                     "valid_from_seq": sequence,
                     "valid_from": at,
                 }
@@ -123,7 +160,7 @@ async def apply_versions(session: AsyncSession, items: list[Applied]) -> None:
         for key, state in current.items():
             if key not in item.records:
                 closed.append({"state_id": state.id, "seq": sequence, "at": at})
-                changes.append(_change(version.id, key, "deleted", [], state.data, None))
+                diffs.append((version.id, key, state, None))
         node.sequence = sequence
         node.current_version_id = version.id
     if closed:
@@ -135,8 +172,29 @@ async def apply_versions(session: AsyncSession, items: list[Applied]) -> None:
         )
     if states:
         await _insert_states(session, states)
-    if changes:
-        await session.execute(insert(_CHANGES), changes)
+    if diffs:
+        await session.execute(insert(_CHANGES), await _diff_rows(session, diffs))
+
+
+async def _diff_rows(
+    session: AsyncSession, diffs: list[tuple[int, RecordKey, OpenRecord, Snapshot | None]]
+) -> list[dict[str, Any]]:
+    """The version_changes rows of changed and deleted records (reading the old content of just those)."""
+    missing = [state.id for _, _, state, _ in diffs if state.data is None]
+    old: dict[int, dict[str, Any]] = {}
+    if missing:
+        rows = await session.execute(select(_STATES.c.id, _STATES.c.data).where(_STATES.c.id.in_(missing)))
+        old = {row.id: row.data for row in rows}
+    out = []
+    for version_id, key, state, snapshot in diffs:
+        before = state.data if state.data is not None else old[state.id]
+        if snapshot is None:
+            out.append(_change(version_id, key, "deleted", [], before, None))
+        else:
+            after = snapshot.data
+            fields = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            out.append(_change(version_id, key, "changed", fields, before, after))
+    return out
 
 
 def _change(  # noqa: PLR0917 (a row builder)
@@ -154,26 +212,30 @@ def _change(  # noqa: PLR0917 (a row builder)
 
 
 async def _insert_states(session: AsyncSession, states: list[dict[str, Any]]) -> None:
-    """Insert record states; on PostgreSQL with COPY (a whole feed's records in one fast round trip)."""
+    """Insert record states; on PostgreSQL with COPY (a whole batch's records in one fast round trip)."""
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
-        await session.execute(insert(_STATES), states)
+        await session.execute(insert(_STATES), [{k: v for k, v in row.items() if k != "text"} for row in states])
         return
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection  # the asyncpg connection, inside this session's transaction
-    columns = ("cut", "entity", "key", "data", "valid_from_seq", "valid_from")
+    columns = ("cut", "entity", "key", "data", "digest", "valid_from_seq", "valid_from")
     await driver.copy_records_to_table(
         _STATES.name,
         columns=columns,
         records=[
-            (row["cut"], row["entity"], row["key"], _json_text(row["data"]), row["valid_from_seq"], row["valid_from"])
+            (
+                row["cut"],
+                row["entity"],
+                row["key"],
+                row["text"],
+                row["digest"],
+                row["valid_from_seq"],
+                row["valid_from"],
+            )
             for row in states
         ],
     )
-
-
-def _json_text(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
 
 
 async def changes_of(session: AsyncSession, version: FeedVersion) -> list[dict[str, Any]]:

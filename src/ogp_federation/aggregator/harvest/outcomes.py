@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from ogp_federation.aggregator.models import Node
 from ogp_federation.feed import PlanFeed
 
-from .history import RecordKey
+from .history import RecordKey, Snapshot
 
 __all__ = ["Candidate", "HarvestResult", "Polled"]
 
@@ -38,7 +37,7 @@ class Candidate:
     etag: str | None
     last_modified: str | None
     counts: dict[str, int]
-    records: dict[RecordKey, dict[str, Any]]
+    records: dict[RecordKey, Snapshot]
     source: str = "feed"  # feed: body is the full feed; changes: body is a change page
     # The full signed feed of a sequence already reached through change pages: stored although not newer.
     completes: bool = False

@@ -1,4 +1,5 @@
-"""versions harvested from change pages; when a node's full feed was last fetched; 64-bit sequences
+"""versions harvested from change pages; when a node's full feed was last fetched; record digests;
+64-bit sequences
 
 Revision ID: 0002
 Revises: 0001
@@ -33,11 +34,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("full_fetched_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True)
         )
+    with op.batch_alter_table("record_states", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("digest", sa.String(length=32), nullable=True))
     _retype(sa.Integer(), sa.BigInteger())
 
 
 def downgrade() -> None:
     _retype(sa.BigInteger(), sa.Integer())
+    with op.batch_alter_table("record_states", schema=None) as batch_op:
+        batch_op.drop_column("digest")
     with op.batch_alter_table("nodes", schema=None) as batch_op:
         batch_op.drop_column("full_fetched_at")
     with op.batch_alter_table("feed_versions", schema=None) as batch_op:
