@@ -56,7 +56,6 @@ class _RejectedError(Exception):
 class _FullVersion:
     """The latest accepted full feed of a node, and whether it is the current version."""
 
-    id: int
     sequence: int
     body: bytes
     current: bool
@@ -116,7 +115,7 @@ class Harvester:
                     .limit(1)
                 )
             ).first()
-        return None if row is None else _FullVersion(row[0], row[1], row[2], row[0] == node.current_version_id)
+        return None if row is None else _FullVersion(row[1], row[2], row[0] == node.current_version_id)
 
     async def _poll(self, node: Node) -> tuple[HarvestResult, Candidate | None, bool]:
         """Through the change feed when it can be used, else the full feed; says whether the full feed was read."""
@@ -204,8 +203,11 @@ class Harvester:
                 .order_by(FeedVersion.sequence)
             )
             feed = decode(last.body)
-            for body in pages:  # each was verified and applied in this order when it was accepted
-                feed = apply_changes(feed, msgspec.json.decode(body, type=ChangePage))
+            try:
+                for body in pages:  # each was verified and applied in this order when it was accepted
+                    feed = apply_changes(feed, msgspec.json.decode(body, type=ChangePage))
+            except (ChangeError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise _ChangesUnusableError(f"changes.no_base: stored pages do not replay ({exc})") from exc
         if feed.sequence != node.sequence:
             raise _ChangesUnusableError(f"changes.no_base: history reaches {feed.sequence}, not {node.sequence}")
         return feed
