@@ -35,6 +35,7 @@ from ogp_federation.aggregator.models import HarvestEvent, Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.aggregator.setup import prepare_database
+from ogp_federation.core.logs import configure_logging
 from ogp_federation.core.process import tune_gc
 
 HERE = Path(__file__).resolve().parent
@@ -76,6 +77,7 @@ async def run(  # noqa: PLR0917 (a benchmark's knobs)
         )
         runtime = AggregatorRuntime(settings, reference=reference)
         tune_gc()  # as `aggregator work` and `serve` do
+        configure_logging(json=settings.json_logs)  # likewise (INFO: unchanged polls are not logged)
         try:
             started = time.perf_counter()
             for cut in cuts:
@@ -111,13 +113,16 @@ async def run(  # noqa: PLR0917 (a benchmark's knobs)
 
 
 async def bare_round(urls: list[str], limits: FetchLimits) -> float:
-    """The same URLs through the same HTTP client and pool settings as the harvester, and nothing else."""
+    """The same URLs through the same HTTP transport and pool settings as the harvester, and nothing else."""
     semaphore = asyncio.Semaphore(limits.max_connections)
-    async with httpx.AsyncClient(limits=limits.pool(), timeout=30) as client:
+    async with httpx.AsyncHTTPTransport(limits=limits.pool()) as transport:
 
         async def fetch(url: str) -> None:
             async with semaphore:
-                (await client.get(url)).raise_for_status()
+                response = await transport.handle_async_request(httpx.Request("GET", url))
+                await response.aread()
+                if response.status_code != 200:
+                    raise SystemExit(f"{url}: HTTP {response.status_code}")
 
         started = time.perf_counter()
         await asyncio.gather(*(fetch(url) for url in urls))

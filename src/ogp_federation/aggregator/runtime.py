@@ -71,7 +71,9 @@ class AggregatorRuntime:
         self._background: set[asyncio.Task[None]] = set()
 
     def _count(self, result: HarvestResult, seconds: float) -> None:
-        _log.info(
+        # Unchanged polls are most polls and say nothing new: debug level (the metrics still count them).
+        log = _log.debug if result.outcome == "unchanged" else _log.info
+        log(
             "poll",
             cut=result.cut,
             outcome=result.outcome,

@@ -16,7 +16,7 @@ import httpx
 
 from ogp_federation.core.errors import OGPError
 
-from .netguard import NetworkGuard
+from .netguard import NetworkGuard, ResolvedTarget
 
 __all__ = ["FetchFailedError", "FetchLimits", "Fetched", "Fetcher"]
 
@@ -66,7 +66,12 @@ class Fetched:
 
 
 class Fetcher:
-    """An HTTP client for node documents, guarded against SSRF, slow servers and oversized bodies."""
+    """An HTTP client for node documents, guarded against SSRF, slow servers and oversized bodies.
+
+    Requests go straight to the connection pool (httpx's transport), without a client around it: the
+    harvester follows redirects itself (each target through the guard), keeps no cookies between nodes,
+    and needs none of a client's per-request bookkeeping — which cost about a tenth of a round of 304s.
+    """
 
     def __init__(
         self,
@@ -78,20 +83,15 @@ class Fetcher:
     ) -> None:
         self.guard = guard
         self.limits = limits or FetchLimits()
-        timeout = httpx.Timeout(
+        self.transport = transport or httpx.AsyncHTTPTransport(limits=self.limits.pool())
+        self._timeouts = httpx.Timeout(
             connect=self.limits.connect_timeout, read=self.limits.read_timeout, write=10.0, pool=10.0
-        )
-        self.client = httpx.AsyncClient(
-            transport=transport,
-            timeout=timeout,
-            follow_redirects=False,
-            limits=self.limits.pool(),
-            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip"},
-        )
+        ).as_dict()
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip"}
 
     async def close(self) -> None:
         """Close the connection pool."""
-        await self.client.aclose()
+        await self.transport.aclose()
 
     async def get(self, url: str, headers: dict[str, str] | None = None) -> Fetched:
         """GET ``url`` within the limits; 200 and 304 are results, anything else a :class:`FetchFailedError`."""
@@ -103,19 +103,24 @@ class Fetcher:
                 "timeout.total", f"no complete answer within {self.limits.total_timeout:.0f} s"
             ) from exc
 
+    def _request(self, url: str, target: ResolvedTarget, headers: dict[str, str]) -> httpx.Request:
+        """A GET of ``url`` sent to the address the guard checked, with the original host name."""
+        request_url = url.replace(f"{target.scheme}://", "", 1)
+        path = request_url[request_url.find("/") :] if "/" in request_url else "/"
+        host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+        return httpx.Request(
+            "GET",
+            f"{target.scheme}://{target.netloc}{path}",
+            headers={**self._headers, **headers, "Host": host_header},
+            extensions={"timeout": self._timeouts, "sni_hostname": target.host},
+        )
+
     async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
         redirects: list[str] = []
         while True:
-            target = await self.guard.check(url)
-            request_url = url.replace(f"{target.scheme}://", "", 1)
-            path = request_url[request_url.find("/") :] if "/" in request_url else "/"
-            direct = f"{target.scheme}://{target.netloc}{path}"
-            host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
-            request = self.client.build_request(
-                "GET", direct, headers={**headers, "Host": host_header}, extensions={"sni_hostname": target.host}
-            )
+            request = self._request(url, await self.guard.check(url), headers)
             try:
-                response = await self.client.send(request, stream=True)
+                response = await self.transport.handle_async_request(request)
             except httpx.ConnectTimeout as exc:
                 raise FetchFailedError("timeout.connect", "connection timed out") from exc
             except httpx.ReadTimeout as exc:

@@ -29,10 +29,10 @@ from ogp_federation.feed import PlanFeed, decode, encode, signing
 from ogp_federation.feed.changes import ChangeError, apply_changes
 from ogp_federation.feed.protocol import ChangePage
 from ogp_federation.feed.reference import CommuneReference
-from ogp_federation.feed.validation import Layer, Report, Severity, validate_feed
+from ogp_federation.feed.validation import Finding, Layer, Predecessor, Report, Severity, validate_feed
 
 from .fetch import Fetcher, FetchFailedError
-from .history import snapshot_records
+from .history import OpenRecord, RecordKey, open_records, snapshot_records
 from .outcomes import Candidate, HarvestResult, Polled
 from .recorder import Recorder
 
@@ -54,10 +54,12 @@ class _RejectedError(Exception):
 
 @dataclass(frozen=True)
 class _FullVersion:
-    """The latest accepted full feed of a node, and whether it is the current version."""
+    """The latest accepted full feed of a node (not its bytes), and whether it is the current version."""
 
+    id: int
     sequence: int
-    body: bytes
+    generated_at: datetime
+    sha256: str
     current: bool
 
 
@@ -107,7 +109,7 @@ class Harvester:
         async with self.db.sessions() as session:
             row = (
                 await session.execute(
-                    select(FeedVersion.id, FeedVersion.sequence, FeedVersion.body)
+                    select(FeedVersion.id, FeedVersion.sequence, FeedVersion.generated_at, FeedVersion.sha256)
                     .where(
                         FeedVersion.node_id == node.id, FeedVersion.status == "accepted", FeedVersion.source == "feed"
                     )
@@ -115,7 +117,26 @@ class Harvester:
                     .limit(1)
                 )
             ).first()
-        return None if row is None else _FullVersion(row[1], row[2], row[0] == node.current_version_id)
+        if row is None:
+            return None
+        return _FullVersion(row.id, row.sequence, row.generated_at, row.sha256, row.id == node.current_version_id)
+
+    async def _predecessor(
+        self, node: Node, last: _FullVersion | None
+    ) -> tuple[dict[RecordKey, OpenRecord] | None, Predecessor | None]:
+        """The current records (keys and digests, as stored) and what continuity checks a full feed against.
+
+        Continuity is checked against what is stored, not by decoding the last document again: the records
+        of the current version (change pages included), after the last full feed's sequence.
+        """
+        if last is None or node.current_version_id is None:
+            return None, None  # (the recorder reads the open records, if any, itself)
+        async with self.db.sessions() as session:
+            current = (await open_records(session, [node.cut]))[node.cut]
+        keys: dict[str, list[str]] = {}
+        for entity, key in current:
+            keys.setdefault(entity, []).append(key)
+        return current, Predecessor(node.cut, last.sequence, last.generated_at, keys)
 
     async def _poll(self, node: Node) -> tuple[HarvestResult, Candidate | None, bool]:
         """Through the change feed when it can be used, else the full feed; says whether the full feed was read."""
@@ -202,7 +223,10 @@ class Harvester:
                 )
                 .order_by(FeedVersion.sequence)
             )
-            feed = decode(last.body)
+            body = await session.scalar(select(FeedVersion.body).where(FeedVersion.id == last.id))
+            if body is None:
+                raise _ChangesUnusableError("changes.no_base: the last full feed is gone")
+            feed = decode(body)
             try:
                 for body in pages:  # each was verified and applied in this order when it was accepted
                     feed = apply_changes(feed, msgspec.json.decode(body, type=ChangePage))
@@ -222,16 +246,46 @@ class Harvester:
         if fetched.status == 304:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence), None
         body = fetched.body
+        sha256 = hashlib.sha256(body).hexdigest()
         last = await self._last_full(node)
-        previous_body = None if last is None else last.body
-        if last is not None and last.current and body == last.body:
+        if last is not None and last.current and sha256 == last.sha256:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
         self._check_json(body)
         signature = fetched.headers.get(SIGNATURE_HEADER)
         if not signature:
             signature = (await self.fetcher.get(node.signature_url)).body.decode("ascii", "replace").strip()
         verified = await self._verify(node, body, signature)
-        report, feed = await self._validate(body, previous_body)
+        current, previous = await self._predecessor(node, last)
+        report, decoded = await self._validate(body, previous)
+        blocking, feed = self._blocking(report, decoded, node)
+        candidate = Candidate(
+            feed=feed,
+            body=body,
+            signature=signature,
+            kid=verified.kid,
+            sha256=sha256,
+            etag=fetched.headers.get("etag"),
+            last_modified=fetched.headers.get("last-modified"),
+            counts={severity.value: report.count(severity) for severity in Severity},
+            records=snapshot_records(feed),
+            completes=last is not None and not last.current and feed.sequence == node.sequence,
+            current=current,
+            current_of=node.current_version_id,
+        )
+        if blocking:  # signed and well-formed, but older than what we have: keep it for an admin to look at
+            raise _RejectedError(
+                "quarantined", "sequence.backwards", f"{blocking[0].rule}: {blocking[0].message_en}", candidate
+            )
+        if node.sequence is not None and feed.sequence < node.sequence:  # older than a version from change pages
+            message = f"sequence {feed.sequence} is older than the accepted {node.sequence}"
+            raise _RejectedError("quarantined", "sequence.backwards", message, candidate)
+        return HarvestResult(
+            node.cut, "accepted", sequence=candidate.feed.sequence, bytes=fetched.wire_bytes
+        ), candidate
+
+    @staticmethod
+    def _blocking(report: Report, feed: PlanFeed | None, node: Node) -> tuple[list[Finding], PlanFeed]:
+        """Reject an invalid feed; the blocking findings left are those of a feed older than the current one."""
         blocking = [f for f in report.findings if f.severity.blocking]
         if blocking and blocking[0].layer is Layer.WELL_FORMEDNESS:
             raise _RejectedError("invalid", "body.malformed_json", f"{blocking[0].rule}: {blocking[0].message_en}")
@@ -244,28 +298,10 @@ class Harvester:
             )
         if feed is None:  # cannot happen: a report without blocking structure findings comes with its feed
             raise _RejectedError("invalid", "feed.invalid", "the feed could not be decoded")
-        candidate = Candidate(
-            feed=feed,
-            body=body,
-            signature=signature,
-            kid=verified.kid,
-            sha256=hashlib.sha256(body).hexdigest(),
-            etag=fetched.headers.get("etag"),
-            last_modified=fetched.headers.get("last-modified"),
-            counts={severity.value: report.count(severity) for severity in Severity},
-            records=snapshot_records(feed),
-            completes=last is not None and not last.current and feed.sequence == node.sequence,
-        )
-        if blocking:  # signed and well-formed, but older than what we have: keep it for an admin to look at
-            raise _RejectedError(
-                "quarantined", "sequence.backwards", f"{blocking[0].rule}: {blocking[0].message_en}", candidate
-            )
-        if node.sequence is not None and feed.sequence < node.sequence:  # older than a version from change pages
-            message = f"sequence {feed.sequence} is older than the accepted {node.sequence}"
-            raise _RejectedError("quarantined", "sequence.backwards", message, candidate)
-        return HarvestResult(
-            node.cut, "accepted", sequence=candidate.feed.sequence, bytes=fetched.wire_bytes
-        ), candidate
+        if feed.publisher.cut != node.cut:  # (continuity says so too, but not of a node's first version)
+            message = f"the feed is published by commune {feed.publisher.cut}, not by {node.cut}"
+            raise _RejectedError("invalid", "feed.wrong_publisher", message)
+        return blocking, feed
 
     @staticmethod
     def _check_json(body: bytes) -> None:
@@ -310,7 +346,7 @@ class Harvester:
             code="signature.unknown_key",
         )
 
-    async def _validate(self, body: bytes, previous: bytes | PlanFeed | None) -> tuple[Report, PlanFeed | None]:
+    async def _validate(self, body: bytes, previous: PlanFeed | Predecessor | None) -> tuple[Report, PlanFeed | None]:
         if len(body) > _THREAD_THRESHOLD:
             return await asyncio.to_thread(validate_feed, body, previous, reference=self.reference)
         return validate_feed(body, previous, reference=self.reference)

@@ -37,11 +37,23 @@ _CHANGES = cast(Table, VersionChange.__table__)
 
 
 class Snapshot(NamedTuple):
-    """A record as stored: its data, the JSON text of it, and a digest of that text (to compare cheaply)."""
+    """A record as stored: its JSON text and a digest of that text (to compare cheaply).
 
-    data: dict[str, Any]
-    text: str
+    The data itself is decoded from the text only when needed (the old/new content of a changed record),
+    so a whole feed is snapshotted with one encode and one hash per record.
+    """
+
+    text: bytes
     digest: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The record as JSON-compatible builtins."""
+        data: dict[str, Any] = msgspec.json.decode(self.text)
+        return data
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def snapshot_records(feed: PlanFeed) -> dict[RecordKey, Snapshot]:
@@ -51,17 +63,13 @@ def snapshot_records(feed: PlanFeed) -> dict[RecordKey, Snapshot]:
     always gives the same text, so equal digests mean equal records.
     """
     out: dict[RecordKey, Snapshot] = {}
+    encode, blake2b = _ENCODER.encode, hashlib.blake2b
     for collection in COLLECTIONS:
         entity, key = collection.entity.value, collection.key  # enum lookups once per collection, not per record
         for record in collection.records(feed):
-            data = msgspec.to_builtins(record)
-            text = msgspec.json.encode(data)
-            out[(entity, getattr(record, key))] = Snapshot(data, text.decode(), _digest(text))
+            text = encode(record)
+            out[(entity, getattr(record, key))] = Snapshot(text, blake2b(text, digest_size=16).hexdigest())
     return out
-
-
-def _digest(text: bytes) -> str:
-    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 class OpenRecord(NamedTuple):
@@ -130,12 +138,12 @@ async def apply_versions(session: AsyncSession, items: list[Applied]) -> None:
     Set-based: one statement each for reading the old content of what changed, closing, opening (COPY on
     PostgreSQL) and diffs, whatever the number of versions and records.
     """
-    states: list[dict[str, Any]] = []
+    states: list[_StateRow] = []
     closed: list[dict[str, Any]] = []
     diffs: list[tuple[int, RecordKey, OpenRecord, Snapshot | None]] = []  # changed or deleted records
     for item in items:
         node, version, current = item.node, item.version, item.current
-        at, sequence = version.generated_at, version.sequence
+        at, sequence, cut = version.generated_at, version.sequence, node.cut
         for key, snapshot in item.records.items():
             state = current.get(key)
             if state is not None and state.same_as(snapshot):
@@ -145,18 +153,7 @@ async def apply_versions(session: AsyncSession, items: list[Applied]) -> None:
             if state is not None:
                 closed.append({"state_id": state.id, "seq": sequence, "at": at})
                 diffs.append((version.id, key, state, snapshot))
-            states.append(
-                {
-                    "cut": node.cut,
-                    "entity": key[0],
-                    "key": key[1],
-                    "data": snapshot.data,
-                    "text": snapshot.text,
-                    "digest": snapshot.digest,
-                    "valid_from_seq": sequence,
-                    "valid_from": at,
-                }
-            )
+            states.append((cut, key[0], key[1], snapshot.text.decode(), snapshot.digest, sequence, at))
         for key, state in current.items():
             if key not in item.records:
                 closed.append({"state_id": state.id, "seq": sequence, "at": at})
@@ -211,31 +208,22 @@ def _change(  # noqa: PLR0917 (a row builder)
     }
 
 
-async def _insert_states(session: AsyncSession, states: list[dict[str, Any]]) -> None:
+# (cut, entity, key, data as JSON text, digest, valid_from_seq, valid_from): a record_states row to insert
+_StateRow = tuple[str, str, str, str, str, int, datetime]
+_STATE_COLUMNS = ("cut", "entity", "key", "data", "digest", "valid_from_seq", "valid_from")
+
+
+async def _insert_states(session: AsyncSession, states: list[_StateRow]) -> None:
     """Insert record states; on PostgreSQL with COPY (a whole batch's records in one fast round trip)."""
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
-        await session.execute(insert(_STATES), [{k: v for k, v in row.items() if k != "text"} for row in states])
+        rows = [{**dict(zip(_STATE_COLUMNS, row, strict=True)), "data": msgspec.json.decode(row[3])} for row in states]
+        await session.execute(insert(_STATES), rows)
         return
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection  # the asyncpg connection, inside this session's transaction
-    columns = ("cut", "entity", "key", "data", "digest", "valid_from_seq", "valid_from")
-    await driver.copy_records_to_table(
-        _STATES.name,
-        columns=columns,
-        records=[
-            (
-                row["cut"],
-                row["entity"],
-                row["key"],
-                row["text"],
-                row["digest"],
-                row["valid_from_seq"],
-                row["valid_from"],
-            )
-            for row in states
-        ],
-    )
+    # The JSON text goes as is: the jsonb codec SQLAlchemy registers on asyncpg takes text.
+    await driver.copy_records_to_table(_STATES.name, columns=_STATE_COLUMNS, records=states)
 
 
 async def changes_of(session: AsyncSession, version: FeedVersion) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from ogp_federation.aggregator.models import Node
 from ogp_federation.feed import PlanFeed
 
-from .history import RecordKey, Snapshot
+from .history import OpenRecord, RecordKey, Snapshot
 
 __all__ = ["Candidate", "HarvestResult", "Polled"]
 
@@ -41,6 +41,10 @@ class Candidate:
     source: str = "feed"  # feed: body is the full feed; changes: body is a change page
     # The full signed feed of a sequence already reached through change pages: stored although not newer.
     completes: bool = False
+    # The records of the node's current version as the poll read them, and that version's id: the recorder
+    # uses them when the node's current version is still that one (else it reads them again).
+    current: dict[RecordKey, OpenRecord] | None = None
+    current_of: int | None = None
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,13 @@ class Recorder:
                 fresh.append((polled, node, candidate))
         if not fresh:
             return out
-        current = await open_records(session, [node.cut for _, node, _ in fresh])
+        # The records each version replaces: those the poll read, unless the node's current version changed since.
+        current = {
+            node.cut: c.current
+            for _, node, c in fresh
+            if c.current is not None and c.current_of == node.current_version_id
+        }
+        current |= await open_records(session, [node.cut for _, node, _ in fresh if node.cut not in current])
         accepted: list[tuple[Node, Candidate, FeedVersion]] = []
         for polled, node, candidate in fresh:
             share = dropped_share(current[node.cut], candidate.records)

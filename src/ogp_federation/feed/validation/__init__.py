@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .continuity import Predecessor
 from .report import Finding, Layer, Report, Severity
 from .rules import RULES, RULESET_VERSION, Rule
 from .structure import check_record
@@ -13,6 +14,7 @@ __all__ = [
     "RULESET_VERSION",
     "Finding",
     "Layer",
+    "Predecessor",
     "Report",
     "Rule",
     "Severity",

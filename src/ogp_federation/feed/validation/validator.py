@@ -9,7 +9,7 @@ import msgspec
 from ogp_federation.feed.model import PlanFeed
 from ogp_federation.feed.reference import CommuneReference
 
-from .continuity import check_continuity
+from .continuity import Predecessor, check_continuity
 from .references import check_references
 from .report import Finding, Report
 from .rules import RULES, RULESET_VERSION
@@ -23,7 +23,7 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 def validate(
     document: bytes,
-    previous: bytes | PlanFeed | None = None,
+    previous: bytes | PlanFeed | Predecessor | None = None,
     *,
     reference: CommuneReference | None = None,
     now: datetime | None = None,
@@ -40,7 +40,7 @@ def validate(
 
 def validate_feed(
     document: bytes,
-    previous: bytes | PlanFeed | None = None,
+    previous: bytes | PlanFeed | Predecessor | None = None,
     *,
     reference: CommuneReference | None = None,
     now: datetime | None = None,
@@ -72,7 +72,9 @@ def validate_feed(
     return report, feed
 
 
-def _continuity(feed: PlanFeed, previous: bytes | PlanFeed, set_aside: dict[str, set[str]]) -> list[Finding]:
+def _continuity(
+    feed: PlanFeed, previous: bytes | PlanFeed | Predecessor, set_aside: dict[str, set[str]]
+) -> list[Finding]:
     if isinstance(previous, bytes):
         try:
             previous = msgspec.json.decode(previous, type=PlanFeed)
