@@ -28,7 +28,7 @@ from ogp_federation.aggregator.app import create_app
 from ogp_federation.aggregator.models import AggregatorBase, Commune, Node
 from ogp_federation.aggregator.push import NOTICE_TYPE
 from ogp_federation.core.errors import ConflictError
-from ogp_federation.feed import signing
+from ogp_federation.feed import encode, signing
 from ogp_federation.feed.protocol import PushNotice
 from ogp_federation.feed.synth import generate_feed
 from test_aggregator_faults import status
@@ -436,3 +436,60 @@ async def test_records_stored_before_digests_are_compared_by_content(database_ur
     assert result.outcome == "accepted"
     assert sorted((c["entity"], c["kind"]) for c in changes) == [("assessments", "deleted"), ("milestones", "changed")]
     assert next(c for c in changes if c["kind"] == "changed")["old"]["status"] == "in_progress"
+
+
+async def test_a_feed_published_as_another_commune_is_refused(database_url: str) -> None:
+    """A node's key signs a feed whose publisher is another commune: refused, even as its first version."""
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT))
+        node.publish(1, encode(generate_feed("13201", commitments=1, seed=1)))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        (result,) = (await runtime.scheduler.tick()).results
+        async with api(runtime) as http:
+            versions = (await http.get(f"/api/v1/communes/{CUT}/versions")).json()
+    assert (result.outcome, result.code) == ("invalid", "feed.wrong_publisher")
+    assert result.message == "the feed is published by commune 13201, not by 13122"
+    assert versions == []
+
+
+async def test_records_are_read_again_when_the_current_version_changed_after_the_poll(database_url: str) -> None:
+    """A poll carries the records it compared with; if another version became current meanwhile, they are
+    read again, so no record is closed twice or left open twice."""
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        await make_due(runtime, CUT)
+        (claimed,) = await runtime.scheduler.claim(10, cuts=[CUT])
+        node.publish(2, _changed_feed(node, 2))
+        second = await runtime.harvester.poll(claimed)
+        node.publish(3, _changed_feed(node, 3))  # the same records as version 2
+        third = await runtime.harvester.poll(claimed)  # read while version 1 was current
+        worker, recorder = runtime.scheduler.worker, runtime.harvester.recorder
+        assert third.candidate is not None
+        assert third.candidate.current_of == claimed.current_version_id
+        assert [r.outcome for r in await recorder.record([second], worker=worker, round_id=None)] == ["accepted"]
+        async with runtime.db.transaction() as session:  # as if this worker still held the node
+            await session.execute(text("UPDATE nodes SET lease_owner = :w WHERE cut = :c"), {"w": worker, "c": CUT})
+        assert [r.outcome for r in await recorder.record([third], worker=worker, round_id=None)] == ["accepted"]
+        async with runtime.db.sessions() as session:
+            open_rows = (
+                await session.execute(
+                    text(
+                        "SELECT entity, key, count(*) FROM record_states WHERE cut = :c AND valid_to_seq IS NULL "
+                        "GROUP BY entity, key"
+                    ),
+                    {"c": CUT},
+                )
+            ).all()
+        async with api(runtime) as http:
+            versions = (await http.get(f"/api/v1/communes/{CUT}/versions")).json()
+            changes = {v["sequence"]: (await http.get(f"/api/v1/versions/{v['id']}/changes")).json() for v in versions}
+    assert open_rows
+    assert all(count == 1 for _, _, count in open_rows)
+    assert ("assessments", "ev-c1") not in {(entity, key) for entity, key, _ in open_rows}
+    assert sorted((c["entity"], c["kind"]) for c in changes[2]) == [
+        ("assessments", "deleted"),
+        ("milestones", "changed"),
+    ]
+    assert changes[3] == []  # nothing changed between versions 2 and 3

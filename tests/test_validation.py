@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from conftest import COMMUNE_FEEDS, FEEDS
 from ogp_federation.feed import RULES, RULESET_VERSION, Severity, decode, encode, validate
 from ogp_federation.feed.synth import generate_feed
+from ogp_federation.feed.validation import Predecessor
 
 
 def _base() -> dict[str, Any]:
@@ -171,6 +172,28 @@ def test_continuity_accepts_a_decoded_previous_feed_and_tombstoned_deletions() -
     assert [(f.rule, f.message_en) for f in report.findings] == [
         ("continuity.record_vanished", f"assessments '{removed['id']}' vanished without a tombstone.")
     ]
+
+
+def test_continuity_against_a_predecessor_matches_the_previous_feed() -> None:
+    """What a consumer stored of the last version (publisher, sequence, time, keys) checks as the feed would."""
+    previous = generate_feed("13122", commitments=2, seed=3, sequence=5)
+    doc = msgspec.to_builtins(generate_feed("13122", commitments=2, seed=3, sequence=6))
+    removed = doc["assessments"].pop()
+    for current in (doc, {**doc, "sequence": 5}, {**doc, "publisher": {**doc["publisher"], "cut": "13101"}}):
+        by_feed = validate(_encode(current), previous).findings
+        by_predecessor = validate(_encode(current), Predecessor.of(previous)).findings
+        assert {f.rule for f in by_feed} & {
+            "continuity.record_vanished",
+            "continuity.sequence_not_increasing",
+            "continuity.publisher_changed",
+        }
+        assert [(f.rule, f.path, f.message_en) for f in by_predecessor] == [
+            (f.rule, f.path, f.message_en) for f in by_feed
+        ]
+    keys = {entity: list(ids) for entity, ids in Predecessor.of(previous).keys.items()}
+    keys["assessments"] = [k for k in keys["assessments"] if k != removed["id"]]  # already gone, as stored
+    stored = Predecessor("13122", 5, previous.generated_at, keys)
+    assert validate(_encode(doc), stored).valid
 
 
 def test_continuity_does_not_call_records_set_aside_for_schema_errors_vanished() -> None:
