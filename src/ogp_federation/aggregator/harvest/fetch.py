@@ -70,7 +70,7 @@ class Fetcher:
 
     Requests go straight to the connection pool (httpx's transport), without a client around it: the
     harvester follows redirects itself (each target through the guard), keeps no cookies between nodes,
-    and needs none of a client's per-request bookkeeping — which cost about a tenth of a round of 304s.
+    and needs none of a client's per-request bookkeeping (about a tenth of a 304 poll's CPU in a profile).
     """
 
     def __init__(
