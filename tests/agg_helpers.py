@@ -96,11 +96,12 @@ class FakeNode:
 
 
 class FakeNodeServer:
-    """Serves many fake nodes under ``/<cut>/…`` on one loopback port."""
+    """Serves many fake nodes under ``/<cut>/…`` on one loopback port, and records webhooks posted to ``/hooks/…``."""
 
     def __init__(self) -> None:
         self.nodes: dict[str, FakeNode] = {}
         self.requests: list[str] = []
+        self.hooks: list[tuple[str, Any]] = []
         self.server: asyncio.Server | None = None
         self.port = 0
 
@@ -125,9 +126,15 @@ class FakeNodeServer:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             request_line, *header_lines = head.decode("latin-1").split("\r\n")
-            path = request_line.split(" ")[1]
+            method, path = request_line.split(" ")[:2]
             headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
             self.requests.append(path)
+            if method == "POST" and path.startswith("/hooks/"):  # a webhook receiver on the same port
+                body = await asyncio.wait_for(reader.readexactly(int(headers.get("content-length", "0"))), 5)
+                self.hooks.append((path, json.loads(body)))
+                writer.write(response(204))
+                await writer.drain()
+                return
             await self._answer(path, headers, writer)
         except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
             pass

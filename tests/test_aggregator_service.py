@@ -193,7 +193,7 @@ async def test_alerts_once_on_failure_and_once_on_recovery(database_url: str) ->
     async with fake_nodes() as server, aggregator(database_url) as runtime:
         node = server.add(FakeNode(CUT))
         await runtime.registry.add_node(
-            CUT, server.base(CUT), trust_fetched_keys=True, webhook_url="http://127.0.0.1:9/hook"
+            CUT, server.base(CUT), trust_fetched_keys=True, webhook_url=f"http://127.0.0.1:{server.port}/hooks/ga"
         )
         await runtime.scheduler.tick()
         node.behaviour = status(500)(node)
@@ -217,6 +217,10 @@ async def test_alerts_once_on_failure_and_once_on_recovery(database_url: str) ->
         ("failing", "ok", None),
     ]
     assert "Peñalolén" in runtime.alerts.sent[0].subject()
+    assert [(path, hook["old_state"], hook["state"], hook["code"]) for path, hook in server.hooks] == [
+        ("/hooks/ga", None, "failing", "http.500"),
+        ("/hooks/ga", "failing", "ok", None),
+    ]
 
 
 async def test_status_page_metrics_and_probes(database_url: str) -> None:
@@ -343,7 +347,8 @@ async def test_admin_api_needs_an_operator_token_and_manages_the_registry(databa
     assert added.json()["keys_confirmed"] is False
     assert confirmed.status_code == 200
     assert attributes.json() == {"cut": CUT, "population": 266798, "subdere_group": 1, "groups": ["ogp-local"]}
-    assert bad_group.status_code == 422
+    assert bad_group.status_code == 400
+    assert [e["key"] for e in bad_group.json()["errors"]] == ["subdere_group"]
     assert private.status_code == 400
     assert private.json()["code"] == "ssrf.blocked"
     assert [n["cut"] for n in listed] == [CUT]

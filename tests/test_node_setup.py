@@ -106,3 +106,34 @@ def test_cli_commands_report_errors_with_exit_2(tmp_path: Path) -> None:
     )
     assert init.exit_code == 2
     assert "00001" in init.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--contact-email", "not-an-address"], "$.contact.email"),
+        (["--public-url", "ga.penalolen.cl"], "$.public_url"),
+        (["--database-url", "mysql://root@127.0.0.1/test"], "database_url uses 'mysql'"),
+        # A loopback port nothing listens on: refused at once, after the key was made.
+        (["--database-url", "postgresql+asyncpg://ogp@127.0.0.1:1/ogp"], "error [database.unavailable]"),
+    ],
+)
+def test_a_failed_init_leaves_nothing_that_blocks_the_next_one(tmp_path: Path, extra: list[str], expected: str) -> None:
+    config, data = tmp_path / "node.toml", tmp_path / "datos"
+    base = ["node", "init", "--cut", "13122", "--config", str(config), "--data-dir", str(data)]
+    failed = CliRunner().invoke(cli, [*base, *extra])
+    leftovers = (config.exists(), (data / "keys" / "signing-key.jwk.json").exists())
+    retried = CliRunner().invoke(cli, base)
+    assert (failed.exit_code, failed.exception.__class__) == (2, SystemExit)
+    assert expected in failed.stderr
+    assert leftovers == (False, False)
+    assert retried.exit_code == 0, retried.stderr
+    assert load_settings(config, {}).cut == "13122"
+
+
+def test_environment_overrides_that_are_not_numbers_are_reported(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text('[node]\ncut = "13119"\ndata_dir = "datos"\n[node.contact]\nname = "GA"\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config, {"OGP_NODE_KEY_GRACE_DAYS": "siete"})
+    assert "key_grace_days" in (caught.value.detail or "")

@@ -1,7 +1,8 @@
 """Alerts to a node's contact: once when it enters an error state, once when it recovers.
 
 Sent by e-mail (SMTP settings) and/or to the node's webhook, in the background: a failing mail server
-or webhook is logged and never slows harvesting.
+or webhook is logged and never slows harvesting. Webhooks go through the fetcher, so the SSRF guard and
+its timeouts apply to them as to every node URL.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-import httpx
+from ogp_federation.core.errors import OGPError
 
+from .harvest.fetch import Fetcher
 from .settings import AggregatorSettings
 
 __all__ = ["Alert", "AlertSender"]
@@ -53,9 +55,9 @@ class Alert:
 class AlertSender:
     """Delivers alerts by e-mail and webhook (webhooks are the node operator's own URLs)."""
 
-    def __init__(self, settings: AggregatorSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: AggregatorSettings, fetcher: Fetcher) -> None:
         self.settings = settings
-        self.client = httpx.AsyncClient(transport=transport, timeout=10.0, follow_redirects=False)
+        self.fetcher = fetcher
         self.tasks: set[asyncio.Task[None]] = set()
         self.sent: list[Alert] = []
 
@@ -66,29 +68,33 @@ class AlertSender:
         task.add_done_callback(self.tasks.discard)
 
     async def send(self, alert: Alert) -> None:
-        """Send now (used by dispatch and tests)."""
+        """Send now (used by dispatch and tests); ``sent`` lists every alert handled, delivered or not."""
         if alert.webhook_url:
-            try:
-                await self.client.post(
-                    alert.webhook_url,
-                    json={
-                        "cut": alert.cut,
-                        "name": alert.name,
-                        "old_state": alert.old_state,
-                        "state": alert.new_state,
-                        "code": alert.code,
-                        "message": alert.message,
-                        "text": alert.text(),
-                    },
-                )
-            except httpx.HTTPError as exc:
-                logger.warning("webhook alert for %s failed: %s", alert.cut, exc)
+            await self._post(alert, alert.webhook_url)
         if alert.contact_email and self.settings.smtp_host:
             try:
                 await asyncio.to_thread(self._mail, alert)
             except (OSError, smtplib.SMTPException) as exc:
                 logger.warning("e-mail alert for %s failed: %s", alert.cut, exc)
         self.sent.append(alert)
+
+    async def _post(self, alert: Alert, url: str) -> None:
+        payload = {
+            "cut": alert.cut,
+            "name": alert.name,
+            "old_state": alert.old_state,
+            "state": alert.new_state,
+            "code": alert.code,
+            "message": alert.message,
+            "text": alert.text(),
+        }
+        try:
+            status = await self.fetcher.post_json(url, payload)
+        except OGPError as exc:
+            logger.warning("webhook alert for %s failed: [%s] %s", alert.cut, exc.code, exc.describe("en"))
+            return
+        if not 200 <= status < 300:
+            logger.warning("webhook alert for %s answered HTTP %s", alert.cut, status)
 
     def _mail(self, alert: Alert) -> None:
         message = EmailMessage()
@@ -100,7 +106,6 @@ class AlertSender:
             smtp.send_message(message)
 
     async def close(self) -> None:
-        """Wait for pending alerts, then close the HTTP client."""
+        """Wait for pending alerts (the fetcher is closed by its owner)."""
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.client.aclose()

@@ -3,21 +3,61 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 from sqlalchemy import select
 
 from ogp_federation.core.db import Database
-from ogp_federation.core.errors import ConflictError, InvalidInputError, NotFoundError
+from ogp_federation.core.errors import ConflictError, InvalidInputError, NotFoundError, OGPError
 from ogp_federation.feed import signing
+from ogp_federation.feed.model import Cut, Url
 from ogp_federation.feed.protocol import DESCRIPTOR_PATH, NodeDescriptor
 from ogp_federation.feed.reference import CommuneReference
 
 from .harvest.fetch import Fetcher
 from .models import Commune, Node
 
-__all__ = ["Registry"]
+__all__ = ["Attributes", "NodeRegistration", "Registry"]
+
+MAX_INTERVAL = 7 * 24 * 3600
+Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+GroupName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
+
+
+class NodeRegistration(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A node to register (admin API body; the CLI's arguments are checked the same way)."""
+
+    cut: Cut
+    url: Url
+    jwks: dict[str, Any] | None = None
+    trust_fetched_keys: bool = False
+    interval: Annotated[int, Meta(ge=10, le=MAX_INTERVAL)] | None = None
+    contact_email: Email | None = None
+    webhook_url: Url | None = None
+
+
+class Attributes(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Peer-group attributes of a commune; only the ones given change."""
+
+    population: Annotated[int, Meta(ge=0, le=100_000_000)] | None = None
+    subdere_group: Annotated[int, Meta(ge=1, le=5)] | None = None
+    groups: Annotated[list[GroupName], Meta(max_length=50)] | None = None
+
+
+def checked(value: dict[str, Any], kind: type[msgspec.Struct]) -> Any:
+    """``value`` as ``kind``, or an :class:`InvalidInputError` naming the field and the rule it breaks."""
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        path = message.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in message else "$"
+        raise InvalidInputError(
+            "datos inválidos",
+            "invalid input",
+            errors=[{"path": path, "message": message.split(" - at `", maxsplit=1)[0]}],
+        ) from exc
 
 
 class Registry:
@@ -64,25 +104,34 @@ class Registry:
         """Register (or re-point) the node of ``cut`` at ``base_url`` after reading its descriptor.
 
         Keys are pinned from ``jwks`` when given (confirmed), or fetched from the node — then they are
-        used only once an admin confirms them (``trust_fetched_keys`` confirms at once).
+        used only once an admin confirms them (``trust_fetched_keys`` confirms at once). Everything given
+        is checked before the node is contacted; the webhook must pass the SSRF guard too.
         """
-        base = base_url.rstrip("/")
-        fetched = await self.fetcher.get(base + DESCRIPTOR_PATH)
-        try:
-            descriptor = msgspec.json.decode(fetched.body, type=NodeDescriptor)
-        except msgspec.DecodeError as exc:
-            raise InvalidInputError(
-                "el descriptor del nodo no es válido",
-                "the node descriptor is invalid",
-                errors=[{"path": DESCRIPTOR_PATH, "message": str(exc)}],
-            ) from exc
+        given: dict[str, Any] = {"cut": cut, "url": base_url, "jwks": jwks, "trust_fetched_keys": trust_fetched_keys}
+        given |= {"interval": interval, "contact_email": contact_email, "webhook_url": webhook_url}
+        entry: NodeRegistration = checked(given, NodeRegistration)
+        async with self.db.sessions() as session:
+            if await session.get(Commune, cut) is None:
+                raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
+        if entry.webhook_url:
+            try:
+                await self.fetcher.guard.check(entry.webhook_url)
+            except OGPError as exc:  # blocked or unresolvable: say which field
+                raise InvalidInputError(
+                    "webhook no permitido",
+                    "webhook not allowed",
+                    code=exc.code,
+                    errors=[{"path": "$.webhook_url", "message": exc.describe("en")}],
+                ) from exc
+        base = entry.url.rstrip("/")
+        descriptor = await self._document(base + DESCRIPTOR_PATH, NodeDescriptor, ("el descriptor", "the descriptor"))
         if descriptor.cut != cut:
             raise ConflictError(
                 f"el nodo publica el CUT {descriptor.cut}, no {cut}",
                 f"the node publishes CUT {descriptor.cut}, not {cut}",
             )
         if jwks is None:
-            jwks = msgspec.json.decode((await self.fetcher.get(descriptor.jwks_url)).body)
+            jwks = await self._document(descriptor.jwks_url, dict[str, Any], ("el JWKS", "the JWKS"))
             confirmed = trust_fetched_keys
         else:
             confirmed = True
@@ -94,8 +143,6 @@ class Registry:
             )
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
-            if await session.get(Commune, cut) is None:
-                raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
             node = await session.scalar(select(Node).where(Node.cut == cut))
             if node is None:
                 node = Node(cut=cut, created_at=now, next_poll_at=now, state="never_harvested", consecutive_failures=0)
@@ -112,6 +159,18 @@ class Registry:
                 node.state = "never_harvested"
         return node
 
+    async def _document(self, url: str, kind: Any, what: tuple[str, str]) -> Any:
+        """A JSON document of the node, decoded as ``kind``; an error naming the URL when it is not."""
+        fetched = await self.fetcher.get(url)
+        try:
+            return msgspec.json.decode(fetched.body, type=kind)
+        except msgspec.DecodeError as exc:  # ValidationError included
+            raise InvalidInputError(
+                f"{what[0]} del nodo no es válido",
+                f"{what[1]} of the node is invalid",
+                errors=[{"path": url, "message": str(exc)}],
+            ) from exc
+
     async def set_attributes(
         self,
         cut: str,
@@ -121,22 +180,19 @@ class Registry:
         groups: list[str] | None = None,
     ) -> Commune:
         """Record peer-group attributes of a commune (only the ones given change)."""
-        if subdere_group is not None and not 1 <= subdere_group <= 5:
-            raise InvalidInputError(
-                "grupo SUBDERE entre 1 y 5",
-                "SUBDERE group between 1 and 5",
-                errors=[{"path": "subdere_group", "message": str(subdere_group)}],
-            )
+        given: Attributes = checked(
+            {"population": population, "subdere_group": subdere_group, "groups": groups}, Attributes
+        )
         async with self.db.transaction() as session:
             commune = await session.get(Commune, cut)
             if commune is None:
                 raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
-            if population is not None:
-                commune.population = population
-            if subdere_group is not None:
-                commune.subdere_group = subdere_group
-            if groups is not None:
-                commune.groups = sorted(set(groups))
+            if given.population is not None:
+                commune.population = given.population
+            if given.subdere_group is not None:
+                commune.subdere_group = given.subdere_group
+            if given.groups is not None:
+                commune.groups = sorted(set(given.groups))
         return commune
 
     async def confirm_keys(self, cut: str) -> None:

@@ -64,7 +64,7 @@ class AggregatorRuntime:
         self.harvester = Harvester(self.db, settings, self.fetcher, self.reference)
         self.scheduler = HarvestScheduler(self.db, self.harvester, settings)
         self.pushes = PushService(self.db, min_seconds=settings.push_min_seconds)
-        self.alerts = AlertSender(settings)
+        self.alerts = AlertSender(settings, self.fetcher)
         self.metrics = Metrics()
         self.harvester.recorder.on_alert = self.alerts.dispatch
         self.harvester.recorder.on_result = self._count

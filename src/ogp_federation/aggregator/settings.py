@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import tomllib
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from ogp_federation.core.db import check_database_url
 from ogp_federation.core.errors import ConfigurationError
 
 __all__ = ["AggregatorSettings", "load_settings"]
@@ -59,7 +61,8 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
         2.0
     )
     admin_token_hashes: Annotated[
-        list[str], Meta(description="SHA-256 (hex) of the operators' admin API tokens (`aggregator admin-token`).")
+        list[Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]],
+        Meta(description="SHA-256 (hex) of the operators' admin API tokens (`aggregator admin-token`)."),
     ] = []
     json_logs: Annotated[bool, Meta(description="Write logs as JSON lines (for collectors) instead of key=value.")] = (
         False
@@ -67,6 +70,17 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     smtp_host: Annotated[str | None, Meta(description="SMTP server for alert e-mails (none: no e-mail).")] = None
     smtp_port: Annotated[int, Meta(description="SMTP port.")] = 25
     smtp_sender: Annotated[str, Meta(description="From address of alerts.")] = "ogp-federation@localhost"
+
+    def __post_init__(self) -> None:
+        try:
+            check_database_url(self.database_url)
+        except ConfigurationError as exc:
+            raise ValueError(exc.describe("en")) from exc  # msgspec turns it into a ValidationError
+        for network in self.allowed_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"allowed_networks: {network!r} is not a network (e.g. 127.0.0.0/8)") from exc
 
     def worker_name(self) -> str:
         """``worker_id`` or ``host:pid``."""
@@ -86,7 +100,8 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     for name in fields:
         value = environ.get(ENV_PREFIX + name.upper())
         if value is not None:
-            data[name] = value.split(",") if name in ("allowed_networks", "admin_token_hashes") else value
+            listed = name in ("allowed_networks", "admin_token_hashes")
+            data[name] = [v.strip() for v in value.split(",") if v.strip()] if listed else value
     try:
         return msgspec.convert(data, AggregatorSettings, strict=False)
     except msgspec.ValidationError as exc:

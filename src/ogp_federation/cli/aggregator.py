@@ -47,6 +47,22 @@ async def _with_runtime(config_path: Path | None, action: Callable[[Any], Awaita
         await runtime.stop()
 
 
+def _json_object(text: bytes | str, where: str) -> dict[str, Any]:
+    from ogp_federation.core.errors import InvalidInputError  # noqa: PLC0415
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInputError("no es JSON", "not JSON", errors=[{"path": where, "message": str(exc)}]) from exc
+    if not isinstance(value, dict):
+        raise InvalidInputError(
+            "se esperaba un objeto JSON",
+            "a JSON object was expected",
+            errors=[{"path": where, "message": "not an object"}],
+        )
+    return value
+
+
 @click.group()
 def aggregator() -> None:
     """Agregador de la asociación / the association's aggregator."""
@@ -94,7 +110,7 @@ async def node_add(
     webhook: str | None,
 ) -> None:
     """Register the node of commune CUT at URL (a live node or a static folder's base URL)."""
-    keys = json.loads(read_source(jwks, max_bytes=1024 * 1024)) if jwks else None
+    keys = _json_object(read_source(jwks, max_bytes=1024 * 1024), "--jwks") if jwks else None
     node = await _with_runtime(
         config_path,
         lambda runtime: runtime.registry.add_node(
@@ -138,6 +154,8 @@ async def node_remove(config_path: Path | None, cut: str) -> None:
 async def node_list(config_path: Path | None) -> None:
     """Registered nodes with their state."""
     nodes = await _with_runtime(config_path, lambda runtime: runtime.registry.nodes())
+    if not nodes:
+        click.echo("ningún nodo registrado (aggregator node add CUT URL) / no node registered")
     for node in nodes:
         error = f"  {node.last_error_code}" if node.last_error_code and node.state != "ok" else ""
         click.echo(

@@ -42,14 +42,29 @@ def _run(function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
         try:
             return asyncio.run(function(*args, **kwargs))
         except OGPError as exc:
-            click.echo(f"error [{exc.code}]: {exc.describe()} / {exc.describe('en')}", err=True)
-            if isinstance(exc, InvalidInputError):
-                for item in exc.errors:
-                    where = item.get("cell") or item.get("path") or ""
-                    click.echo(f"  - {where}: {item.get('message')}", err=True)
-            sys.exit(EXIT_USAGE)
+            _report(exc)
+        except Exception as exc:
+            failure = _database_failure(exc)
+            if failure is None:
+                raise
+            _report(failure)
+        sys.exit(EXIT_USAGE)
 
     return wrapper
+
+
+def _report(exc: OGPError) -> None:
+    click.echo(f"error [{exc.code}]: {exc.describe()} / {exc.describe('en')}", err=True)
+    if isinstance(exc, InvalidInputError):
+        for item in exc.errors:
+            where = item.get("cell") or item.get("path") or ""
+            click.echo(f"  - {where}: {item.get('message')}", err=True)
+
+
+def _database_failure(exc: Exception) -> OGPError | None:
+    from ogp_federation.core.db import database_failure  # noqa: PLC0415 (keep `--help` fast)
+
+    return database_failure(exc)
 
 
 def _settings(config_path: Path) -> Any:

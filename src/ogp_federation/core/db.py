@@ -7,6 +7,7 @@ and foreign keys are enforced.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,11 +15,15 @@ from typing import Any
 import msgspec
 from sqlalchemy import JSON, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-__all__ = ["JSON_DOCUMENT", "NAMING", "Database", "is_sqlite"]
+from .errors import ConfigurationError, DatabaseUnavailableError
+
+__all__ = ["JSON_DOCUMENT", "NAMING", "Database", "check_database_url", "database_failure", "is_sqlite"]
 
 # Stable constraint names, so Alembic migrations are reproducible; each context's declarative base uses it.
 NAMING = {
@@ -33,6 +38,55 @@ NAMING = {
 def is_sqlite(url: str) -> bool:
     """Whether ``url`` names a SQLite database."""
     return url.startswith("sqlite")
+
+
+_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_MISSING_TABLE = re.compile(r"no such table|relation \"[^\"]+\" does not exist")
+_DRIVER_CLASS = re.compile(r"^<class '[^']+'>: ")
+# What asyncpg reports, as plain DBAPI errors, when it cannot open a session.
+_CONNECTING = re.compile(
+    r"(database|role) \"[^\"]+\" does not exist|password authentication failed|no pg_hba\.conf"
+    r"|too many clients|the database system is (starting up|shutting down)"
+)
+
+
+def check_database_url(url: str) -> str:
+    """``url`` if it names a database this project can use (SQLite or PostgreSQL, async drivers)."""
+    try:
+        driver = make_url(url).drivername
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            "database_url no es una URL de base de datos",
+            "database_url is not a database URL",
+            detail="e.g. postgresql+asyncpg://user@host/db or sqlite+aiosqlite:///path.db",
+        ) from exc
+    if driver not in _DRIVERS:
+        raise ConfigurationError(
+            f"database_url usa {driver!r}; se admite {' o '.join(_DRIVERS)}",
+            f"database_url uses {driver!r}; supported: {' or '.join(_DRIVERS)}",
+        )
+    return url
+
+
+def database_failure(exc: BaseException) -> DatabaseUnavailableError | None:
+    """A clear error for a database that cannot be reached or has no tables yet; None for anything else.
+
+    Other database errors (a constraint, a bug) are not the operator's to fix and stay as they are.
+    """
+    reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()
+    first = _DRIVER_CLASS.sub("", reason[0])[:300] if reason else type(exc).__name__
+    if isinstance(exc, DBAPIError) and _MISSING_TABLE.search(first):
+        return DatabaseUnavailableError(
+            "la base de datos no tiene las tablas: aplique las migraciones (`ogp-federation … db upgrade`)",
+            "the database has no tables yet: apply the migrations (`ogp-federation … db upgrade`)",
+            code="database.not_initialised",
+            detail=first,
+        )
+    reachable = not isinstance(exc, ConnectionError | OSError | OperationalError | InterfaceError)
+    connecting = isinstance(exc, DBAPIError) and (exc.connection_invalidated or _CONNECTING.search(first))
+    if reachable and not connecting:
+        return None
+    return DatabaseUnavailableError("no se pudo usar la base de datos", "the database cannot be used", detail=first)
 
 
 # JSON on SQLite, JSONB on PostgreSQL. (advanced-alchemy's JsonB does not work with SQLAlchemy 2.1 yet.)

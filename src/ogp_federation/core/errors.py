@@ -10,6 +10,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
+    "DatabaseUnavailableError",
     "FetchError",
     "InvalidInputError",
     "NotFoundError",
@@ -133,3 +134,10 @@ class ConfigurationError(OGPError):
     """Settings or files on disk are missing or inconsistent."""
 
     default_code = "configuration"
+
+
+class DatabaseUnavailableError(OGPError):
+    """The database cannot be reached, or does not hold the project's tables yet."""
+
+    default_code = "database.unavailable"
+    status_code = 503

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
@@ -11,11 +12,13 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from .db import database_failure
 from .errors import InvalidInputError, OGPError
 
 __all__ = ["PROBLEM_JSON", "Service", "exception_handlers", "problem", "service_wiring"]
 
 PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger(__name__)
 
 
 def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> Response[Any]:
@@ -47,15 +50,37 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     headers = dict(exc.headers or {})
-    response = problem(exc.status_code, f"http_{exc.status_code}", exc.detail)
+    if exc.status_code == 400:  # e.g. a body that is not JSON: same shape as a failed validation
+        response = problem(400, "bad_request", "solicitud inválida / invalid request", exc.detail)
+    else:
+        response = problem(exc.status_code, f"http_{exc.status_code}", exc.detail)
     response.headers.update(headers)
     return response
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Anything else: logged with its traceback; the client learns only what it can act on."""
+    failure = database_failure(exc)
+    if failure is not None:
+        logger.error("database unavailable on %s %s: %s", request.method, request.url.path, failure.detail)
+        response = problem(503, failure.code, failure.message, message=failure.message, message_en=failure.message_en)
+        response.headers["Retry-After"] = "30"
+        return response
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(
+        500,
+        "internal",
+        "error interno; quedó registrado",
+        message="error interno; quedó registrado",
+        message_en="internal error; it has been logged",
+    )
 
 
 exception_handlers: ExceptionHandlersMap = {
     OGPError: _ogp_error,
     ValidationException: _validation,
     HTTPException: _http,
+    Exception: _unexpected,
 }
 
 

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from ogp_federation.core.db import check_database_url
 from ogp_federation.core.errors import ConfigurationError
-from ogp_federation.feed.model import Contact, Identifier
+from ogp_federation.feed.model import Contact, Identifier, Url
 
 __all__ = ["ENV_PREFIX", "NodeSettings", "PublisherSettings", "load_settings"]
 
@@ -41,7 +42,7 @@ class NodeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cut: Annotated[str, Meta(pattern=r"^[0-9]{5}$", description="The commune's CUT, e.g. 13122.")]
     data_dir: Annotated[str, Meta(description="Folder for the database, keys and evidence files.")]
     public_url: Annotated[
-        str, Meta(description="Base URL where the node is reached by citizens and the aggregator.")
+        Url, Meta(description="Base URL where the node is reached by citizens and the aggregator.")
     ] = "http://127.0.0.1:8080"
     database_url: Annotated[
         str | None,
@@ -61,6 +62,10 @@ class NodeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     feed_cache_check_seconds: Annotated[
         float, Meta(gt=0, description="How often a worker checks the database for a newer publication.")
     ] = 1.0
+
+    def __post_init__(self) -> None:
+        if self.database_url is not None:
+            _check_database_url(self.database_url)
 
     @property
     def data_path(self) -> Path:
@@ -97,11 +102,11 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> NodeS
     for name in _ENV_FIELDS:
         value = environ.get(ENV_PREFIX + name.upper())
         if value is not None:
-            node[name] = int(value) if name in ("key_grace_days", "max_upload_bytes") else value
+            node[name] = value
     if "data_dir" in node and not Path(node["data_dir"]).is_absolute():
         node["data_dir"] = str((path.parent / node["data_dir"]).resolve())
     try:
-        return msgspec.convert(node, NodeSettings)
+        return msgspec.convert(node, NodeSettings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigurationError(
             f"{path}: configuración inválida", f"{path}: invalid settings", detail=str(exc)
@@ -130,3 +135,10 @@ def _toml(value: Any) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
     return msgspec.json.encode(str(value)).decode()
+
+
+def _check_database_url(url: str) -> None:
+    try:
+        check_database_url(url)
+    except ConfigurationError as exc:
+        raise ValueError(exc.describe("en")) from exc  # msgspec turns it into a ValidationError

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from ogp_federation.core.db import Database
-from ogp_federation.core.errors import ConfigurationError
+from ogp_federation.core.errors import ConfigurationError, InvalidInputError
 from ogp_federation.core.migrations import upgrade
 from ogp_federation.feed.model import Contact
 from ogp_federation.feed.reference import CommuneReference
 
-from .keyring import KeyRing
+from .keyring import PRIVATE_FILE, KeyRing
 from .runtime import NodeRuntime
 from .settings import NodeSettings, settings_toml
 
@@ -45,24 +48,44 @@ async def init_node(
         raise ConfigurationError(f"el CUT {cut} no es una comuna de Chile", f"CUT {cut} is not a commune of Chile")
     if config_path.exists():
         raise ConfigurationError(f"{config_path} ya existe", f"{config_path} already exists", code="config.exists")
-    settings = NodeSettings(
-        cut=cut,
-        data_dir=str(data_dir.resolve()),
-        public_url=public_url,
-        database_url=database_url,
-        contact=contact,
+    settings = _checked_settings(
+        {
+            "cut": cut,
+            "data_dir": str(data_dir.resolve()),
+            "public_url": public_url,
+            "database_url": database_url,
+            "contact": msgspec.to_builtins(contact),
+        }
     )
+    keys = settings.data_path / "keys"
+    new_key = not (keys / PRIVATE_FILE).exists()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    KeyRing.create(settings.data_path / "keys")
-    await upgrade_database(settings)
+    KeyRing.create(keys)
+    try:
+        await upgrade_database(settings)
+        runtime = NodeRuntime(settings, reference=reference)
+        try:
+            await runtime.plan.apply([], author="init", summary="initial publication")
+        finally:
+            await runtime.db.close()
+    except BaseException:
+        if new_key:  # never published: a later `node init` starts again cleanly
+            shutil.rmtree(keys, ignore_errors=True)
+        raise
+    # Written last: a node.toml on disk means the node is ready.
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(settings_toml(settings), encoding="utf-8")
-    runtime = NodeRuntime(settings, reference=reference)
-    try:
-        await runtime.plan.apply([], author="init", summary="initial publication")
-    finally:
-        await runtime.db.close()
     return settings
+
+
+def _checked_settings(values: dict[str, object]) -> NodeSettings:
+    try:
+        return msgspec.convert(values, NodeSettings)
+    except msgspec.ValidationError as exc:
+        reason, _, where = str(exc).partition(" - at `")
+        raise InvalidInputError(
+            "ajustes inválidos", "invalid settings", errors=[{"path": where.rstrip("`") or "$", "message": reason}]
+        ) from exc
 
 
 def rotate_key(settings: NodeSettings) -> tuple[str, str]:

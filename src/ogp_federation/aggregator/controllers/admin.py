@@ -10,12 +10,12 @@ import hashlib
 import hmac
 from typing import Any
 
-import msgspec
 from litestar import Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from ogp_federation.aggregator.controllers._deps import Runtime
+from ogp_federation.aggregator.controllers._deps import Runtime, VersionId
+from ogp_federation.aggregator.registry import Attributes, NodeRegistration
 from ogp_federation.aggregator.review import Review
 from ogp_federation.core.errors import AuthenticationError
 
@@ -34,26 +34,6 @@ async def require_operator(request: Request[Any, Any, Any], runtime: Runtime) ->
 
 _operator = {"operator": Provide(require_operator)}
 Operator = NamedDependency[str]
-
-
-class NewNode(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A node to register."""
-
-    cut: str
-    url: str
-    jwks: dict[str, Any] | None = None
-    trust_fetched_keys: bool = False
-    interval: int | None = None
-    contact_email: str | None = None
-    webhook_url: str | None = None
-
-
-class Attributes(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Peer-group attributes of a commune."""
-
-    population: int | None = None
-    subdere_group: int | None = None
-    groups: list[str] | None = None
 
 
 def _node(node: Any) -> dict[str, Any]:
@@ -76,7 +56,7 @@ async def list_nodes(runtime: Runtime, operator: Operator) -> list[dict[str, Any
 
 
 @post("/admin/api/nodes", dependencies=_operator, tags=["admin"], request_max_body_size=256 * 1024)
-async def add_node(runtime: Runtime, operator: Operator, data: JSONBody[NewNode]) -> dict[str, Any]:
+async def add_node(runtime: Runtime, operator: Operator, data: JSONBody[NodeRegistration]) -> dict[str, Any]:
     """Register (or re-point) a commune's node; its descriptor is read through the SSRF guard."""
     node = await runtime.registry.add_node(
         data.cut,
@@ -127,14 +107,14 @@ async def quarantine(runtime: Runtime, operator: Operator) -> list[dict[str, Any
 
 
 @post("/admin/api/quarantine/{version_id:int}/approve", dependencies=_operator, tags=["admin"], status_code=200)
-async def approve(runtime: Runtime, operator: Operator, version_id: FromPath[int]) -> dict[str, Any]:
+async def approve(runtime: Runtime, operator: Operator, version_id: VersionId) -> dict[str, Any]:
     """Apply a quarantined version newer than the accepted one."""
     await Review(runtime.db).approve(version_id)
     return {"id": version_id, "status": "accepted"}
 
 
 @post("/admin/api/quarantine/{version_id:int}/discard", dependencies=_operator, tags=["admin"], status_code=200)
-async def discard(runtime: Runtime, operator: Operator, version_id: FromPath[int]) -> dict[str, Any]:
+async def discard(runtime: Runtime, operator: Operator, version_id: VersionId) -> dict[str, Any]:
     """Keep a quarantined version out."""
     await Review(runtime.db).discard(version_id)
     return {"id": version_id, "status": "discarded"}

@@ -15,7 +15,7 @@ from ogp_federation.aggregator.status import status_rows
 from ogp_federation.core.errors import NotFoundError
 from ogp_federation.feed import Entity
 
-from ._deps import Runtime
+from ._deps import Runtime, VersionId
 
 __all__ = ["API_HANDLERS"]
 
@@ -83,7 +83,7 @@ async def commune_versions(runtime: Runtime, cut: FromPath[str]) -> list[dict[st
 
 
 @get("/api/v1/versions/{version_id:int}/changes", tags=["read"])
-async def version_changes(runtime: Runtime, version_id: FromPath[int]) -> list[dict[str, Any]]:
+async def version_changes(runtime: Runtime, version_id: VersionId) -> list[dict[str, Any]]:
     """What a version added, changed (with the fields) and deleted, compared with the one before."""
     async with runtime.db.sessions() as session:
         version = await session.get(FeedVersion, version_id)

@@ -1,8 +1,9 @@
 """Fetching what nodes publish, defensively.
 
-Every request: the SSRF guard first (the URL and every redirect target), connect/read/total timeouts,
-a cap on the bytes received and on the bytes after gzip decompression (bomb guard), a redirect limit.
-Failures become :class:`FetchFailedError` with a stable code the health page and alerts show.
+Every request (node documents, and the webhooks alerts are posted to): the SSRF guard first (the URL
+and every redirect target), connect/read/total timeouts, a cap on the bytes received and on the bytes
+after gzip decompression (bomb guard), a redirect limit. Failures become :class:`FetchFailedError`
+with a stable code the health page and alerts show.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import httpx
+import msgspec
 
 from ogp_federation.core.errors import OGPError
 
@@ -103,15 +105,32 @@ class Fetcher:
                 "timeout.total", f"no complete answer within {self.limits.total_timeout:.0f} s"
             ) from exc
 
-    def _request(self, url: str, target: ResolvedTarget, headers: dict[str, str]) -> httpx.Request:
-        """A GET of ``url`` sent to the address the guard checked, with the original host name."""
+    async def post_json(self, url: str, payload: object) -> int:
+        """POST ``payload`` as JSON to ``url`` (a webhook) through the guard; the status, redirects not followed."""
+        try:
+            async with asyncio.timeout(self.limits.total_timeout):
+                headers = {"Content-Type": "application/json"}
+                request = self._request(url, await self.guard.check(url), headers, content=msgspec.json.encode(payload))
+                response = await self.transport.handle_async_request(request)
+                await response.aclose()
+                return response.status_code
+        except TimeoutError as exc:
+            raise FetchFailedError("timeout.total", f"no answer within {self.limits.total_timeout:.0f} s") from exc
+        except httpx.HTTPError as exc:
+            raise FetchFailedError("http.protocol", "broken HTTP exchange", detail=str(exc)[:200]) from exc
+
+    def _request(
+        self, url: str, target: ResolvedTarget, headers: dict[str, str], content: bytes | None = None
+    ) -> httpx.Request:
+        """A GET (or, with ``content``, a POST) of ``url`` sent to the address the guard checked."""
         request_url = url.replace(f"{target.scheme}://", "", 1)
         path = request_url[request_url.find("/") :] if "/" in request_url else "/"
         host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
         return httpx.Request(
-            "GET",
+            "GET" if content is None else "POST",
             f"{target.scheme}://{target.netloc}{path}",
             headers={**self._headers, **headers, "Host": host_header},
+            content=content,
             extensions={"timeout": self._timeouts, "sni_hostname": target.host},
         )
 
