@@ -192,3 +192,13 @@ def test_console_script_is_installed() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["valid"] is True
+
+
+def test_feed_demo_finds_the_fixtures_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    found = run("feed", "demo")
+    missing = run("feed", "demo", "--feeds", str(tmp_path))
+    assert found[0] == 0
+    assert "Todo en orden" in found[1]
+    assert missing[0] == 2
+    assert "--feeds" in missing[2]

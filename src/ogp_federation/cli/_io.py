@@ -1,18 +1,38 @@
-"""Reading documents from files or http(s) URLs with a size cap."""
+"""Reading documents from files or http(s) URLs with a size cap; finding the fixture feeds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import httpx
 
 from ogp_federation.core.errors import FetchError
 
-__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "read_source"]
+__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "fixture_feeds", "read_source"]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+FEEDS_HELP = "Folder with the fixture feeds [default: fixtures/feeds here, else the source checkout's]."
+
+
+def fixture_feeds(given: Path | None, names: tuple[str, ...]) -> Path:
+    """The folder holding ``names``: ``given``, else ``./fixtures/feeds``, else the source checkout's."""
+    checkout = Path(__file__).resolve().parents[3] / "fixtures" / "feeds"
+    candidates = [given] if given is not None else [Path("fixtures/feeds"), checkout]
+    for folder in candidates:
+        if all((folder / name).is_file() for name in names):
+            return folder
+    missing = candidates[0] / names[0]
+    raise _MissingFeeds(
+        f"no existe {missing}; indique --feeds o ejecute desde la raíz del repositorio"
+        f" / {missing} does not exist; pass --feeds or run from the repository's root"
+    )
+
+
+class _MissingFeeds(click.ClickException):
+    exit_code = EXIT_USAGE
 
 
 def read_source(source: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:

@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from ._io import FEEDS_HELP, fixture_feeds
+
 __all__ = ["demo"]
 
 COMMUNES = (("13122", "penalolen.json"), ("13119", "maipu.json"), ("13128", "renca.json"))
@@ -44,18 +46,14 @@ class _Server(uvicorn.Server):
     "--feeds",
     "feeds_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("fixtures/feeds"),
-    show_default=True,
-    help="Folder with the fixture feeds.",
+    help=FEEDS_HELP,
 )
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="Keep the data here [default: temp].")
 @click.option("--once", is_flag=True, help="Exit after the first complete harvest.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the harvest.")
-def demo(port: int, feeds_dir: Path, workdir: Path | None, once: bool, timeout: float) -> None:
+def demo(port: int, feeds_dir: Path | None, workdir: Path | None, once: bool, timeout: float) -> None:
     """Federación completa de demostración / a full local federation (nodes + aggregator)."""
-    for _, name in COMMUNES:
-        if not (feeds_dir / name).is_file():
-            raise click.ClickException(f"no existe {feeds_dir / name}; ejecute desde la raíz del repositorio")
+    feeds_dir = fixture_feeds(feeds_dir, tuple(name for _, name in COMMUNES))
     with _folder(workdir) as folder:
         ok = asyncio.run(_run(folder, feeds_dir, port, once, timeout))
     sys.exit(0 if ok else 1)

@@ -18,6 +18,8 @@ from ogp_federation.feed import Entity, PlanFeed, decode, encode, signing, valid
 from ogp_federation.feed.model import Tombstone
 from ogp_federation.feed.validation import Severity
 
+from ._io import FEEDS_HELP, fixture_feeds
+
 __all__ = ["feed_demo"]
 
 DEFAULT_FEEDS = ("penalolen.json", "maipu.json", "renca.json")
@@ -28,19 +30,14 @@ DEFAULT_FEEDS = ("penalolen.json", "maipu.json", "renca.json")
     "--feeds",
     "feeds_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("fixtures/feeds"),
-    show_default=True,
-    help="Folder with the fixture feeds.",
+    help=FEEDS_HELP,
 )
-def feed_demo(feeds_dir: Path) -> None:
+def feed_demo(feeds_dir: Path | None) -> None:
     """Demostración del estándar con los feeds de ejemplo / the standard on the fixture feeds."""
     failures = 0
+    feeds_dir = fixture_feeds(feeds_dir, DEFAULT_FEEDS)
     for name in DEFAULT_FEEDS:
         path = feeds_dir / name
-        if not path.is_file():
-            raise click.ClickException(
-                f"no existe {path}; ejecute desde la raíz del repositorio / run from the repo root"
-            )
         failures += _demo_feed(path)
     click.echo("\nTodo en orden / all as expected." if not failures else f"\n{failures} resultado(s) inesperado(s).")
     sys.exit(1 if failures else 0)
