@@ -32,6 +32,7 @@ from ogp_federation.aggregator.models import Commune, Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.settings import load_settings
 from ogp_federation.cli import cli
+from ogp_federation.core.db import database_failure
 from ogp_federation.core.errors import ConfigurationError, InvalidInputError, NotFoundError, OGPError
 from ogp_federation.core.http import PROBLEM_JSON, exception_handlers
 
@@ -351,3 +352,11 @@ async def test_a_webhook_is_posted_through_the_ssrf_guard(database_url: str, cap
     assert [path for path, _ in server.hooks] == ["/hooks/x"]
     assert server.hooks[0][1]["state"] == "failing"
     assert any("ssrf.blocked" in r.getMessage() for r in caplog.records)
+
+
+def test_only_database_failures_are_reported_as_such() -> None:
+    refused = database_failure(ConnectionRefusedError(111, "Connect call failed"))
+    assert refused is not None
+    assert refused.code == "database.unavailable"
+    assert database_failure(FileNotFoundError(2, "No such file or directory", "plan.xlsx")) is None
+    assert database_failure(ValueError("a bug")) is None

@@ -137,3 +137,19 @@ def test_environment_overrides_that_are_not_numbers_are_reported(tmp_path: Path)
     with pytest.raises(ConfigurationError) as caught:
         load_settings(config, {"OGP_NODE_KEY_GRACE_DAYS": "siete"})
     assert "key_grace_days" in (caught.value.detail or "")
+
+
+def test_cli_file_errors_and_bad_base_urls_exit_2_and_write_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    common = ["--config", str(config)]
+    init = CliRunner().invoke(cli, ["node", "init", "--cut", "13122", *common, "--data-dir", str(tmp_path / "d")])
+    unwritable = CliRunner().invoke(cli, ["node", "export", "--out", str(tmp_path / "no" / "such" / "x.xlsx"), *common])
+    site = tmp_path / "site"
+    bad_base = CliRunner().invoke(cli, ["node", "export-static", "--out", str(site), "--base-url", "ga.cl", *common])
+    assert init.exit_code == 0, init.stderr
+    assert (unwritable.exit_code, unwritable.exception.__class__) == (2, SystemExit)
+    assert "error [io]" in unwritable.stderr
+    assert "x.xlsx" in unwritable.stderr
+    assert (bad_base.exit_code, bad_base.exception.__class__) == (2, SystemExit)
+    assert "base_url" in bad_base.stderr
+    assert not site.exists()

@@ -45,6 +45,9 @@ def _run(function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
             _report(exc)
         except Exception as exc:
             failure = _database_failure(exc)
+            if failure is None and isinstance(exc, OSError):  # a file that cannot be read or written
+                where = f"{exc.filename}: " if exc.filename else ""
+                failure = OGPError("error de E/S", "I/O error", code="io", detail=f"{where}{exc.strerror or exc}")
             if failure is None:
                 raise
             _report(failure)

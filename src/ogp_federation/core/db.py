@@ -7,7 +7,9 @@ and foreign keys are enforced.
 
 from __future__ import annotations
 
+import errno
 import re
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -82,7 +84,10 @@ def database_failure(exc: BaseException) -> DatabaseUnavailableError | None:
             code="database.not_initialised",
             detail=first,
         )
-    reachable = not isinstance(exc, ConnectionError | OSError | OperationalError | InterfaceError)
+    network = isinstance(exc, ConnectionError | socket.gaierror) or (
+        isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
+    )
+    reachable = not (network or isinstance(exc, OperationalError | InterfaceError))
     connecting = isinstance(exc, DBAPIError) and (exc.connection_invalidated or _CONNECTING.search(first))
     if reachable and not connecting:
         return None

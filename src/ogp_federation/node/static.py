@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
-from ogp_federation.core.errors import NotFoundError
+from ogp_federation.core.errors import InvalidInputError, NotFoundError
 from ogp_federation.feed import signing
 from ogp_federation.feed.protocol import DESCRIPTOR_PATH
 
@@ -28,6 +29,14 @@ ALL = 10**9
 
 async def export_static(runtime: NodeRuntime, out: Path, *, base_url: str | None = None) -> list[Path]:
     """Write the static node into ``out`` (replacing what a previous export wrote); return the files."""
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise InvalidInputError(
+                "la URL base debe ser http(s)://servidor/ruta",
+                "the base URL must be http(s)://host/path",
+                errors=[{"path": "base_url", "message": f"not an http(s) base URL: {base_url!r}"}],
+            )
     snapshot = await runtime.plan.latest()
     if snapshot is None:
         raise NotFoundError("aún no hay nada publicado", "nothing has been published yet")
