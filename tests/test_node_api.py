@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -120,11 +121,16 @@ async def test_change_feed_is_paginated_with_a_signed_cursor(tmp_path: Path, dat
             url = document["next"] and document["next"].removeprefix("http://testserver.local")
         ahead = await http.get("/feed/v1/changes?since=999")
         bad_cursor = await http.get("/feed/v1/changes?since=0&cursor=%%%")
+        forged = base64.urlsafe_b64encode(msgspec.json.encode([0, 2**64, 2**64, -1])).decode().rstrip("=")
+        huge_cursor = await http.get(f"/feed/v1/changes?since=0&cursor={forged}")
+        huge_since = await http.get(f"/feed/v1/changes?since={2**70}")
     records = sum(len(v) for v in fixture_records().values())
     assert len(seen) == records
     assert len(set(seen)) == records
     assert ahead.status_code == 410
     assert bad_cursor.status_code == 422
+    assert huge_cursor.status_code == 422
+    assert huge_since.status_code == 400
 
 
 async def test_descriptor_lists_the_documents(node: Any) -> None:

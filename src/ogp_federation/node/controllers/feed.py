@@ -113,10 +113,15 @@ def _encode_cursor(since: int, until: int, last: tuple[int, int]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# A cursor comes back from clients: its numbers are bounded like the BIGINT columns they are compared with.
+_Position = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+
+
 def _decode_cursor(cursor: str) -> tuple[int, int, tuple[int, int]]:
     try:
         since, until, seq, row = msgspec.json.decode(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=tuple[int, int, int, int]
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)),
+            type=tuple[_Position, _Position, _Position, _Position],
         )
     except (ValueError, binascii.Error, msgspec.DecodeError) as exc:
         raise InvalidInputError(
@@ -128,7 +133,7 @@ def _decode_cursor(cursor: str) -> tuple[int, int, tuple[int, int]]:
 @get("/feed/v1/changes", media_type="application/json")
 async def changes(
     runtime: Runtime,
-    since: Annotated[int, QueryParameter(ge=0, description="Last sequence the harvester has.")],
+    since: Annotated[int, QueryParameter(ge=0, le=2**63 - 1, description="Last sequence the harvester has.")],
     cursor: Annotated[str | None, QueryParameter(description="Opaque cursor from a previous page's 'next'.")] = None,
 ) -> Response[bytes]:
     """Records changed or deleted after ``since``, oldest first, paginated and signed like the feed."""
