@@ -306,6 +306,17 @@ async def test_guard_refuses_private_addresses_before_connecting(database_url: s
             with pytest.raises(BlockedAddressError) as caught:
                 await runtime.fetcher.get(url)
             assert caught.value.code in ("ssrf.blocked", "url.invalid"), url
+        # Only the guard itself here: should it ever let one through, nothing is sent off this machine.
+        for url in (
+            "http://2130706433/x",  # 127.0.0.1 as one number
+            "http://[::ffff:127.0.0.1]/x",
+            "http://[::ffff:a9fe:a9fe]/x",  # 169.254.169.254, IPv4-mapped
+            "http://[2002:7f00:1::]/x",  # 6to4 carrying 127.0.0.1
+            "http://[2002:a9fe:a9fe::]/x",  # 6to4 carrying the metadata address
+            "http://[64:ff9b::7f00:1]/x",  # NAT64 carrying 127.0.0.1
+        ):
+            with pytest.raises(BlockedAddressError):
+                await runtime.guard.check(url)
 
 
 async def test_jwks_signatures_shape(database_url: str) -> None:

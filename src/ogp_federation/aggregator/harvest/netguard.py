@@ -60,10 +60,13 @@ class NetworkGuard:
 
     def is_allowed(self, address: IPAddress) -> bool:
         """Whether the aggregator may connect to ``address``."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
         if any(address in network for network in self.allowed):
             return True
+        if isinstance(address, ipaddress.IPv6Address):
+            # IPv4 carried inside IPv6 (mapped, 6to4, Teredo) is judged as the IPv4 address it reaches.
+            inner = [a for a in (address.ipv4_mapped, address.sixtofour, *(address.teredo or ())) if a is not None]
+            if inner:
+                return all(self.is_allowed(a) for a in inner)
         if any(address in network for network in _METADATA):
             return False
         return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
