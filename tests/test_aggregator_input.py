@@ -297,6 +297,21 @@ async def test_admin_api_refuses_bad_bodies_and_keeps_what_is_stored(database_ur
     assert server.requests == []
 
 
+async def test_read_api_refuses_malformed_cuts_and_moments_without_an_offset(database_url: str) -> None:
+    async with aggregator(database_url) as runtime, _admin(runtime) as http:
+        not_a_cut = await http.get("/api/v1/communes/" + "x" * 5000 + "/feed")
+        nul = await http.get("/api/v1/communes/%00/records/commitments")
+        naive = await http.get(f"/api/v1/communes/{CUT}/records/commitments?as_of=2026-01-01T00:00:00")
+        naive_feed = await http.get(f"/api/v1/communes/{CUT}/feed?as_of=2026-01-01T00:00:00")
+        aware = await http.get(f"/api/v1/communes/{CUT}/records/commitments?as_of=2026-01-01T00:00:00-03:00")
+    assert (not_a_cut.status_code, nul.status_code) == (400, 400)
+    assert len(not_a_cut.content) < 1000  # the 5,000-character path is not echoed whole
+    for answer in (naive, naive_feed):
+        assert answer.status_code == 422
+        assert answer.json()["errors"] == [{"path": "as_of", "message": "no UTC offset"}]
+    assert (aware.status_code, aware.json()) == (200, [])
+
+
 async def test_a_database_that_is_down_is_a_503_problem(tmp_path: Path) -> None:
     runtime = AggregatorRuntime(settings_for(UNREACHABLE_PG))
     try:

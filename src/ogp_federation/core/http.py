@@ -45,7 +45,8 @@ def _ogp_error(request: Request[Any, Any, Any], exc: OGPError) -> Response[Any]:
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = exc.extra if isinstance(exc.extra, list) else []
-    return problem(400, "bad_request", "solicitud inválida / invalid request", exc.detail, errors=errors)
+    detail = exc.detail if len(exc.detail) <= 200 else exc.detail[:200] + "…"  # it quotes the request's path
+    return problem(400, "bad_request", "solicitud inválida / invalid request", detail, errors=errors)
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -12,9 +12,9 @@ from typing import Any
 
 from litestar import Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
-from ogp_federation.aggregator.controllers._deps import Runtime, VersionId
+from ogp_federation.aggregator.controllers._deps import CutPath, Runtime, VersionId
 from ogp_federation.aggregator.registry import Attributes, NodeRegistration
 from ogp_federation.aggregator.review import Review
 from ogp_federation.core.errors import AuthenticationError
@@ -71,14 +71,14 @@ async def add_node(runtime: Runtime, operator: Operator, data: JSONBody[NodeRegi
 
 
 @post("/admin/api/nodes/{cut:str}/confirm", dependencies=_operator, tags=["admin"], status_code=200)
-async def confirm_node(runtime: Runtime, operator: Operator, cut: FromPath[str]) -> dict[str, str]:
+async def confirm_node(runtime: Runtime, operator: Operator, cut: CutPath) -> dict[str, str]:
     """Confirm the keys fetched on first contact."""
     await runtime.registry.confirm_keys(cut)
     return {"cut": cut, "keys": "confirmed"}
 
 
 @delete("/admin/api/nodes/{cut:str}", dependencies=_operator, tags=["admin"], status_code=200)
-async def remove_node(runtime: Runtime, operator: Operator, cut: FromPath[str]) -> dict[str, str]:
+async def remove_node(runtime: Runtime, operator: Operator, cut: CutPath) -> dict[str, str]:
     """Stop polling a node (its history stays)."""
     await runtime.registry.remove_node(cut)
     return {"cut": cut, "state": "removed"}
@@ -86,7 +86,7 @@ async def remove_node(runtime: Runtime, operator: Operator, cut: FromPath[str]) 
 
 @patch("/admin/api/communes/{cut:str}", dependencies=_operator, tags=["admin"], request_max_body_size=16 * 1024)
 async def set_attributes(
-    runtime: Runtime, operator: Operator, cut: FromPath[str], data: JSONBody[Attributes]
+    runtime: Runtime, operator: Operator, cut: CutPath, data: JSONBody[Attributes]
 ) -> dict[str, Any]:
     """Record a commune's population, SUBDERE group and custom peer groups."""
     commune = await runtime.registry.set_attributes(

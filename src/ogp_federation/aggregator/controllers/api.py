@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Response, get
@@ -15,11 +14,9 @@ from ogp_federation.aggregator.status import status_rows
 from ogp_federation.core.errors import NotFoundError
 from ogp_federation.feed import Entity
 
-from ._deps import Runtime, VersionId
+from ._deps import AsOf, CutPath, Runtime, VersionId, moment
 
 __all__ = ["API_HANDLERS"]
-
-AsOf = Annotated[datetime | None, QueryParameter(description="A past moment (RFC 3339): the state then.")]
 
 
 @get("/api/v1/communes", tags=["read"])
@@ -29,7 +26,7 @@ async def communes(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 @get("/api/v1/communes/{cut:str}/feed", tags=["read"])
-async def commune_feed(runtime: Runtime, cut: FromPath[str], as_of: AsOf = None) -> Response[bytes]:
+async def commune_feed(runtime: Runtime, cut: CutPath, as_of: AsOf = None) -> Response[bytes]:
     """The latest accepted full feed of a commune — or as of a past moment — as the exact bytes the node signed.
 
     Versions harvested from change pages show in the records at once; their full signed feed follows
@@ -38,7 +35,7 @@ async def commune_feed(runtime: Runtime, cut: FromPath[str], as_of: AsOf = None)
     query = select(FeedVersion).where(
         FeedVersion.cut == cut, FeedVersion.status == "accepted", FeedVersion.source == "feed"
     )
-    if as_of is not None:
+    if moment(as_of) is not None:
         query = query.where(FeedVersion.generated_at <= as_of)
     async with runtime.db.sessions() as session:
         version = await session.scalar(query.order_by(FeedVersion.sequence.desc(), FeedVersion.id.desc()).limit(1))
@@ -54,15 +51,15 @@ async def commune_feed(runtime: Runtime, cut: FromPath[str], as_of: AsOf = None)
 
 @get("/api/v1/communes/{cut:str}/records/{entity:str}", tags=["read"])
 async def commune_records(
-    runtime: Runtime, cut: FromPath[str], entity: FromPath[Entity], as_of: AsOf = None
+    runtime: Runtime, cut: CutPath, entity: FromPath[Entity], as_of: AsOf = None
 ) -> list[dict[str, Any]]:
     """A commune's records of one collection, now or as of a past moment."""
     async with runtime.db.sessions() as session:
-        return await records_as_of(session, cut, entity.value, as_of)
+        return await records_as_of(session, cut, entity.value, moment(as_of))
 
 
 @get("/api/v1/communes/{cut:str}/versions", tags=["read"])
-async def commune_versions(runtime: Runtime, cut: FromPath[str]) -> list[dict[str, Any]]:
+async def commune_versions(runtime: Runtime, cut: CutPath) -> list[dict[str, Any]]:
     """Every version harvested from a commune (accepted and quarantined)."""
     async with runtime.db.sessions() as session:
         rows = await session.scalars(select(FeedVersion).where(FeedVersion.cut == cut).order_by(FeedVersion.id))
@@ -94,7 +91,7 @@ async def version_changes(runtime: Runtime, version_id: VersionId) -> list[dict[
 
 @get("/api/v1/communes/{cut:str}/events", tags=["status"])
 async def commune_events(
-    runtime: Runtime, cut: FromPath[str], limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50
+    runtime: Runtime, cut: CutPath, limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50
 ) -> list[dict[str, Any]]:
     """A node's poll history, newest first: outcome, error code and message, duration, size."""
     async with runtime.db.sessions() as session:
