@@ -212,6 +212,15 @@ def test_settings_list_variables_tolerate_spaces() -> None:
         )
 
 
+def test_a_settings_file_without_its_section_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "aggregator.toml"
+    config.write_text('database_url = "sqlite+aiosqlite:///x.db"\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config, {})
+    assert "[aggregator]" in caught.value.message_en
+    assert caught.value.detail == "found: database_url"
+
+
 async def test_registration_is_checked_before_the_node_is_contacted(database_url: str) -> None:
     async with fake_nodes() as server, aggregator(database_url) as runtime:
         server.add(FakeNode(CUT))

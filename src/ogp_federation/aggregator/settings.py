@@ -93,9 +93,16 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     data: dict[str, Any] = {}
     if path is not None:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8")).get("aggregator", {})
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigurationError(f"{path} ilegible", f"{path} is unreadable", detail=str(exc)) from exc
+        if "aggregator" not in document and document:
+            raise ConfigurationError(
+                f"{path} no tiene la sección [aggregator]",
+                f"{path} has no [aggregator] section",
+                detail=f"found: {', '.join(sorted(document))[:200]}",
+            )
+        data = document.get("aggregator", {})
     fields = {f.name: f.type for f in msgspec.structs.fields(AggregatorSettings)}
     for name in fields:
         value = environ.get(ENV_PREFIX + name.upper())
