@@ -124,10 +124,13 @@ async def test_push_triggers_an_immediate_harvest_and_refuses_bad_notices(databa
             stale = await http.post("/push", content=_notice(node, 4, sent_at=datetime.now(UTC) - timedelta(hours=1)))
             garbage = await http.post("/push", content=b"not-a-jws")
             unknown = await http.post("/push", content=_notice(FakeNode("05101"), 1))
+            beyond = await http.post("/push", content=_notice(node, 2**63))  # past the standard's 2**53
     assert accepted.status_code == 202
     assert accepted.json()["harvesting"] is True
     assert duplicate.json()["harvesting"] is False
     assert (forged.status_code, stale.status_code, garbage.status_code, unknown.status_code) == (400, 422, 422, 404)
+    assert beyond.status_code == 422
+    assert beyond.json()["errors"][0]["path"] == "$.sequence"
 
 
 async def test_push_rate_limit(database_url: str) -> None:

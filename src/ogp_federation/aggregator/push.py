@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ogp_federation.core.db import Database
-from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError
+from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError, invalid_input
 from ogp_federation.feed import signing
 from ogp_federation.feed.protocol import PushNotice
 
@@ -50,10 +50,8 @@ class PushService:
         payload, _ = signing.verify_compact(token, signing.load_jwks(json.dumps(node.keys)), typ=NOTICE_TYPE)
         try:
             notice = msgspec.json.decode(payload, type=PushNotice)
-        except msgspec.DecodeError as exc:
-            raise InvalidInputError(
-                "aviso ilegible", "unreadable notice", errors=[{"path": "$", "message": str(exc)}]
-            ) from exc
+        except msgspec.DecodeError as exc:  # ValidationError included: the path names the field
+            raise invalid_input(exc, "aviso ilegible", "unreadable notice") from exc
         if notice.cut != cut or abs(datetime.now(UTC) - notice.sent_at) > MAX_AGE:
             raise InvalidInputError(
                 "aviso vencido o ajeno",

@@ -10,7 +10,7 @@ from msgspec import Meta
 from sqlalchemy import select
 
 from ogp_federation.core.db import Database
-from ogp_federation.core.errors import ConflictError, InvalidInputError, NotFoundError, OGPError
+from ogp_federation.core.errors import ConflictError, InvalidInputError, NotFoundError, OGPError, invalid_input
 from ogp_federation.feed import signing
 from ogp_federation.feed.model import Cut, Url
 from ogp_federation.feed.protocol import DESCRIPTOR_PATH, NodeDescriptor
@@ -51,13 +51,7 @@ def checked(value: dict[str, Any], kind: type[msgspec.Struct]) -> Any:
     try:
         return msgspec.convert(value, kind)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        path = message.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in message else "$"
-        raise InvalidInputError(
-            "datos inválidos",
-            "invalid input",
-            errors=[{"path": path, "message": message.split(" - at `", maxsplit=1)[0]}],
-        ) from exc
+        raise invalid_input(exc, "datos inválidos", "invalid input") from exc
 
 
 class Registry:

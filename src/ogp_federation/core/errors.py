@@ -21,6 +21,7 @@ __all__ = [
     "PreconditionRequiredError",
     "SignatureError",
     "UnsupportedMediaError",
+    "invalid_input",
 ]
 
 
@@ -141,3 +142,9 @@ class DatabaseUnavailableError(OGPError):
 
     default_code = "database.unavailable"
     status_code = 503
+
+
+def invalid_input(exc: Exception, message: str, message_en: str) -> InvalidInputError:
+    """An :class:`InvalidInputError` from a msgspec error (``reason - at `$.path```), naming the path."""
+    reason, _, where = str(exc).partition(" - at `")
+    return InvalidInputError(message, message_en, errors=[{"path": where.rstrip("`") or "$", "message": reason}])

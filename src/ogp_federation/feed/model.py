@@ -39,6 +39,7 @@ from .enums import (
 )
 
 __all__ = [
+    "MAX_SEQUENCE",
     "SPEC_VERSION",
     "ActionPlan",
     "AdoptedFrom",
@@ -65,6 +66,7 @@ __all__ = [
 ]
 
 SPEC_VERSION = "1.0"
+MAX_SEQUENCE = 2**53  # the largest integer every JSON reader keeps exactly (a millisecond clock fits)
 
 # Shared constrained types. Limits are generous for real plans and stop hostile documents early.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
@@ -368,7 +370,9 @@ class PlanFeed(_Record):
 
     spec_version: Annotated[str, Meta(pattern=r"^1\.[0-9]+$", description="Version of the standard: 1.0.")]
     generated_at: Annotated[datetime, Meta(tz=True, description="When this document was generated.")]
-    sequence: Annotated[int, Meta(ge=0, le=2**53, description="Strictly increasing with every published change.")]
+    sequence: Annotated[
+        int, Meta(ge=0, le=MAX_SEQUENCE, description="Strictly increasing with every published change.")
+    ]
     publisher: Annotated[Jurisdiction, Meta(description="The commune that publishes the feed.")]
     license: Annotated[Name, Meta(description="Licence of the data (SPDX identifier or URL).")]
     contact: Annotated[Contact, Meta(description="Who answers questions about the feed.")]

@@ -13,7 +13,7 @@ import msgspec
 from msgspec import Meta
 
 from .enums import Entity
-from .model import SPEC_VERSION, Cut, Url
+from .model import MAX_SEQUENCE, SPEC_VERSION, Cut, Url
 
 __all__ = [
     "DESCRIPTOR_PATH",
@@ -53,7 +53,7 @@ class Change(_Document, kw_only=True):
 
     entity: Annotated[Entity, Meta(description="Collection of the record.")]
     id: Annotated[str, Meta(description="Identifier (indicator code for indicators).")]
-    sequence: Annotated[int, Meta(description="Sequence that made this change.")]
+    sequence: Annotated[int, Meta(ge=0, le=MAX_SEQUENCE, description="Sequence that made this change.")]
     record: Annotated[dict[str, Any] | None, Meta(description="The record now, as in the feed.")] = None
     deleted_at: Annotated[datetime | None, Meta(description="Deletion time when the record was deleted.")] = None
 
@@ -62,8 +62,8 @@ class ChangePage(_Document, kw_only=True, omit_defaults=False):
     """A page of changes after ``since`` up to ``until`` (the sequence the page brings you to)."""
 
     cut: Annotated[Cut, Meta(description="The commune's CUT.")]
-    since: Annotated[int, Meta(ge=0, description="Changes after this sequence.")]
-    until: Annotated[int, Meta(ge=0, description="Sequence reached once every page has been read.")]
+    since: Annotated[int, Meta(ge=0, le=MAX_SEQUENCE, description="Changes after this sequence.")]
+    until: Annotated[int, Meta(ge=0, le=MAX_SEQUENCE, description="Sequence reached once every page has been read.")]
     generated_at: Annotated[datetime, Meta(description="When the page was produced.")]
     changes: Annotated[list[Change], Meta(description="The changes, oldest first.")]
     next: Annotated[str | None, Meta(description="URL of the next page; null on the last one.")] = None
@@ -74,6 +74,6 @@ class PushNotice(_Document, kw_only=True):
     """What a node sends an aggregator when it publishes a new sequence (signed, compact JWS)."""
 
     cut: Annotated[Cut, Meta(description="The commune's CUT.")]
-    sequence: Annotated[int, Meta(ge=0, description="The new sequence.")]
+    sequence: Annotated[int, Meta(ge=0, le=MAX_SEQUENCE, description="The new sequence.")]
     feed_url: Annotated[Url, Meta(description="Where the new feed is.")]
     sent_at: Annotated[datetime, Meta(description="When the notice was sent (replay protection).")]

@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 
 from ogp_federation.core.db import Database
-from ogp_federation.core.errors import ConfigurationError, InvalidInputError
+from ogp_federation.core.errors import ConfigurationError, invalid_input
 from ogp_federation.core.migrations import upgrade
 from ogp_federation.feed.model import Contact
 from ogp_federation.feed.reference import CommuneReference
@@ -82,10 +82,7 @@ def _checked_settings(values: dict[str, object]) -> NodeSettings:
     try:
         return msgspec.convert(values, NodeSettings)
     except msgspec.ValidationError as exc:
-        reason, _, where = str(exc).partition(" - at `")
-        raise InvalidInputError(
-            "ajustes inválidos", "invalid settings", errors=[{"path": where.rstrip("`") or "$", "message": reason}]
-        ) from exc
+        raise invalid_input(exc, "ajustes inválidos", "invalid settings") from exc
 
 
 def rotate_key(settings: NodeSettings) -> tuple[str, str]:
