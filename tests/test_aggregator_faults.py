@@ -115,6 +115,8 @@ FAULTS: dict[str, tuple[Fault, str]] = {
     "http_500": (status(500), "http.500"),
     "http_404": (status(404), "http.404"),
     "http_429": (status(429, {"Retry-After": "120"}), "http.429"),
+    "http_429_for_ever": (status(429, {"Retry-After": "9" * 30}), "http.429"),
+    "http_503_until_a_date": (status(503, {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}), "http.503"),
     "html": (body(lambda n: b"<!doctype html><html><body>Mantenimiento</body></html>"), "body.not_json"),
     "truncated_json": (body(lambda n: next_feed(n)[:500]), "body.malformed_json"),
     "too_large": (body(lambda n: b"{" + b" " * (600 * 1024) + b"}"), "body.too_large"),
@@ -178,6 +180,8 @@ async def test_a_failing_node_is_recorded_and_keeps_its_last_good_version(fault:
         assert healthy.sequence == 2
         if fault == "http_429":
             assert node.next_poll_at >= before + timedelta(seconds=119)
+        if fault in ("http_429_for_ever", "http_503_until_a_date"):  # honoured up to the interval, no further
+            assert before + timedelta(seconds=3599) <= node.next_poll_at <= datetime.now(UTC) + timedelta(seconds=3600)
         third = await runtime.scheduler.tick()  # the aggregator keeps running (nothing due now)
         assert third.results == []
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import zlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 import httpx
@@ -20,7 +22,25 @@ from ogp_federation.core.errors import OGPError
 
 from .netguard import NetworkGuard, ResolvedTarget
 
-__all__ = ["FetchFailedError", "FetchLimits", "Fetched", "Fetcher"]
+__all__ = ["FetchFailedError", "FetchLimits", "Fetched", "Fetcher", "retry_after_seconds"]
+
+MAX_RETRY_AFTER = 7 * 24 * 3600.0
+
+
+def retry_after_seconds(value: str) -> float | None:
+    """``Retry-After`` (seconds or an HTTP date) as seconds from now, within 0 and a week; None if unreadable."""
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True)
@@ -171,8 +191,7 @@ class Fetcher:
     def _status_failure(response: httpx.Response) -> FetchFailedError:
         retry_after = None
         if response.status_code in (429, 503):
-            value = response.headers.get("retry-after", "")
-            retry_after = float(value) if value.isdigit() else None
+            retry_after = retry_after_seconds(response.headers.get("retry-after", ""))
         return FetchFailedError(f"http.{response.status_code}", f"HTTP {response.status_code}", retry_after=retry_after)
 
     async def _read(self, response: httpx.Response) -> tuple[bytes, int]:

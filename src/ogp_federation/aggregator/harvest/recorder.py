@@ -50,7 +50,7 @@ class Recorder:
             return []
         try:
             results, alerts = await self._write(batch, worker, round_id)
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # noqa: BLE001 (the database, or something a node sent that no check foresaw)
             if len(batch) > 1:
                 _log.warning("record.batch_failed", size=len(batch), error=type(exc).__name__)
                 results = []
@@ -68,11 +68,17 @@ class Recorder:
         return results
 
     async def _record_failure(
-        self, polled: Polled, exc: SQLAlchemyError, worker: str, round_id: int | None
+        self, polled: Polled, exc: Exception, worker: str, round_id: int | None
     ) -> tuple[list[HarvestResult], list[Alert]]:
         """A poll whose write failed: recorded as an error (nothing of its version kept), retried with backoff."""
         cause = getattr(exc, "orig", None) or exc  # the driver's message, without the statement's parameters
-        _log.error("record.failed", cut=polled.node.cut, error=type(exc).__name__, detail=str(cause)[:300])
+        _log.error(
+            "record.failed",
+            cut=polled.node.cut,
+            error=type(exc).__name__,
+            detail=str(cause)[:300],
+            exc_info=not isinstance(exc, SQLAlchemyError),  # anything else is a bug: keep its traceback
+        )
         message = f"could not store what was fetched ({type(exc).__name__}); it will be fetched again"
         failed = Polled(polled.node, polled.started, HarvestResult(polled.node.cut, "error", "store.failed", message))
         try:
@@ -222,7 +228,9 @@ class Recorder:
             node.failing_since = node.failing_since or now
             node.last_error_code, node.last_error_message, node.last_error_at = result.code, result.message, now
             backoff = settings.retry_base_seconds * 2 ** min(node.consecutive_failures - 1, 10)
-            node.next_poll_at = now + timedelta(seconds=max(retry_after or 0, min(backoff, node.poll_interval)))
+            # A node's Retry-After is honoured, but it cannot keep the aggregator away longer than this.
+            asked = min(retry_after or 0, max(node.poll_interval, settings.circuit_seconds))
+            node.next_poll_at = now + timedelta(seconds=max(asked, min(backoff, node.poll_interval)))
             if node.consecutive_failures >= settings.circuit_failures:
                 node.circuit_open_until = now + timedelta(seconds=settings.circuit_seconds)
                 node.next_poll_at = node.circuit_open_until
