@@ -186,6 +186,19 @@ async def test_a_failing_node_is_recorded_and_keeps_its_last_good_version(fault:
         assert third.results == []
 
 
+async def test_oversized_cache_validators_are_dropped_and_the_feed_kept(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _register(runtime, server, BROKEN)
+        node = server.nodes[BROKEN]
+        node.publish(2)
+        long_headers = {"ETag": '"' + "e" * 5000 + '"', "Last-Modified": "x" * 5000}
+        node.behaviour = body(lambda n: n.body, long_headers)(node)
+        (result,) = (await runtime.scheduler.tick()).results
+        stored = await _state(runtime, BROKEN)
+    assert (result.outcome, stored.sequence) == ("accepted", 2)
+    assert (stored.etag, stored.last_modified) == (None, None)
+
+
 async def test_unresolvable_name_is_recorded(database_url: str) -> None:
     async with fake_nodes() as server, aggregator(database_url) as runtime:
         await _register(runtime, server, BROKEN)

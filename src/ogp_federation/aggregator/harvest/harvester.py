@@ -264,8 +264,8 @@ class Harvester:
             signature=signature,
             kid=verified.kid,
             sha256=sha256,
-            etag=fetched.headers.get("etag"),
-            last_modified=fetched.headers.get("last-modified"),
+            etag=_validator(fetched.headers.get("etag"), 200),
+            last_modified=_validator(fetched.headers.get("last-modified"), 100),
             counts={severity.value: report.count(severity) for severity in Severity},
             records=snapshot_records(feed),
             completes=last is not None and not last.current and feed.sequence == node.sequence,
@@ -350,3 +350,8 @@ class Harvester:
         if len(body) > _THREAD_THRESHOLD:
             return await asyncio.to_thread(validate_feed, body, previous, reference=self.reference)
         return validate_feed(body, previous, reference=self.reference)
+
+
+def _validator(value: str | None, limit: int) -> str | None:
+    """A cache validator the node sent, if it fits its column; a longer one is dropped (the next GET is plain)."""
+    return value if value is not None and len(value) <= limit else None
