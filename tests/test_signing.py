@@ -144,3 +144,11 @@ def test_public_key_is_not_accepted_as_a_private_key() -> None:
     (entry,) = signing.jwks_of([KEY])["keys"]
     with pytest.raises(SignatureError):
         signing.load_private_key(json.dumps(entry))
+
+
+@pytest.mark.parametrize("kid", ["k" * 101, 7, ["a"]])
+def test_a_kid_that_is_not_short_text_is_refused(kid: object) -> None:
+    (entry,) = signing.jwks_of([KEY])["keys"]
+    with pytest.raises(SignatureError) as caught:
+        signing.load_jwks(msgspec.json.encode({"keys": [{**entry, "kid": kid}]}))
+    assert "kid" in caught.value.message

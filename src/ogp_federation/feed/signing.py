@@ -37,6 +37,7 @@ __all__ = [
 
 ALGORITHM = "Ed25519"
 SIGNATURE_TYPE = "ogp-plan-feed+jws"
+MAX_KID_LENGTH = 100  # a thumbprint is 43; longer ids are refused rather than stored cut
 Jwks = dict[str, list[dict[str, Any]]]
 
 
@@ -96,7 +97,14 @@ def load_jwks(data: str | bytes) -> dict[str, OKPKey]:
             key = OKPKey.import_key(public)
         except (ValueError, JoseError) as exc:
             raise SignatureError("clave inválida en el JWKS", "invalid key in the JWKS", detail=str(exc)) from exc
-        keys[str(entry.get("kid") or key.thumbprint())] = key
+        kid = entry.get("kid") or key.thumbprint()
+        if not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH:
+            raise SignatureError(
+                f"kid inválido en el JWKS (texto de hasta {MAX_KID_LENGTH} caracteres)",
+                f"invalid kid in the JWKS (text of at most {MAX_KID_LENGTH} characters)",
+                detail=repr(kid)[:80],
+            )
+        keys[kid] = key
     return keys
 
 
