@@ -154,6 +154,20 @@ def test_cli_node_add_refuses_unreadable_keys_and_registers_nothing(
     assert _nodes(cli_env) == []
 
 
+def test_cli_node_add_refuses_a_descriptor_with_an_unusable_change_feed_template(
+    cli_env: dict[str, str], static_node: tuple[str, Path, list[str]]
+) -> None:
+    base, site, _ = static_node
+    descriptor_path = site / ".well-known" / "ogp-node"
+    descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    descriptor["changes_url_template"] = base + "/changes/" + "x" * 3000 + "{sequence}"
+    descriptor_path.write_text(json.dumps(descriptor), encoding="utf-8")
+    code, _, err, unexpected = agg(cli_env, "node", "add", CUT, base)
+    assert (code, unexpected) == (2, None)
+    assert "$.changes_url_template" in err
+    assert _nodes(cli_env) == []
+
+
 def test_cli_commune_set_refuses_blank_groups_and_keeps_the_stored_ones(cli_env: dict[str, str]) -> None:
     kept = agg(cli_env, "commune", "set", CUT, "--group", "ogp-local", "--population", "266798")
     blank = agg(cli_env, "commune", "set", CUT, "--group", "ogp-local", "--group", "  ")
