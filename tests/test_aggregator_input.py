@@ -333,6 +333,8 @@ async def test_read_api_refuses_malformed_cuts_and_moments_without_an_offset(dat
         assert answer.status_code == 422
         assert answer.json()["errors"] == [{"path": "as_of", "message": "no UTC offset"}]
     assert (aware.status_code, aware.json()) == (200, [])
+    for answer in (aware, naive, not_a_cut):  # nothing served is ever sniffed into HTML
+        assert answer.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_a_database_that_is_down_is_a_503_problem(tmp_path: Path) -> None:

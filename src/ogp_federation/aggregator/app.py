@@ -7,7 +7,7 @@ from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
 from ogp_federation.aggregator.controllers.admin import ADMIN_HANDLERS
-from ogp_federation.core.http import exception_handlers, service_wiring
+from ogp_federation.core.http import SECURITY_HEADERS, exception_handlers, service_wiring
 
 from .controllers.api import API_HANDLERS
 from .controllers.ops import OPS_HANDLERS
@@ -25,5 +25,6 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
         dependencies={"runtime": provide_runtime},
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
+        response_headers=SECURITY_HEADERS,
         openapi_config=OpenAPIConfig(title="ogp-federation aggregator", version=__version__, path="/schema"),
     )

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 from litestar import Litestar, Request, Response
+from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -15,9 +16,11 @@ from litestar.types import ExceptionHandlersMap
 from .db import database_failure
 from .errors import InvalidInputError, OGPError
 
-__all__ = ["PROBLEM_JSON", "Service", "exception_handlers", "problem", "service_wiring"]
+__all__ = ["PROBLEM_JSON", "SECURITY_HEADERS", "Service", "exception_handlers", "problem", "service_wiring"]
 
 PROBLEM_JSON = "application/problem+json"
+# On every response: what a node published is served as the type it is (JSON), never sniffed into HTML.
+SECURITY_HEADERS = [ResponseHeader(name="X-Content-Type-Options", value="nosniff")]
 logger = logging.getLogger(__name__)
 
 
@@ -32,7 +35,9 @@ def problem(status: int, code: str, title: str, detail: str | None = None, **ext
     if detail:
         body["detail"] = detail
     body.update(extra)
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
+    # Error responses do not get the app's response headers: they carry the security headers themselves.
+    headers = {header.name: header.value or "" for header in SECURITY_HEADERS}
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _ogp_error(request: Request[Any, Any, Any], exc: OGPError) -> Response[Any]:

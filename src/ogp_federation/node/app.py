@@ -8,7 +8,7 @@ from litestar.config.response_cache import ResponseCacheConfig
 from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
-from ogp_federation.core.http import exception_handlers, service_wiring
+from ogp_federation.core.http import SECURITY_HEADERS, exception_handlers, service_wiring
 from ogp_federation.feed.reference import CommuneReference
 
 from .controllers.admin import ADMIN_HANDLERS
@@ -37,6 +37,7 @@ def create_app(
         dependencies={"runtime": provide_runtime},
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
+        response_headers=SECURITY_HEADERS,
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         response_cache_config=ResponseCacheConfig(),
         openapi_config=OpenAPIConfig(
