@@ -7,11 +7,14 @@ traceback; anything unexpected is a logged 500 problem that leaks nothing.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
 import logging
+import os
 import sqlite3
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -31,10 +34,13 @@ from ogp_federation.aggregator.app import create_app
 from ogp_federation.aggregator.models import Commune, Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.settings import load_settings
+from ogp_federation.aggregator.setup import MIGRATIONS, prepare_database
 from ogp_federation.cli import cli
-from ogp_federation.core.db import database_failure
+from ogp_federation.core.db import Database, database_failure
 from ogp_federation.core.errors import ConfigurationError, InvalidInputError, NotFoundError, OGPError
 from ogp_federation.core.http import PROBLEM_JSON, exception_handlers
+from ogp_federation.core.migrations import upgrade
+from test_node_federation import CLI, free_port
 
 CUT = "13122"
 TOKEN = "ogpa_test-token"
@@ -335,6 +341,56 @@ async def test_read_api_refuses_malformed_cuts_and_moments_without_an_offset(dat
     assert (aware.status_code, aware.json()) == (200, [])
     for answer in (aware, naive, not_a_cut):  # nothing served is ever sniffed into HTML
         assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_servers_refuse_to_start_on_a_database_that_is_not_migrated_or_outdated(tmp_path: Path) -> None:
+    empty = {"OGP_AGG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}
+    old_url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+
+    async def migrate_to_the_first_revision() -> None:  # as a database left behind by a software update
+        db = Database(old_url)
+        try:
+            await upgrade(db, MIGRATIONS, "0001")
+        finally:
+            await db.close()
+
+    asyncio.run(migrate_to_the_first_revision())
+    outdated = {"OGP_AGG_DATABASE_URL": old_url}
+
+    def serve(env: dict[str, str]) -> tuple[int, str, str, None]:
+        # A real process with a deadline: were the check ever lost, the test fails instead of serving for ever.
+        command = [CLI, "aggregator", "serve", "--port", str(free_port())]
+        environment = {**os.environ, **env}
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60, check=False)
+        return done.returncode, done.stdout, done.stderr, None
+
+    answers = {
+        "serve on empty": serve(empty),
+        "work on empty": agg(empty, "work", "--seconds", "1"),
+        "serve on outdated": serve(outdated),
+        "work on outdated": agg(outdated, "work", "--seconds", "1"),
+    }
+    for name, (code, _, err, unexpected) in answers.items():
+        assert (code, unexpected) == (2, None), name
+        expected = "database.not_initialised" if "empty" in name else "database.outdated"
+        assert f"error [{expected}]" in err, name
+        assert "db upgrade" in err, name
+        assert "Traceback" not in err, name
+    assert "this version needs 0002" in answers["serve on outdated"][2]
+
+
+async def test_ready_is_503_until_the_database_is_migrated(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'agg.db'}"
+    runtime = AggregatorRuntime(settings_for(url))
+    try:
+        async with _admin(runtime) as http:
+            before = await http.get("/ready")
+            await prepare_database(url)
+            after = await http.get("/ready")
+    finally:
+        await runtime.stop()
+    assert (before.status_code, before.json()["code"]) == (503, "database.not_initialised")
+    assert (after.status_code, after.json()) == (200, {"status": "ready"})
 
 
 async def test_a_database_that_is_down_is_a_503_problem(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from ogp_federation.node.keyring import KeyRing
 from ogp_federation.node.models import NodeBase
 from ogp_federation.node.settings import load_settings
 from ogp_federation.node.setup import init_node, rotate_key
+from test_node_federation import CLI, free_port
 
 
 async def test_migrations_create_exactly_the_models(tmp_path: Path, database_url: str) -> None:
@@ -153,3 +156,24 @@ def test_cli_file_errors_and_bad_base_urls_exit_2_and_write_nothing(tmp_path: Pa
     assert (bad_base.exit_code, bad_base.exception.__class__) == (2, SystemExit)
     assert "base_url" in bad_base.stderr
     assert not site.exists()
+
+
+def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    init = CliRunner().invoke(
+        cli, ["node", "init", "--cut", "13122", "--config", str(config), "--data-dir", str(tmp_path / "d")]
+    )
+    empty = {"OGP_NODE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}
+    # A real process with a deadline: were the check ever lost, the test fails instead of serving for ever.
+    served = subprocess.run(
+        [CLI, "node", "serve", "--config", str(config), "--port", str(free_port())],
+        env={**os.environ, **empty},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert init.exit_code == 0, init.stderr
+    assert served.returncode == 2
+    assert "error [database.not_initialised]" in served.stderr
+    assert "Traceback" not in served.stderr

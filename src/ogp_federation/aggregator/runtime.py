@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from ogp_federation.core.db import Database
 from ogp_federation.core.logs import get_logger
+from ogp_federation.core.migrations import require_current
 from ogp_federation.feed.reference import CommuneReference
 
 from .alerts import AlertSender
@@ -25,6 +26,7 @@ from .push import PushService
 from .registry import Registry
 from .scheduler import HarvestScheduler
 from .settings import AggregatorSettings
+from .setup import MIGRATIONS
 
 __all__ = ["AggregatorRuntime"]
 
@@ -92,6 +94,10 @@ class AggregatorRuntime:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def check_database(self) -> None:
+        """Raise a clear error unless the database answers and is at the current migration."""
+        await require_current(self.db, MIGRATIONS)
+
     async def queue_lag(self) -> float:
         """Seconds the most overdue poll is late (0 when nothing is due)."""
         async with self.db.sessions() as session:
@@ -103,7 +109,8 @@ class AggregatorRuntime:
         return max(0.0, (datetime.now(UTC) - oldest).total_seconds())
 
     async def start(self) -> None:
-        """Start the scheduler if this process runs one."""
+        """Check the database is migrated, then start the scheduler if this process runs one."""
+        await self.check_database()
         if self.settings.scheduler:
             self.scheduler.start()
 

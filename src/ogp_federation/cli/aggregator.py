@@ -188,9 +188,15 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
 
     if config_path is not None:
         os.environ[CONFIG_ENV] = str(config_path.resolve())
+    _check_database(config_path)  # a clear error and exit 2 before the server starts
     configure_logging(json=_settings(config_path).json_logs)
     tune_gc()
     uvicorn.run("ogp_federation.aggregator.asgi:app_from_environment", factory=True, host=host, port=port)
+
+
+@_run
+async def _check_database(config_path: Path | None) -> None:
+    await _with_runtime(config_path, lambda runtime: runtime.check_database())
 
 
 @aggregator.command("work")
@@ -207,6 +213,11 @@ async def work(config_path: Path | None, seconds: float | None) -> None:
     settings = _settings(config_path)
     configure_logging(json=settings.json_logs)
     runtime = AggregatorRuntime(settings)
+    try:
+        await runtime.check_database()
+    except BaseException:
+        await runtime.stop()
+        raise
     tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

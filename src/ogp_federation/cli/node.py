@@ -134,10 +134,7 @@ def serve_command(config_path: Path, host: str, port: int, workers: int) -> None
     """Serve the feed, the admin API and the citizen page."""
     import uvicorn  # noqa: PLC0415
 
-    try:
-        _settings(config_path)  # fail early and clearly on a bad configuration
-    except OGPError as exc:
-        raise click.ClickException(exc.describe()) from exc
+    _check_node(config_path)  # fail early and clearly: bad settings, a database down or not migrated
     os.environ[CONFIG_ENV] = str(config_path.resolve())
     uvicorn.run(
         "ogp_federation.node.asgi:app_from_environment",
@@ -147,6 +144,14 @@ def serve_command(config_path: Path, host: str, port: int, workers: int) -> None
         workers=workers,
         log_level="info",
     )
+
+
+@_run
+async def _check_node(config_path: Path) -> None:
+    from ogp_federation.core.migrations import require_current  # noqa: PLC0415
+    from ogp_federation.node.runtime import MIGRATIONS  # noqa: PLC0415
+
+    await _with_runtime(config_path, lambda runtime: require_current(runtime.db, MIGRATIONS))
 
 
 @node.group("db")

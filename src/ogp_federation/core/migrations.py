@@ -6,11 +6,14 @@ from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData
 
-from .db import Database, is_sqlite
+from .db import Database, database_failure, is_sqlite
+from .errors import DatabaseUnavailableError
 
-__all__ = ["FILE_TEMPLATE", "alembic_config", "run_env", "upgrade"]
+__all__ = ["FILE_TEMPLATE", "alembic_config", "require_current", "run_env", "upgrade"]
 
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s"
 
@@ -48,6 +51,40 @@ async def upgrade(db: Database, script_location: str, revision: str = "head") ->
     finally:
         if migrator is not db:
             await migrator.close()
+
+
+async def require_current(db: Database, script_location: str) -> None:
+    """Raise a clear :class:`DatabaseUnavailableError` unless the database is at the migrations' head.
+
+    Servers call it before they start, so a database that is missing, empty or left behind by a software
+    update stops them with the command to run, instead of failing on every request.
+    """
+    heads = set(ScriptDirectory.from_config(alembic_config(script_location)).get_heads())
+
+    def current(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    try:
+        async with db.engine.connect() as connection:
+            revisions = await connection.run_sync(current)
+    except Exception as exc:
+        failure = database_failure(exc)
+        if failure is None:
+            raise
+        raise failure from exc
+    if not revisions:
+        raise DatabaseUnavailableError(
+            "la base de datos no tiene las tablas: aplique las migraciones (`ogp-federation … db upgrade`)",
+            "the database has no tables yet: apply the migrations (`ogp-federation … db upgrade`)",
+            code="database.not_initialised",
+        )
+    if revisions != heads:
+        raise DatabaseUnavailableError(
+            "la base de datos no está al día: aplique las migraciones (`ogp-federation … db upgrade`)",
+            "the database is not up to date: apply the migrations (`ogp-federation … db upgrade`)",
+            code="database.outdated",
+            detail=f"database at {', '.join(sorted(revisions))}; this version needs {', '.join(sorted(heads))}",
+        )
 
 
 def run_env(metadata: MetaData) -> None:

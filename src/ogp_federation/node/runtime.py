@@ -17,6 +17,7 @@ import msgspec
 
 from ogp_federation import __version__
 from ogp_federation.core.db import Database
+from ogp_federation.core.migrations import require_current
 from ogp_federation.feed.protocol import NodeDescriptor
 from ogp_federation.feed.reference import CommuneReference
 
@@ -28,9 +29,10 @@ from .records import Change, PlanService
 from .settings import NodeSettings
 from .snapshot import Snapshot
 
-__all__ = ["FEED_PATH", "NodeRuntime"]
+__all__ = ["FEED_PATH", "MIGRATIONS", "NodeRuntime"]
 
 FEED_PATH = "/feed/v1/plan.json"
+MIGRATIONS = "ogp_federation.node:migrations"
 
 
 @dataclass
@@ -89,7 +91,8 @@ class NodeRuntime:
         return commune.name if commune else self.settings.cut
 
     async def start(self) -> None:
-        """Start background work (push senders) and warm the feed cache."""
+        """Check the database is migrated, start background work (push senders) and warm the feed cache."""
+        await require_current(self.db, MIGRATIONS)
         self.pusher.start()
         await self.cache.get()
 

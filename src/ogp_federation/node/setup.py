@@ -15,12 +15,10 @@ from ogp_federation.feed.model import Contact
 from ogp_federation.feed.reference import CommuneReference
 
 from .keyring import PRIVATE_FILE, KeyRing
-from .runtime import NodeRuntime
+from .runtime import MIGRATIONS, NodeRuntime
 from .settings import NodeSettings, settings_toml
 
 __all__ = ["MIGRATIONS", "init_node", "rotate_key", "upgrade_database"]
-
-MIGRATIONS = "ogp_federation.node:migrations"
 
 
 async def upgrade_database(settings: NodeSettings) -> None:

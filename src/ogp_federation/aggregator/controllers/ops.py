@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from ogp_federation.aggregator.status import render_status, status_rows
 
@@ -70,9 +69,8 @@ def health() -> dict[str, str]:
 
 @get("/ready", tags=["status"])
 async def ready(runtime: Runtime) -> dict[str, str]:
-    """The database answers."""
-    async with runtime.db.sessions() as session:
-        await session.execute(text("SELECT 1"))
+    """The database answers and is migrated (503 with the reason otherwise)."""
+    await runtime.check_database()
     return {"status": "ready"}
 
 
