@@ -398,8 +398,11 @@ async def test_a_database_that_is_down_is_a_503_problem(tmp_path: Path) -> None:
     try:
         async with _admin(runtime) as http:
             answer = await http.get("/api/v1/communes")
+            ready = await http.get("/ready")
     finally:
         await runtime.stop()
+    assert (ready.status_code, ready.json()["code"]) == (503, "database.unavailable")
+    assert "127.0.0.1" not in ready.text
     assert answer.status_code == 503
     assert answer.headers["content-type"].startswith(PROBLEM_JSON)
     assert answer.headers["retry-after"] == "30"

@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from .db import database_failure
-from .errors import InvalidInputError, OGPError
+from .errors import DatabaseUnavailableError, InvalidInputError, OGPError
 
 __all__ = ["PROBLEM_JSON", "SECURITY_HEADERS", "Service", "exception_handlers", "problem", "service_wiring"]
 
@@ -45,7 +45,14 @@ def _ogp_error(request: Request[Any, Any, Any], exc: OGPError) -> Response[Any]:
     extra: dict[str, Any] = {"message": exc.message, "message_en": exc.message_en}
     if isinstance(exc, InvalidInputError):
         extra["errors"] = exc.errors
-    return problem(exc.status_code, exc.code, exc.message_en if english else exc.message, exc.detail, **extra)
+    detail = exc.detail
+    if isinstance(exc, DatabaseUnavailableError):  # where the database lives is the operator's business: logged only
+        logger.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc.detail)
+        detail = None
+    response = problem(exc.status_code, exc.code, exc.message_en if english else exc.message, detail, **extra)
+    if isinstance(exc, DatabaseUnavailableError):
+        response.headers["Retry-After"] = "30"
+    return response
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -68,10 +75,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     """Anything else: logged with its traceback; the client learns only what it can act on."""
     failure = database_failure(exc)
     if failure is not None:
-        logger.error("database unavailable on %s %s: %s", request.method, request.url.path, failure.detail)
-        response = problem(503, failure.code, failure.message, message=failure.message, message_en=failure.message_en)
-        response.headers["Retry-After"] = "30"
-        return response
+        return _ogp_error(request, failure)
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(
         500,
