@@ -9,7 +9,7 @@ import hashlib
 import socket
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,15 @@ async def test_history_keeps_signed_bytes_diffs_and_past_states(database_url: st
                     params={"as_of": (first_generated + timedelta(seconds=30)).isoformat()},
                 )
             ).json()
+            santiago = timezone(timedelta(hours=-3))  # the same instant written with Chile's summer offset
+            then_local = (first_generated + timedelta(seconds=30)).astimezone(santiago).isoformat()
+            milestones_then_local = (
+                await http.get(f"/api/v1/communes/{CUT}/records/milestones", params={"as_of": then_local})
+            ).json()
+            past_local = await http.get(f"/api/v1/communes/{CUT}/feed", params={"as_of": then_local})
             missing = await http.get("/api/v1/communes/05101/feed")
+    assert milestones_then_local == milestones_then
+    assert past_local.content == first_body
     assert result.outcome == "accepted"
     assert [v["sequence"] for v in versions] == [1, 2]
     kinds = {(c["entity"], c["kind"]) for c in changes}
