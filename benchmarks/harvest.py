@@ -103,8 +103,6 @@ async def run(  # noqa: PLR0917 (a benchmark's knobs)
             print(f"[{label}] unchanged round (304):    {typical[0]:7.2f} s  {typical[1]}")
             print(f"[{label}]   (median of {_runs([u[0] for u in unchanged])})")
             print(f"[{label}] full / floor:             {full[0] / floor:7.2f}")
-            if not workers:
-                await cpu_stages(label, urls, runtime, floor, f"http://127.0.0.1:{port}/{cuts[0]}/feed/v1/jwks.json")
             if changed:  # every node publishes one change, read once through the full feed, once through change pages
                 httpx.get(f"http://127.0.0.1:{port}/_publish").raise_for_status()
                 by_feed = await timed_round(runtime, cuts, full_feed=True)
@@ -112,8 +110,11 @@ async def run(  # noqa: PLR0917 (a benchmark's knobs)
                 by_pages = await timed_round(runtime, cuts)
                 print(f"[{label}] changed round, full feeds:   {by_feed[0]:7.2f} s  {by_feed[1]}")
                 print(f"[{label}] changed round, change feed:  {by_pages[0]:7.2f} s  {by_pages[1]}")
+            # Measured before the CPU stages below, which hold every feed in memory at once (the harvester never does).
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"[{label}] peak memory of the aggregator process: {peak:.0f} MiB")
+            if not workers:
+                await cpu_stages(label, urls, runtime, floor, f"http://127.0.0.1:{port}/{cuts[0]}/feed/v1/jwks.json")
         finally:
             await runtime.stop()
     finally:
