@@ -177,3 +177,14 @@ def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
     assert served.returncode == 2
     assert "error [database.not_initialised]" in served.stderr
     assert "Traceback" not in served.stderr
+
+
+def test_push_urls_must_be_http_urls(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(
+        '[node]\ncut = "13119"\ndata_dir = "datos"\npush_urls = ["agregador.cl/push"]\n[node.contact]\nname = "GA"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config, {})
+    assert "$.push_urls[0]" in (caught.value.detail or "")

@@ -53,7 +53,7 @@ class NodeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     publisher: Annotated[PublisherSettings, Meta(description="Extra facts about the commune.")] = msgspec.field(
         default_factory=PublisherSettings
     )
-    push_urls: Annotated[list[str], Meta(description="Aggregator push endpoints notified of every new sequence.")] = []
+    push_urls: Annotated[list[Url], Meta(description="Aggregator push endpoints notified of every new sequence.")] = []
     key_grace_days: Annotated[int, Meta(ge=0, description="Days a rotated-out public key stays in the JWKS.")] = 30
     max_upload_bytes: Annotated[
         int, Meta(gt=0, description="Largest evidence file or spreadsheet accepted, in bytes.")
