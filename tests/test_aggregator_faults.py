@@ -227,14 +227,30 @@ async def test_a_replayed_older_feed_is_quarantined_not_applied(database_url: st
         await make_due(runtime, BROKEN)
         (result,) = (await runtime.scheduler.tick()).results
         state = await _state(runtime, BROKEN)
+        held = await Review(runtime.db).pending()  # the exact bytes of version 1: already stored, not again
+        outcomes = []
+        for seed in (2, 3):  # two other versions with an old sequence: each held for review
+            older = encode(generate_feed(node.cut, commitments=node.commitments, seed=seed, sequence=1))
+            node.behaviour = body(lambda _, older=older: older)(node)
+            await make_due(runtime, BROKEN)
+            outcomes += [r.outcome for r in (await runtime.scheduler.tick()).results]
         pending = await Review(runtime.db).pending()
         for item in pending:
             with pytest.raises(ConflictError):
                 await Review(runtime.db).approve(item["id"])
+        await Review(runtime.db).discard(pending[0]["id"])
+        after_one = await _state(runtime, BROKEN)
+        await Review(runtime.db).discard(pending[1]["id"])
+        after_both = await _state(runtime, BROKEN)
     assert result.outcome == "quarantined"
     assert result.code == "sequence.backwards"
     assert state.state == "quarantined"
     assert state.sequence == 2
+    assert held == []
+    assert outcomes == ["quarantined", "quarantined"]
+    assert len(pending) == 2
+    assert after_one.state == "quarantined"  # one version still waits for review
+    assert (after_both.state, after_both.sequence) == ("ok", 2)
 
 
 async def test_a_version_dropping_most_records_is_quarantined(database_url: str) -> None:

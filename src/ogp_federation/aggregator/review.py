@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import ConflictError, NotFoundError
@@ -62,12 +62,20 @@ class Review:
             node.state, node.last_error_code, node.last_error_message = "ok", None, None
 
     async def discard(self, version_id: int) -> None:
-        """Keep a quarantined version out for good (it stays stored, marked discarded)."""
+        """Keep a quarantined version out for good (it stays stored, marked discarded).
+
+        The node leaves the quarantined state once none of its versions waits for review any more.
+        """
         async with self.db.transaction() as session:
             version = await self._quarantined(session, version_id)
+            node = await session.scalar(select(Node).where(Node.id == version.node_id).with_for_update())
             version.status = "discarded"
-            node = await session.scalar(select(Node).where(Node.id == version.node_id))
-            if node is not None and node.state == "quarantined":
+            waiting = await session.scalar(
+                select(func.count())
+                .select_from(FeedVersion)
+                .where(FeedVersion.node_id == version.node_id, FeedVersion.status == "quarantined")
+            )
+            if node is not None and node.state == "quarantined" and not waiting:
                 node.state = "ok"
 
     @staticmethod
