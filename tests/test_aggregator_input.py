@@ -270,6 +270,19 @@ async def test_registration_is_checked_before_the_node_is_contacted(database_url
     assert failures[6][0].code == "ssrf.blocked"
 
 
+async def test_two_registrations_of_one_commune_at_once_leave_one_node(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        server.add(FakeNode(CUT))
+        registered = await asyncio.gather(
+            *(runtime.registry.add_node(CUT, server.base(CUT), interval=60 * (i + 1)) for i in range(4)),
+            return_exceptions=True,
+        )
+        nodes = await runtime.registry.nodes()
+    assert [r for r in registered if isinstance(r, BaseException)] == []
+    assert [n.cut for n in nodes] == [CUT]
+    assert nodes[0].poll_interval in (60, 120, 180, 240)
+
+
 async def test_attributes_out_of_range_change_nothing(database_url: str) -> None:
     async with aggregator(database_url) as runtime:
         await runtime.registry.set_attributes(CUT, population=266798, subdere_group=1, groups=["ogp-local"])

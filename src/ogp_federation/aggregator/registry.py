@@ -137,6 +137,8 @@ class Registry:
             )
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
+            # The commune's row is locked: two registrations of one CUT at once queue, the second re-points.
+            await session.scalar(select(Commune).where(Commune.cut == cut).with_for_update())
             node = await session.scalar(select(Node).where(Node.cut == cut))
             if node is None:
                 node = Node(cut=cut, created_at=now, next_poll_at=now, state="never_harvested", consecutive_failures=0)
