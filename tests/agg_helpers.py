@@ -102,6 +102,7 @@ class FakeNodeServer:
         self.nodes: dict[str, FakeNode] = {}
         self.requests: list[str] = []
         self.hooks: list[tuple[str, Any]] = []
+        self.hosts: list[str] = []  # the Host header of each request
         self.server: asyncio.Server | None = None
         self.port = 0
 
@@ -129,6 +130,7 @@ class FakeNodeServer:
             method, path = request_line.split(" ")[:2]
             headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
             self.requests.append(path)
+            self.hosts.append(headers.get("host", ""))
             if method == "POST" and path.startswith("/hooks/"):  # a webhook receiver on the same port
                 body = await asyncio.wait_for(reader.readexactly(int(headers.get("content-length", "0"))), 5)
                 self.hooks.append((path, json.loads(body)))

@@ -7,6 +7,7 @@ the healthy node in the same round is unaffected, and the aggregator keeps runni
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import select, update
 
 from agg_helpers import FakeNode, FakeNodeServer, aggregator, fake_nodes, gzip_bomb, make_due, response
-from ogp_federation.aggregator.harvest.netguard import BlockedAddressError
+from ogp_federation.aggregator.harvest.netguard import BlockedAddressError, NetworkGuard
 from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
 from ogp_federation.aggregator.review import Review
 from ogp_federation.core.errors import ConflictError, NotFoundError
@@ -197,6 +198,48 @@ async def test_oversized_cache_validators_are_dropped_and_the_feed_kept(database
         stored = await _state(runtime, BROKEN)
     assert (result.outcome, stored.sequence) == ("accepted", 2)
     assert (stored.etag, stored.last_modified) == (None, None)
+
+
+class _LoopbackNames(NetworkGuard):
+    """The guard, with every host name resolving to 127.0.0.1 (there is no DNS server to ask here)."""
+
+    @staticmethod
+    async def _resolve(host: str, port: int) -> list[Any]:
+        assert host.isascii(), host  # names reach DNS as punycode
+        return [ipaddress.ip_address("127.0.0.1")]
+
+
+async def test_a_node_with_an_internationalised_name_is_harvested(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        runtime.fetcher.guard = _LoopbackNames(["127.0.0.0/8"])
+        server.add(FakeNode(BROKEN))
+        base = f"http://municipalidad-ñuñoa.cl:{server.port}/{BROKEN}"
+        await runtime.registry.add_node(BROKEN, base, trust_fetched_keys=True)
+        async with runtime.db.transaction() as session:  # the feed itself under the same name
+            await session.execute(update(Node).values(feed_url=base + "/feed/v1/plan.json"))
+        (result,) = (await runtime.scheduler.tick()).results
+    assert result.outcome == "accepted"
+    assert server.hosts[0] == f"xn--municipalidad-uoa-sxbb.cl:{server.port}"
+
+
+async def test_an_unexpected_error_in_one_poll_costs_only_that_poll(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _register(runtime, server, HEALTHY, BROKEN)
+        real_poll = runtime.harvester._poll
+
+        async def poll(node: Node) -> Any:
+            if node.cut == BROKEN:
+                raise RuntimeError("a bug some node's data reached")
+            return await real_poll(node)
+
+        monkeypatch.setattr(runtime.harvester, "_poll", poll)
+        by_cut = {r.cut: r for r in (await runtime.scheduler.tick()).results}
+        broken = await _state(runtime, BROKEN)
+    assert by_cut[HEALTHY].outcome == "accepted"
+    assert (by_cut[BROKEN].outcome, by_cut[BROKEN].code) == ("error", "internal.error")
+    assert (broken.state, broken.lease_owner) == ("failing", None)
 
 
 async def test_unresolvable_name_is_recorded(database_url: str) -> None:

@@ -100,6 +100,10 @@ class Harvester:
             return Polled(node, started, result, rejected.candidate, full_fetch=True)
         except OGPError as exc:  # e.g. the SSRF guard or DNS
             return Polled(node, started, HarvestResult(node.cut, "error", exc.code, exc.message_en))
+        except Exception:  # noqa: BLE001 (a bug some node's data reached: this poll fails, the round goes on)
+            _log.exception("poll.unexpected", cut=node.cut)
+            message = "unexpected error while polling; it is logged for the operators"
+            return Polled(node, started, HarvestResult(node.cut, "error", "internal.error", message))
         return Polled(node, started, result, candidate, full_fetch=full)
 
     async def _last_full(self, node: Node) -> _FullVersion | None:

@@ -79,14 +79,22 @@ class NetworkGuard:
         if parts.username or parts.password:
             raise BlockedAddressError("URL con credenciales", "URL with credentials", code="url.invalid")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = await self._resolve(parts.hostname, port)
+        try:  # internationalised names (ñ, tildes) travel as punycode, in DNS, Host and SNI alike
+            host = parts.hostname.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise BlockedAddressError(
+                f"nombre de servidor inválido: {parts.hostname!r}",
+                f"invalid host name: {parts.hostname!r}",
+                code="url.invalid",
+            ) from exc
+        addresses = await self._resolve(host, port)
         blocked = [a for a in addresses if not self.is_allowed(a)]
         if blocked:
             raise BlockedAddressError(
                 f"{parts.hostname} apunta a una dirección no pública ({blocked[0]})",
                 f"{parts.hostname} points at a non-public address ({blocked[0]})",
             )
-        return ResolvedTarget(parts.scheme, parts.hostname, port, addresses[0])
+        return ResolvedTarget(parts.scheme, host, port, addresses[0])
 
     @staticmethod
     async def _resolve(host: str, port: int) -> Sequence[IPAddress]:
