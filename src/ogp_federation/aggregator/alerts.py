@@ -93,6 +93,9 @@ class AlertSender:
         except OGPError as exc:
             logger.warning("webhook alert for %s failed: [%s] %s", alert.cut, exc.code, exc.describe("en"))
             return
+        except Exception:  # a bug: logged, and it never stops the other alerts
+            logger.exception("webhook alert for %s failed", alert.cut)
+            return
         if not 200 <= status < 300:
             logger.warning("webhook alert for %s answered HTTP %s", alert.cut, status)
 
