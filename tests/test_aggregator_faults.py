@@ -242,6 +242,20 @@ async def test_an_unexpected_error_in_one_poll_costs_only_that_poll(
     assert (broken.state, broken.lease_owner) == ("failing", None)
 
 
+async def test_a_feed_with_a_nul_character_is_invalid_not_unstorable(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _register(runtime, server, BROKEN)
+        node = server.nodes[BROKEN]
+        document = msgspec.json.decode(next_feed(node))
+        document["commitments"][0]["title"] = "Compromiso\u0000"
+        node.publish(2, msgspec.json.encode(document))
+        (result,) = (await runtime.scheduler.tick()).results
+        stored = await _state(runtime, BROKEN)
+    assert (result.outcome, result.code) == ("invalid", "feed.invalid")
+    assert "text.nul" in (result.message or "")
+    assert (stored.state, stored.current_version_id) == ("invalid", None)
+
+
 async def test_unresolvable_name_is_recorded(database_url: str) -> None:
     async with fake_nodes() as server, aggregator(database_url) as runtime:
         await _register(runtime, server, BROKEN)

@@ -176,6 +176,33 @@ async def test_only_admins_create_staff(node: Any) -> None:
     assert (refused.status_code, created.status_code, again.status_code, short.status_code) == (403, 201, 409, 422)
 
 
+async def test_staff_names_and_token_names_are_checked_before_the_database(node: Any) -> None:
+    admin = await staff_token(node, "jefa", "admin")
+    password = "otra-clave-bastante-larga"
+    async with client(node) as http:
+        names = {
+            name: await http.post(
+                "/admin/api/users", json={"username": name, "password": password}, headers=bearer(admin)
+            )
+            for name in ("", "a" * 65, "ana\u0000", " ana", "ana perez")
+        }
+        good = await http.post(
+            "/admin/api/users", json={"username": "ana.perez", "password": password}, headers=bearer(admin)
+        )
+        login_nul = await http.post("/admin/api/login", json={"username": "ana\u0000", "password": password})
+        long_token = await http.post(
+            "/admin/api/login", json={"username": "ana.perez", "password": password, "token_name": "t" * 101}
+        )
+        login = await http.post("/admin/api/login", json={"username": "ana.perez", "password": password})
+    for name, answer in names.items():
+        assert answer.status_code == 422, name
+        assert answer.json()["errors"][0]["path"] == "username", name
+    assert good.status_code == 201
+    assert login_nul.status_code == 401
+    assert (long_token.status_code, long_token.json()["errors"][0]["path"]) == (422, "token_name")
+    assert login.status_code in (200, 201)
+
+
 async def test_lost_updates_are_refused(node: Any) -> None:
     token = await staff_token(node)
     async with client(node) as http:
@@ -226,7 +253,15 @@ async def test_invalid_writes_name_every_field_and_change_nothing(node: Any) -> 
             json={"id": "dcga", "name": "Otra", "classification": "other"},
             headers=bearer(token),
         )
+        nul = await http.post(
+            "/admin/api/organizations",
+            json={"id": "nula", "name": "Oficina\u0000 nula", "classification": "other"},
+            headers=bearer(token),
+        )
         after = await http.get("/feed/v1/plan.json")
+    assert nul.status_code == 422, nul.text  # not a database error: PostgreSQL cannot store U+0000
+    ((rule, path),) = [(e["rule"], e["path"]) for e in nul.json()["errors"]]
+    assert (rule, path.startswith("$.organizations["), path.endswith("].name")) == ("text.nul", True, True)
     assert response.status_code == 422
     problem = response.json()
     assert response.headers["Content-Type"].startswith("application/problem+json")

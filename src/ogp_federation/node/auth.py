@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,17 @@ from ogp_federation.core.errors import (
 from .models import ApiToken, User
 
 __all__ = ["ROLES", "Staff", "StaffService", "hash_password", "verify_password"]
+
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+TOKEN_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+
+
+def _check(value: str, pattern: re.Pattern[str], field: str, rule_es: str, rule_en: str) -> None:
+    if not pattern.match(value):
+        raise InvalidInputError(
+            f"{field}: {rule_es}", f"{field}: {rule_en}", errors=[{"path": field, "message": rule_en}]
+        )
+
 
 ROLES = ("editor", "admin")
 TOKEN_PREFIX = "ogpn_"  # noqa: S105 (a public prefix that makes leaked tokens easy to spot)
@@ -79,6 +91,13 @@ class StaffService:
 
     async def create_user(self, username: str, password: str, role: str) -> None:
         """Add a staff account."""
+        _check(
+            username,
+            USERNAME,
+            "username",
+            "letras, dígitos y . _ @ -, hasta 64, empezando por letra o dígito",
+            "letters, digits and . _ @ -, at most 64, starting with a letter or digit",
+        )
         if role not in ROLES:
             raise InvalidInputError("rol desconocido", "unknown role", errors=[{"path": "role", "message": role}])
         if len(password) < 12:
@@ -96,6 +115,7 @@ class StaffService:
 
     async def create_token(self, username: str, name: str = "personal") -> str:
         """A new token for ``username``; the only time the plain token is seen."""
+        _check(name, TOKEN_NAME, "token_name", "de 1 a 100 caracteres imprimibles", "1 to 100 printable characters")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         async with self.db.transaction() as session:
             user_id = await session.scalar(select(User.id).where(User.username == username))
@@ -108,6 +128,8 @@ class StaffService:
 
     async def token_for_password(self, username: str, password: str, name: str) -> str:
         """Exchange a username and password for a new token."""
+        if not USERNAME.match(username):  # no such account can exist: no need to ask the database
+            raise AuthenticationError("usuario o contraseña incorrectos", "wrong username or password")
         async with self.db.sessions() as session:
             user = await session.scalar(select(User).where(User.username == username))
         if user is None or not verify_password(password, user.password_hash):

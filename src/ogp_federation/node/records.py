@@ -173,6 +173,8 @@ class PlanService:
                 session.add(state)
             sequence, now = state.sequence + 1, datetime.now(UTC)
             rows = list(await session.scalars(select(RecordRow).order_by(RecordRow.position, RecordRow.id)))
+            # Read before the batch touches any row: no query may flush a change the validation has not seen.
+            previous = await session.scalar(select(Publication).order_by(Publication.sequence.desc()).limit(1))
             batch = _Batch(session, rows, sequence, now, author)
             for change in changes:
                 batch.apply(change)
@@ -180,7 +182,6 @@ class PlanService:
                 raise InvalidInputError(
                     "los datos no cumplen el estándar", "the data does not meet the standard", errors=batch.errors
                 )
-            previous = await session.scalar(select(Publication).order_by(Publication.sequence.desc()).limit(1))
             if not batch.changed and previous is not None:
                 return Snapshot.of(
                     previous.sequence, previous.generated_at, previous.body, previous.signature, previous.kid

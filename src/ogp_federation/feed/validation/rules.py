@@ -13,7 +13,7 @@ from .report import Finding, Layer, Severity
 
 __all__ = ["RULES", "RULESET_VERSION", "Rule"]
 
-RULESET_VERSION = "1.0.0"
+RULESET_VERSION = "1.1.0"  # 1.1.0: text.nul
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,13 @@ _CATALOGUE = (
         "Invalid date or time format: {detail}.",
     ),
     Rule("schema.constraint", _E, _SC, "Valor no permitido: {detail_es}.", "Value not allowed: {detail}."),
+    Rule(
+        "text.nul",
+        _E,
+        _SC,
+        "El texto contiene el carácter nulo (U+0000), que las bases de datos no guardan; quítelo.",
+        "The text contains the NUL character (U+0000), which databases do not store; remove it.",
+    ),
     Rule(
         "enum.value",
         _E,

@@ -57,13 +57,44 @@ def parse(document: bytes, *, max_bytes: int) -> Parsed:
     if len(document) > max_bytes:
         return Parsed(None, [RULES["json.too_large"].at("$", size=len(document), limit=max_bytes)])
     try:
-        return Parsed(msgspec.json.decode(document, type=PlanFeed))
+        return Parsed(msgspec.json.decode(document, type=PlanFeed), _nul_findings(document))
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass  # Malformed bytes or JSON, or a structural problem: the slow path tells which.
     raw_or_finding = _decode_untyped(document)
     if isinstance(raw_or_finding, Finding):
         return Parsed(None, [raw_or_finding])
-    return _walk_document(raw_or_finding)
+    parsed = _walk_document(raw_or_finding)
+    parsed.findings += _nul_findings(document, raw_or_finding)
+    return parsed
+
+
+_NUL_ESCAPE = b"\\u0000"  # in JSON text a NUL can only be written this way
+_MAX_NUL_FINDINGS = 20
+
+
+def _nul_findings(document: bytes, raw: Any = None) -> list[Finding]:
+    """Where a string (or a member name) holds U+0000, which PostgreSQL and most tools cannot store.
+
+    The byte search costs next to nothing; the document is walked only when it finds something.
+    """
+    if _NUL_ESCAPE not in document:
+        return []
+    found: list[Finding] = []
+    stack: list[tuple[Any, str]] = [(msgspec.json.decode(document) if raw is None else raw, "$")]
+    while stack and len(found) < _MAX_NUL_FINDINGS:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(RULES["text.nul"].at(path))
+        elif isinstance(value, dict):
+            for name, item in reversed(value.items()):
+                child = _join(path, name)
+                if "\x00" in name:
+                    found.append(RULES["text.nul"].at(child))
+                stack.append((item, child))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{index}]") for index, item in reversed(list(enumerate(value))))
+    return found[:_MAX_NUL_FINDINGS]
 
 
 def check_record(collection: Collection, data: Any, path: str = "$") -> tuple[Record | None, list[Finding]]:
