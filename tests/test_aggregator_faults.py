@@ -248,12 +248,13 @@ async def test_a_feed_with_a_nul_character_is_invalid_not_unstorable(database_ur
         node = server.nodes[BROKEN]
         document = msgspec.json.decode(next_feed(node))
         document["commitments"][0]["title"] = "Compromiso\u0000"
+        document["milestones"][1]["status"] = "listo\u0000"  # a finding that quotes the value back
         node.publish(2, msgspec.json.encode(document))
         (result,) = (await runtime.scheduler.tick()).results
         stored = await _state(runtime, BROKEN)
     assert (result.outcome, result.code) == ("invalid", "feed.invalid")
-    assert "text.nul" in (result.message or "")
-    assert (stored.state, stored.current_version_id) == ("invalid", None)
+    assert (stored.state, stored.current_version_id, stored.last_error_code) == ("invalid", None, "feed.invalid")
+    assert "\x00" not in (stored.last_error_message or "")  # stored on PostgreSQL, so no NUL in it
 
 
 async def test_unresolvable_name_is_recorded(database_url: str) -> None:
