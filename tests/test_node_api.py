@@ -289,6 +289,13 @@ async def test_evidence_upload_is_checked_stored_by_hash_and_served(tmp_path: Pa
             "/admin/api/evidence", files={"data": ("b.pdf", b"%PDF-" + b"0" * 60_000)}, headers=bearer(token)
         )
         anonymous = await http.post("/admin/api/evidence", files={"data": ("acta.pdf", pdf)})
+        hostile_name = 'acta\x00"; x=1\r\nSet-Cookie: a=b.pdf'
+        odd = await http.post("/admin/api/evidence", files={"data": (hostile_name, pdf + b"1")}, headers=bearer(token))
+        odd_served = await http.get(odd.json()["url"].removeprefix("http://testserver.local"))
+    assert odd.status_code == 201, odd.text
+    assert odd_served.status_code == 200
+    assert "set-cookie" not in odd_served.headers
+    assert "\x00" not in odd_served.headers["content-disposition"]
     assert uploaded.status_code == 201
     body = uploaded.json()
     assert body["sha256"] == hashlib.sha256(pdf).hexdigest()
