@@ -63,6 +63,10 @@ def _json_object(text: bytes | str, where: str) -> dict[str, Any]:
     return value
 
 
+def _or_dash(value: object) -> str:
+    return "—" if value is None else str(value)
+
+
 @click.group()
 def aggregator() -> None:
     """Agregador de la asociación / the association's aggregator."""
@@ -312,6 +316,6 @@ async def commune_set(
         ),
     )
     click.echo(
-        f"{commune.cut}: población {commune.population}, grupo SUBDERE {commune.subdere_group}, "
+        f"{commune.cut}: población {_or_dash(commune.population)}, grupo SUBDERE {_or_dash(commune.subdere_group)}, "
         f"grupos {', '.join(commune.groups) or '—'}"
     )
