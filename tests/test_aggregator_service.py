@@ -67,6 +67,9 @@ async def test_history_keeps_signed_bytes_diffs_and_past_states(database_url: st
         (result,) = (await runtime.scheduler.tick()).results
         async with api(runtime) as http:
             versions = (await http.get(f"/api/v1/communes/{CUT}/versions")).json()
+            first_page = await http.get(f"/api/v1/communes/{CUT}/versions", params={"limit": 1})
+            next_url = first_page.headers["link"].split(">")[0].lstrip("<")
+            second_page = await http.get(next_url)
             changes = (await http.get(f"/api/v1/versions/{versions[1]['id']}/changes")).json()
             current = await http.get(f"/api/v1/communes/{CUT}/feed")
             first_generated = datetime.fromisoformat(versions[0]["generated_at"])
@@ -91,6 +94,8 @@ async def test_history_keeps_signed_bytes_diffs_and_past_states(database_url: st
     assert past_local.content == first_body
     assert result.outcome == "accepted"
     assert [v["sequence"] for v in versions] == [1, 2]
+    assert [v["id"] for v in first_page.json() + second_page.json()] == [v["id"] for v in versions]
+    assert "link" not in second_page.headers
     kinds = {(c["entity"], c["kind"]) for c in changes}
     assert ("milestones", "changed") in kinds
     assert ("assessments", "deleted") in kinds

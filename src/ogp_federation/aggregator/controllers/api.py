@@ -59,24 +59,54 @@ async def commune_records(
 
 
 @get("/api/v1/communes/{cut:str}/versions", tags=["read"])
-async def commune_versions(runtime: Runtime, cut: CutPath) -> list[dict[str, Any]]:
-    """Every version harvested from a commune (accepted and quarantined)."""
+async def commune_versions(
+    runtime: Runtime,
+    cut: CutPath,
+    after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1, description="Only versions with a larger id.")] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Most versions in this page.")] = 500,
+) -> Response[list[dict[str, Any]]]:
+    """The versions harvested from a commune (accepted and quarantined), oldest first, a page at a time.
+
+    When there are more, the ``Link`` header names the next page (``rel="next"``).
+    """
+    listed = (
+        FeedVersion.id,
+        FeedVersion.sequence,
+        FeedVersion.generated_at,
+        FeedVersion.status,
+        FeedVersion.source,
+        FeedVersion.reason,
+        FeedVersion.sha256,
+        FeedVersion.kid,
+        FeedVersion.counts,
+    )  # not the bodies: a listing never loads the documents
     async with runtime.db.sessions() as session:
-        rows = await session.scalars(select(FeedVersion).where(FeedVersion.cut == cut).order_by(FeedVersion.id))
-        return [
-            {
-                "id": v.id,
-                "sequence": v.sequence,
-                "generated_at": v.generated_at.isoformat(),
-                "status": v.status,
-                "source": v.source,
-                "reason": v.reason,
-                "sha256": v.sha256,
-                "kid": v.kid,
-                "counts": v.counts,
-            }
-            for v in rows
-        ]
+        rows = (
+            await session.execute(
+                select(*listed)
+                .where(FeedVersion.cut == cut, FeedVersion.id > after)
+                .order_by(FeedVersion.id)
+                .limit(limit + 1)
+            )
+        ).all()
+    page = [
+        {
+            "id": row.id,
+            "sequence": row.sequence,
+            "generated_at": row.generated_at.isoformat(),
+            "status": row.status,
+            "source": row.source,
+            "reason": row.reason,
+            "sha256": row.sha256,
+            "kid": row.kid,
+            "counts": row.counts,
+        }
+        for row in rows[:limit]
+    ]
+    headers = {}
+    if len(rows) > limit:
+        headers["Link"] = f'</api/v1/communes/{cut}/versions?after={page[-1]["id"]}&limit={limit}>; rel="next"'
+    return Response(page, headers=headers)
 
 
 @get("/api/v1/versions/{version_id:int}/changes", tags=["read"])
