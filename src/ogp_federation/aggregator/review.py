@@ -25,9 +25,10 @@ class Review:
 
     async def pending(self) -> list[dict[str, Any]]:
         """Every quarantined version."""
-        async with self.db.sessions() as session:
-            rows = await session.scalars(
-                select(FeedVersion).where(FeedVersion.status == "quarantined").order_by(FeedVersion.id)
+        columns = (FeedVersion.id, FeedVersion.cut, FeedVersion.sequence, FeedVersion.fetched_at, FeedVersion.reason)
+        async with self.db.sessions() as session:  # the columns listed, not the documents
+            rows = await session.execute(
+                select(*columns).where(FeedVersion.status == "quarantined").order_by(FeedVersion.id)
             )
             return [
                 {
