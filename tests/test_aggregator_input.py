@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog.testing
 from click.testing import CliRunner
 from litestar import Litestar, get
 from sqlalchemy import select
@@ -421,6 +422,18 @@ async def test_a_database_that_is_down_is_a_503_problem(tmp_path: Path) -> None:
     assert answer.headers["retry-after"] == "30"
     assert answer.json()["code"] == "database.unavailable"
     assert "127.0.0.1" not in answer.text  # where the database lives is the operator's business
+
+
+async def test_a_scheduled_tick_outlives_a_database_that_is_away() -> None:
+    runtime = AggregatorRuntime(settings_for(UNREACHABLE_PG))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            first = await runtime.scheduler.safe_tick()
+            second = await runtime.scheduler.safe_tick()  # and the next one runs too
+    finally:
+        await runtime.stop()
+    assert (first, second) == (None, None)
+    assert [(e["event"], e["code"]) for e in logs] == [("tick.database_unavailable", "database.unavailable")] * 2
 
 
 async def test_an_unexpected_error_is_a_logged_500_problem_that_leaks_nothing() -> None:

@@ -14,11 +14,14 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy import or_, select, update
 
-from ogp_federation.core.db import Database
+from ogp_federation.core.db import Database, database_failure
+from ogp_federation.core.logs import get_logger
 
 from .harvest.harvester import Harvester, HarvestResult, Polled
 from .models import Node, Round
 from .settings import AggregatorSettings
+
+_log = get_logger("ogp_federation.aggregator")
 
 __all__ = ["HarvestScheduler", "RoundSummary"]
 
@@ -119,11 +122,26 @@ class HarvestScheduler:
             await session.execute(update(Node).where(Node.cut == cut).values(next_poll_at=datetime.now(UTC)))
         await self.tick(cuts=[cut])
 
+    async def safe_tick(self) -> RoundSummary | None:
+        """A tick that outlives its failures: a database that is away is one log line, not a crash.
+
+        What a tick claimed but could not record is retaken when its leases run out.
+        """
+        try:
+            return await self.tick()
+        except Exception as exc:  # noqa: BLE001 (the scheduler keeps ticking; the next tick retries)
+            failure = database_failure(exc)
+            if failure is None:
+                _log.exception("tick.failed")
+            else:
+                _log.warning("tick.database_unavailable", code=failure.code, detail=failure.detail)
+            return None
+
     def start(self) -> None:
         """Tick every ``tick_seconds`` in the running event loop."""
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
-            self.tick,
+            self.safe_tick,
             "interval",
             seconds=self.settings.tick_seconds,
             max_instances=1,

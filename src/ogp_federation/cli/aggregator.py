@@ -230,7 +230,7 @@ async def work(config_path: Path | None, seconds: float | None) -> None:
     deadline = loop.time() + seconds if seconds else None
     try:
         while not stop.is_set() and (deadline is None or loop.time() < deadline):
-            await runtime.scheduler.tick()
+            await runtime.scheduler.safe_tick()  # a database restart is waited out, not a crash
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), runtime.settings.tick_seconds)
     finally:
