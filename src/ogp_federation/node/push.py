@@ -93,4 +93,7 @@ class PushNotifier:
             response = await self._client.post(url, content=body, headers={"Content-Type": "application/jose"})
         except httpx.HTTPError:
             return False
+        except Exception:  # e.g. a URL httpx refuses: logged, and the sender keeps serving later notices
+            logger.exception("push to %s could not be sent", url)
+            return False
         return response.is_success
