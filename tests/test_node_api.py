@@ -54,6 +54,15 @@ async def test_conditional_get_and_gzip(node: Any) -> None:
         assert (await http.get("/feed/v1/plan.json", headers={"If-Modified-Since": modified})).status_code == 304
         assert (await http.get("/feed/v1/plan.json", headers={"If-None-Match": '"otro"'})).status_code == 200
         zipped = await http.get("/feed/v1/plan.json", headers={"Accept-Encoding": "gzip"})
+        head = await http.head("/feed/v1/plan.json", headers={"Accept-Encoding": "identity"})
+        head_unchanged = await http.head("/feed/v1/plan.json", headers={"If-None-Match": etag})
+        head_page = await http.head("/")
+    # HEAD answers every GET resource: same status and headers, no body (harvesters and link checkers ask it)
+    assert (head.status_code, head.content) == (200, b"")
+    assert (head.headers["ETag"], head.headers["Content-Length"]) == (etag, str(len(first.content)))
+    assert head.headers["OGP-Signature"] == first.headers["OGP-Signature"]
+    assert head_unchanged.status_code == 304
+    assert (head_page.status_code, head_page.content) == (200, b"")
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert zipped.content == first.content  # httpx decodes it; the bytes are the signed ones
     assert len(gzip.compress(first.content)) < len(first.content)

@@ -5,18 +5,27 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from litestar import Litestar, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
 from .db import database_failure
 from .errors import DatabaseUnavailableError, InvalidInputError, OGPError
 
-__all__ = ["PROBLEM_JSON", "SECURITY_HEADERS", "Service", "exception_handlers", "problem", "service_wiring"]
+__all__ = [
+    "PROBLEM_JSON",
+    "SECURITY_HEADERS",
+    "Service",
+    "answer_head_like_get",
+    "exception_handlers",
+    "problem",
+    "service_wiring",
+]
 
 PROBLEM_JSON = "application/problem+json"
 # On every response: what a node published is served as the type it is (JSON), never sniffed into HTML.
@@ -117,3 +126,29 @@ def service_wiring(service: Service) -> tuple[Callable[[Litestar], AbstractAsync
         return service
 
     return lifespan, Provide(provide, use_cache=True)
+
+
+def answer_head_like_get(app: Litestar) -> Litestar:
+    """Answer ``HEAD`` for every ``GET`` resource with the same status and headers and no body (RFC 9110).
+
+    Harvesters and link checkers ask ``HEAD`` first; Litestar routes it only to handlers declared for it.
+    The request is routed as a ``GET`` and the body is dropped on the way out (``Content-Length`` stays).
+    """
+    inner: ASGIApp = app.asgi_handler
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope.get("method") != "HEAD":
+            await inner(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await inner(cast("Scope", {**scope, "method": "GET"}), receive, headers_only)
+
+    app.asgi_handler = handler
+    return app

@@ -8,7 +8,7 @@ from litestar.config.response_cache import ResponseCacheConfig
 from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
-from ogp_federation.core.http import SECURITY_HEADERS, exception_handlers, service_wiring
+from ogp_federation.core.http import SECURITY_HEADERS, answer_head_like_get, exception_handlers, service_wiring
 from ogp_federation.feed.reference import CommuneReference
 
 from .controllers.admin import ADMIN_HANDLERS
@@ -32,18 +32,26 @@ def create_app(
     lifespan, provide_runtime = service_wiring(
         NodeRuntime(settings, reference=reference, push_transport=push_transport)
     )
-    return Litestar(
-        route_handlers=[*FEED_HANDLERS, *ADMIN_HANDLERS, *EVIDENCE_HANDLERS, *SPREADSHEET_HANDLERS, *CITIZEN_HANDLERS],
-        dependencies={"runtime": provide_runtime},
-        lifespan=[lifespan],
-        exception_handlers=exception_handlers,
-        response_headers=SECURITY_HEADERS,
-        request_max_body_size=settings.max_upload_bytes + 64 * 1024,
-        response_cache_config=ResponseCacheConfig(),
-        openapi_config=OpenAPIConfig(
-            title=f"ogp-federation node {settings.cut}",
-            version=__version__,
-            description="Nodo comunal de Gobierno Abierto: feed firmado y API de administración.",
-            path="/schema",
-        ),
+    return answer_head_like_get(
+        Litestar(
+            route_handlers=[
+                *FEED_HANDLERS,
+                *ADMIN_HANDLERS,
+                *EVIDENCE_HANDLERS,
+                *SPREADSHEET_HANDLERS,
+                *CITIZEN_HANDLERS,
+            ],
+            dependencies={"runtime": provide_runtime},
+            lifespan=[lifespan],
+            exception_handlers=exception_handlers,
+            response_headers=SECURITY_HEADERS,
+            request_max_body_size=settings.max_upload_bytes + 64 * 1024,
+            response_cache_config=ResponseCacheConfig(),
+            openapi_config=OpenAPIConfig(
+                title=f"ogp-federation node {settings.cut}",
+                version=__version__,
+                description="Nodo comunal de Gobierno Abierto: feed firmado y API de administración.",
+                path="/schema",
+            ),
+        )
     )
