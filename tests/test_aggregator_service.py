@@ -73,6 +73,7 @@ async def test_history_keeps_signed_bytes_diffs_and_past_states(database_url: st
             changes = (await http.get(f"/api/v1/versions/{versions[1]['id']}/changes")).json()
             current = await http.get(f"/api/v1/communes/{CUT}/feed")
             current_head = await http.head(f"/api/v1/communes/{CUT}/feed")
+            zipped = await http.get(f"/api/v1/communes/{CUT}/feed", headers={"Accept-Encoding": "gzip"})
             first_generated = datetime.fromisoformat(versions[0]["generated_at"])
             past = await http.get(
                 f"/api/v1/communes/{CUT}/feed", params={"as_of": (first_generated + timedelta(seconds=30)).isoformat()}
@@ -104,6 +105,8 @@ async def test_history_keeps_signed_bytes_diffs_and_past_states(database_url: st
     assert {"status", "progress", "completed_on", "evidence"} <= set(status_change["fields"])
     assert (status_change["old"]["status"], status_change["new"]["status"]) == ("in_progress", "completed")
     assert current.content == node.body
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.content == node.body  # decoded by the client: still the exact signed bytes
     assert (current_head.status_code, current_head.content) == (200, b"")
     assert current_head.headers["OGP-Signature"] == current.headers["OGP-Signature"]
     assert signing.verify(current.content, current.headers["OGP-Signature"], {node.key.thumbprint(): node.key}).kid
