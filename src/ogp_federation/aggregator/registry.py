@@ -104,9 +104,8 @@ class Registry:
         given: dict[str, Any] = {"cut": cut, "url": base_url, "jwks": jwks, "trust_fetched_keys": trust_fetched_keys}
         given |= {"interval": interval, "contact_email": contact_email, "webhook_url": webhook_url}
         entry: NodeRegistration = checked(given, NodeRegistration)
-        async with self.db.sessions() as session:
-            if await session.get(Commune, cut) is None:
-                raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
+        if self.reference.get(cut) is None:  # checked again, against the database, when the node is written
+            raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
         if entry.webhook_url:
             try:
                 await self.fetcher.guard.check(entry.webhook_url)
@@ -138,7 +137,8 @@ class Registry:
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
             # The commune's row is locked: two registrations of one CUT at once queue, the second re-points.
-            await session.scalar(select(Commune).where(Commune.cut == cut).with_for_update())
+            if await session.scalar(select(Commune.cut).where(Commune.cut == cut).with_for_update()) is None:
+                raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
             node = await session.scalar(select(Node).where(Node.cut == cut))
             if node is None:
                 node = Node(cut=cut, created_at=now, next_poll_at=now, state="never_harvested", consecutive_failures=0)
