@@ -1,4 +1,9 @@
-"""Errors as HTTP: every :class:`OGPError` (and Litestar's own) becomes an RFC 9457 problem response."""
+"""HTTP plumbing both apps share.
+
+Every :class:`OGPError` (and Litestar's own, and anything unexpected) becomes an RFC 9457 problem
+response in one place; the security headers every response carries; ``HEAD`` answered like ``GET``;
+the lifespan wiring of a runtime.
+"""
 
 from __future__ import annotations
 
