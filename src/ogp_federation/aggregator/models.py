@@ -29,8 +29,12 @@ from ogp_federation.core.db import JSON_DOCUMENT, NAMING
 
 # Sequences may reach 2**53 (the standard): 64-bit columns (SQLite's INTEGER already is).
 SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
+# Cache validators a node sends are kept only when they fit (the harvester drops longer ones).
+ETAG_LENGTH, LAST_MODIFIED_LENGTH = 200, 100
 
 __all__ = [
+    "ETAG_LENGTH",
+    "LAST_MODIFIED_LENGTH",
     "AggregatorBase",
     "Commune",
     "FeedVersion",
@@ -84,8 +88,8 @@ class Node(AggregatorBase):
     next_poll_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
-    etag: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    etag: Mapped[str | None] = mapped_column(String(ETAG_LENGTH), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(LAST_MODIFIED_LENGTH), nullable=True)
     sequence: Mapped[int | None] = mapped_column(SEQUENCE, nullable=True)
     current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     state: Mapped[str] = mapped_column(String(20), default="never_harvested")

@@ -105,7 +105,7 @@ class Registry:
         given |= {"interval": interval, "contact_email": contact_email, "webhook_url": webhook_url}
         entry: NodeRegistration = checked(given, NodeRegistration)
         if self.reference.get(cut) is None:  # checked again, against the database, when the node is written
-            raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
+            raise _unknown_commune(cut)
         if entry.webhook_url:
             try:
                 await self.fetcher.guard.check(entry.webhook_url)
@@ -138,7 +138,7 @@ class Registry:
         async with self.db.transaction() as session:
             # The commune's row is locked: two registrations of one CUT at once queue, the second re-points.
             if await session.scalar(select(Commune.cut).where(Commune.cut == cut).with_for_update()) is None:
-                raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
+                raise _unknown_commune(cut)
             node = await session.scalar(select(Node).where(Node.cut == cut))
             if node is None:
                 node = Node(cut=cut, created_at=now, next_poll_at=now, state="never_harvested", consecutive_failures=0)
@@ -182,7 +182,7 @@ class Registry:
         async with self.db.transaction() as session:
             commune = await session.get(Commune, cut)
             if commune is None:
-                raise NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")
+                raise _unknown_commune(cut)
             if given.population is not None:
                 commune.population = given.population
             if given.subdere_group is not None:
@@ -214,3 +214,7 @@ class Registry:
         if node is None:
             raise NotFoundError(f"no hay nodo para {cut}", f"no node for {cut}")
         return node
+
+
+def _unknown_commune(cut: str) -> NotFoundError:
+    return NotFoundError(f"el CUT {cut} no está en el registro", f"CUT {cut} is not in the registry")

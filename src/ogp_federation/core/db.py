@@ -25,7 +25,15 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from .errors import ConfigurationError, DatabaseUnavailableError
 
-__all__ = ["JSON_DOCUMENT", "NAMING", "Database", "check_database_url", "database_failure", "is_sqlite"]
+__all__ = [
+    "JSON_DOCUMENT",
+    "NAMING",
+    "Database",
+    "check_database_url",
+    "database_failure",
+    "is_sqlite",
+    "not_initialised",
+]
 
 # Stable constraint names, so Alembic migrations are reproducible; each context's declarative base uses it.
 NAMING = {
@@ -70,6 +78,16 @@ def check_database_url(url: str) -> str:
     return url
 
 
+def not_initialised(detail: str | None = None) -> DatabaseUnavailableError:
+    """The error of a database without the project's tables, with the command that makes them."""
+    return DatabaseUnavailableError(
+        "la base de datos no tiene las tablas: aplique las migraciones (`ogp-federation … db upgrade`)",
+        "the database has no tables yet: apply the migrations (`ogp-federation … db upgrade`)",
+        code="database.not_initialised",
+        detail=detail,
+    )
+
+
 def database_failure(exc: BaseException) -> DatabaseUnavailableError | None:
     """A clear error for a database that cannot be reached or has no tables yet; None for anything else.
 
@@ -78,12 +96,7 @@ def database_failure(exc: BaseException) -> DatabaseUnavailableError | None:
     reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()
     first = _DRIVER_CLASS.sub("", reason[0])[:300] if reason else type(exc).__name__
     if isinstance(exc, DBAPIError) and _MISSING_TABLE.search(first):
-        return DatabaseUnavailableError(
-            "la base de datos no tiene las tablas: aplique las migraciones (`ogp-federation … db upgrade`)",
-            "the database has no tables yet: apply the migrations (`ogp-federation … db upgrade`)",
-            code="database.not_initialised",
-            detail=first,
-        )
+        return not_initialised(first)
     network = isinstance(exc, ConnectionError | socket.gaierror) or (
         isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
     )

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData
 
-from .db import Database, database_failure, is_sqlite
+from .db import Database, database_failure, is_sqlite, not_initialised
 from .errors import DatabaseUnavailableError
 
 __all__ = ["FILE_TEMPLATE", "alembic_config", "require_current", "run_env", "upgrade"]
@@ -73,11 +73,7 @@ async def require_current(db: Database, script_location: str) -> None:
             raise
         raise failure from exc
     if not revisions:
-        raise DatabaseUnavailableError(
-            "la base de datos no tiene las tablas: aplique las migraciones (`ogp-federation … db upgrade`)",
-            "the database has no tables yet: apply the migrations (`ogp-federation … db upgrade`)",
-            code="database.not_initialised",
-        )
+        raise not_initialised()
     if revisions != heads:
         raise DatabaseUnavailableError(
             "la base de datos no está al día: aplique las migraciones (`ogp-federation … db upgrade`)",

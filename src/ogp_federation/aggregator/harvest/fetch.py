@@ -24,11 +24,12 @@ from .netguard import NetworkGuard, ResolvedTarget
 
 __all__ = ["FetchFailedError", "FetchLimits", "Fetched", "Fetcher", "retry_after_seconds"]
 
-MAX_RETRY_AFTER = 7 * 24 * 3600.0
-
 
 def retry_after_seconds(value: str) -> float | None:
-    """``Retry-After`` (seconds or an HTTP date) as seconds from now, within 0 and a week; None if unreadable."""
+    """``Retry-After`` (seconds or an HTTP date) as seconds from now (never negative); None if unreadable.
+
+    Any size comes back: how long a node may keep the aggregator away is the scheduler's to decide.
+    """
     value = value.strip()
     if value.isdigit():
         seconds = float(value)
@@ -40,7 +41,7 @@ def retry_after_seconds(value: str) -> float | None:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         seconds = (moment - datetime.now(UTC)).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    return max(seconds, 0.0)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import msgspec
 from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
-from ogp_federation.aggregator.models import FeedVersion, Node
+from ogp_federation.aggregator.models import ETAG_LENGTH, LAST_MODIFIED_LENGTH, FeedVersion, Node
 from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import OGPError, SignatureError
@@ -268,8 +268,8 @@ class Harvester:
             signature=signature,
             kid=verified.kid,
             sha256=sha256,
-            etag=_validator(fetched.headers.get("etag"), 200),
-            last_modified=_validator(fetched.headers.get("last-modified"), 100),
+            etag=_validator(fetched.headers.get("etag"), ETAG_LENGTH),
+            last_modified=_validator(fetched.headers.get("last-modified"), LAST_MODIFIED_LENGTH),
             counts={severity.value: report.count(severity) for severity in Severity},
             records=snapshot_records(feed),
             completes=last is not None and not last.current and feed.sequence == node.sequence,

@@ -131,7 +131,7 @@ class Recorder:
                         due_at=polled.node.next_poll_at,
                         outcome=result.outcome,
                         code=result.code,
-                        message=_storable(result.message, 2000),
+                        message=_storable(result.message),
                         duration_ms=int((time.perf_counter() - polled.started) * 1000),
                         bytes=result.bytes,
                     )
@@ -151,7 +151,7 @@ class Recorder:
             if candidate is None:
                 continue
             if result.outcome == "quarantined":
-                self._quarantine(session, node, candidate, now, _storable(result.message, 2000) or "", stored)
+                self._quarantine(session, node, candidate, now, _storable(result.message) or "", stored)
             elif node.sequence is not None and candidate.feed.sequence <= node.sequence and not candidate.completes:
                 out[node.id] = HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=result.bytes)
             else:
@@ -214,7 +214,7 @@ class Recorder:
         interval = timedelta(seconds=node.poll_interval * (1 + settings.jitter * random.random()))
         if result.outcome == "quarantined":
             node.state = "quarantined"
-            node.last_error_code, node.last_error_message = result.code, _storable(result.message, 2000)
+            node.last_error_code, node.last_error_message = result.code, _storable(result.message)
             node.last_error_at = now
             node.next_poll_at = now + interval
         elif result.outcome in ("accepted", "unchanged"):
@@ -227,7 +227,7 @@ class Recorder:
             node.consecutive_failures += 1
             node.state = _STATE_OF_OUTCOME.get(result.outcome, node.state)
             node.failing_since = node.failing_since or now
-            node.last_error_code, node.last_error_message = result.code, _storable(result.message, 2000)
+            node.last_error_code, node.last_error_message = result.code, _storable(result.message)
             node.last_error_at = now
             backoff = settings.retry_base_seconds * 2 ** min(node.consecutive_failures - 1, 10)
             # A node's Retry-After is honoured, but it cannot keep the aggregator away longer than this.
@@ -289,6 +289,6 @@ def _version(node: Node, candidate: Candidate, now: datetime) -> FeedVersion:
     )
 
 
-def _storable(message: str | None, limit: int) -> str | None:
-    """A message for a text column: NUL (which PostgreSQL refuses) written out, cut to ``limit``."""
-    return message.replace("\x00", "\\u0000")[:limit] or None if message else None
+def _storable(message: str | None) -> str | None:
+    """A message for a text column: NUL (which PostgreSQL refuses) written out, cut to 2,000 characters."""
+    return message.replace("\x00", "\\u0000")[:2000] if message else None
