@@ -88,7 +88,7 @@ async def run(  # noqa: PLR0917 (a benchmark's knobs)
                 await runtime.registry.add_node(cut, f"http://127.0.0.1:{port}/{cut}", trust_fetched_keys=True)
             print(f"[{label}] registered {count} nodes in {time.perf_counter() - started:.1f} s")
             urls = [f"http://127.0.0.1:{port}/{cut}/feed/v1/plan.json" for cut in cuts]
-            floors = [await bare_round(urls, runtime.fetcher.limits) for _ in range(ROUNDS)]
+            floors = [await bare_round(urls, runtime.fetcher.limits, settings.concurrency) for _ in range(ROUNDS)]
             if workers:
                 label += f", {workers} worker processes"
                 full = await process_round(runtime, cuts, database_url, workers)
@@ -132,7 +132,7 @@ def _runs(seconds: list[float]) -> str:
 async def cpu_stages(label: str, urls: list[str], runtime: AggregatorRuntime, floor: float, jwks_url: str) -> None:
     """The CPU a full round needs besides fetching and storing: each stage over every feed, in this process."""
     fetched: list[tuple[bytes, str]] = []
-    await bare_round(urls, runtime.fetcher.limits, keep=fetched)
+    await bare_round(urls, runtime.fetcher.limits, runtime.settings.concurrency, keep=fetched)
     keys = signing.load_jwks(httpx.get(jwks_url).content)
     stages: dict[str, float] = {}
     started = time.process_time()
@@ -155,12 +155,14 @@ async def cpu_stages(label: str, urls: list[str], runtime: AggregatorRuntime, fl
     )
 
 
-async def bare_round(urls: list[str], limits: FetchLimits, keep: list[tuple[bytes, str]] | None = None) -> float:
-    """The same URLs through the same HTTP transport and pool settings as the harvester, and nothing else.
+async def bare_round(
+    urls: list[str], limits: FetchLimits, concurrency: int, keep: list[tuple[bytes, str]] | None = None
+) -> float:
+    """The same URLs through the same HTTP transport, pool settings and concurrency as a round, and nothing else.
 
     With ``keep``, the bodies and their signature headers are kept there.
     """
-    semaphore = asyncio.Semaphore(limits.max_connections)
+    semaphore = asyncio.Semaphore(concurrency)
     async with httpx.AsyncHTTPTransport(limits=limits.pool()) as transport:
 
         async def fetch(url: str) -> None:

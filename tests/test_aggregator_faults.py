@@ -367,7 +367,7 @@ async def test_circuit_opens_after_repeated_failures(database_url: str) -> None:
         node = await _state(runtime, BROKEN)
         requests = len(server.requests)
         await runtime.scheduler.tick()  # not due: the circuit holds it back
-        async with runtime.db.transaction() as session:  # made due anyway (as a push would)
+        async with runtime.db.transaction() as session:  # made due without closing the circuit (a push closes it)
             await session.execute(update(Node).where(Node.cut == BROKEN).values(next_poll_at=datetime.now(UTC)))
         (skipped,) = (await runtime.scheduler.tick()).results
         released = await _state(runtime, BROKEN)

@@ -22,7 +22,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
-from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
+from agg_helpers import FakeNode, aggregator, fake_nodes, make_due, response
 from conftest import FEEDS, ROOT
 from ogp_federation.aggregator.app import create_app
 from ogp_federation.aggregator.models import AggregatorBase, Commune, Node
@@ -161,6 +161,116 @@ async def test_push_rate_limit(database_url: str) -> None:
             second = await http.post("/push", content=_notice(node, 6))
     assert first.status_code == 202
     assert second.status_code == 429
+
+
+async def _wait_for_sequence(http: httpx.AsyncClient, cut: str, sequence: int, seconds: float = 10) -> None:
+    """Until the read API serves ``sequence`` for ``cut`` (fails after ``seconds``)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (await http.get(f"/api/v1/communes/{cut}/feed")).headers.get("OGP-Sequence") != str(sequence):
+        assert asyncio.get_running_loop().time() < deadline, f"{cut} never reached sequence {sequence}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_push_is_harvested_while_a_round_waits_on_a_hanging_node(database_url: str) -> None:
+    """A push does not queue behind a scheduled round that a slow node keeps open."""
+    slow, pushed = "13119", CUT
+    async with (
+        fake_nodes() as server,
+        aggregator(database_url, push_min_seconds=0, read_timeout=30, total_timeout=30) as runtime,
+    ):
+        nodes = {cut: server.add(FakeNode(cut)) for cut in (slow, pushed)}
+        for cut in nodes:
+            await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        release = asyncio.Event()
+
+        async def hang_until_released(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+            await release.wait()
+            writer.write(b"HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n")
+
+        nodes[slow].behaviour = hang_until_released
+        await make_due(runtime, slow)
+        round_task = asyncio.create_task(runtime.scheduler.tick())
+        while not any(r.startswith(f"/{slow}/") for r in server.requests[-1:]):  # the round is waiting on it
+            await asyncio.sleep(0.02)
+        nodes[pushed].publish(2)
+        try:
+            async with api(runtime) as http:
+                accepted = await http.post("/push", content=_notice(nodes[pushed], 2))
+                await _wait_for_sequence(http, pushed, 2)
+            still_waiting = not round_task.done()
+        finally:
+            release.set()
+            summary = await round_task
+    assert accepted.json()["harvesting"] is True
+    assert still_waiting
+    assert [r.cut for r in summary.results] == [slow]
+
+
+async def test_a_push_during_that_nodes_own_poll_is_not_lost(database_url: str) -> None:
+    """A poll already underway may have read the old version: the node is polled again right after it."""
+    async with fake_nodes() as server, aggregator(database_url, push_min_seconds=0) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        old_body, old_signature, old_etag = node.body, node.signature, node.etag
+        answer = asyncio.Event()
+
+        async def old_version_late(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+            node.behaviour = None  # later requests see what the node serves now
+            await answer.wait()  # (read before the node published; sent after the push)
+            writer.write(response(200, old_body, {"ETag": old_etag, "OGP-Signature": old_signature}))
+
+        node.behaviour = old_version_late
+        await make_due(runtime, CUT)
+        round_task = asyncio.create_task(runtime.scheduler.tick())
+        while node.behaviour is not None:
+            await asyncio.sleep(0.02)
+        node.publish(2)
+        try:
+            async with api(runtime) as http:
+                accepted = await http.post("/push", content=_notice(node, 2))
+                await asyncio.sleep(0.2)  # the push finds the node's poll underway
+                answer.set()
+                (first,) = (await round_task).results
+                await _wait_for_sequence(http, CUT, 2)
+        finally:
+            answer.set()
+            await round_task
+    assert accepted.json()["harvesting"] is True
+    assert first.outcome == "unchanged"
+
+
+async def test_a_push_closes_an_open_circuit(database_url: str) -> None:
+    """A fresh notice signed with the node's key proves the node is back: it is harvested at once."""
+    async with (
+        fake_nodes() as server,
+        aggregator(database_url, push_min_seconds=0, circuit_failures=1, circuit_seconds=3600) as runtime,
+    ):
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+
+        async def failing(writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+            writer.write(response(500, b"down"))
+
+        node.behaviour = failing
+        await make_due(runtime, CUT)
+        (failed,) = (await runtime.scheduler.tick()).results
+        async with runtime.db.sessions() as session:
+            opened = await session.scalar(select(Node.circuit_open_until).where(Node.cut == CUT))
+        node.behaviour = None
+        node.publish(2)
+        async with api(runtime) as http:
+            accepted = await http.post("/push", content=_notice(node, 2))
+            await _wait_for_sequence(http, CUT, 2)
+        async with runtime.db.sessions() as session:
+            healed = await session.scalar(select(Node).where(Node.cut == CUT))
+    assert failed.outcome == "error"
+    assert opened is not None
+    assert accepted.json()["harvesting"] is True
+    assert healed is not None
+    assert (healed.state, healed.circuit_open_until, healed.consecutive_failures) == ("ok", None, 0)
 
 
 @pytest.mark.parametrize(("endorsed_by_old_key", "outcome"), [(True, "accepted"), (False, "error")])

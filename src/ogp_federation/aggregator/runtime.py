@@ -24,7 +24,7 @@ from .metrics import Metrics
 from .models import Node
 from .push import PushService
 from .registry import Registry
-from .scheduler import HarvestScheduler
+from .scheduler import PUSH_LANE, HarvestScheduler
 from .settings import AggregatorSettings
 from .setup import MIGRATIONS
 
@@ -56,7 +56,7 @@ class AggregatorRuntime:
                 max_bytes=settings.max_bytes,
                 max_decompressed_bytes=settings.max_decompressed_bytes,
                 max_redirects=settings.max_redirects,
-                max_connections=settings.concurrency,
+                max_connections=settings.concurrency + PUSH_LANE,  # a push never waits for a round's connections
             ),
             transport=transport,
         )

@@ -3,11 +3,14 @@
 APScheduler 3.11 (stable; 4.0 is a pre-release, see shared/STACK.md) runs a short tick in each
 process. The tick *claims* due nodes with ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease: a due node is
 polled by exactly one process; a crashed process's leases expire and other processes take the work.
+A push is harvested at once, in its own lane beside any round underway.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +29,10 @@ _log = get_logger("ogp_federation.aggregator")
 __all__ = ["HarvestScheduler", "RoundSummary"]
 
 WRITE_BATCH = 25  # finished polls that start a write (more gather while writers are busy)
+LINGER_SECONDS = 0.2  # …or the time the first of them waits for the batch to fill
 WRITERS = 3  # transactions writing polls at once, per worker
+PUSH_LANE = 8  # polls for push notices at once, beside a round's ``concurrency`` (never queued behind it)
+HELD_RETRY_SECONDS = 0.1  # how often a push waits for a poll of its node already underway
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class HarvestScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._running = asyncio.Lock()
         self._semaphore = asyncio.Semaphore(settings.concurrency)
+        self._push_lane = asyncio.Semaphore(PUSH_LANE)
 
     async def claim(self, limit: int, *, cuts: list[str] | None = None) -> list[Node]:
         """Lease up to ``limit`` due nodes to this worker; no other worker can claim them meanwhile."""
@@ -78,49 +85,69 @@ class HarvestScheduler:
         return rows
 
     async def tick(self, *, cuts: list[str] | None = None) -> RoundSummary:
-        """One round: claim what is due and harvest it all."""
+        """One round: claim what is due and harvest it all (rounds of one process never overlap)."""
         async with self._running:
             claimed = await self.claim(self.settings.batch_size, cuts=cuts)
-            if not claimed:
-                return RoundSummary(None, [], False)
-            async with self.db.transaction() as session:
-                round_row = Round(worker=self.worker, started_at=datetime.now(UTC), nodes=len(claimed))
-                session.add(round_row)
-                await session.flush()
-                round_id = round_row.id
-
-            results: list[HarvestResult] = []
-            pending: list[Polled] = []
-            writers = asyncio.Semaphore(WRITERS)
-
-            async def write() -> None:
-                # Group commit: a free writer takes everything finished meanwhile and writes it in one transaction.
-                async with writers:
-                    batch = pending[:]
-                    pending.clear()
-                    results.extend(await self.harvester.recorder.record(batch, worker=self.worker, round_id=round_id))
-
-            async def one(node: Node) -> None:
-                async with self._semaphore:  # held while waiting for a writer: polls slow down when writes lag
-                    pending.append(await self.harvester.poll(node))
-                    if len(pending) >= WRITE_BATCH:
-                        await write()
-
-            await asyncio.gather(*(one(node) for node in claimed))
-            await write()
-            failures = sum(1 for r in results if r.outcome in ("error", "invalid"))
-            flagged = len(results) > 1 and failures * 2 > len(results)
-            async with self.db.transaction() as session:
-                stored = await session.get(Round, round_id)
-                if stored is not None:
-                    stored.finished_at, stored.failures, stored.flagged = datetime.now(UTC), failures, flagged
-            return RoundSummary(round_id, list(results), flagged)
+            return await self._harvest(claimed, self._semaphore)
 
     async def poll_now(self, cut: str) -> None:
-        """Make ``cut`` due at once and run a tick for it (push notices)."""
+        """Harvest ``cut`` at once (a push), beside any round underway; its open circuit, if any, is closed.
+
+        If a poll of the node is already underway (here or in another process), it may have read the old
+        version: the recorder keeps the node due, and this waits for that poll to be recorded and polls again.
+        """
         async with self.db.transaction() as session:
-            await session.execute(update(Node).where(Node.cut == cut).values(next_poll_at=datetime.now(UTC)))
-        await self.tick(cuts=[cut])
+            await session.execute(
+                update(Node).where(Node.cut == cut).values(next_poll_at=datetime.now(UTC), circuit_open_until=None)
+            )
+        deadline = time.monotonic() + self.settings.lease_seconds
+        while True:
+            held = await self._held(cut)
+            claimed = await self.claim(1, cuts=[cut])
+            if claimed:
+                await self._harvest(claimed, self._push_lane)
+                return
+            if not held or time.monotonic() > deadline:  # not due (a poll that began after the push ran), or stuck
+                return
+            await asyncio.sleep(HELD_RETRY_SECONDS)
+
+    async def _held(self, cut: str) -> bool:
+        """Whether some worker's lease on ``cut`` runs (a poll of it is underway)."""
+        async with self.db.sessions() as session:
+            until = await session.scalar(select(Node.lease_until).where(Node.cut == cut))
+        return until is not None and until > datetime.now(UTC)
+
+    async def _harvest(self, claimed: list[Node], lane: asyncio.Semaphore) -> RoundSummary:
+        """Poll the claimed nodes, ``lane`` bounding how many at once, and record them in batches."""
+        if not claimed:
+            return RoundSummary(None, [], False)
+        async with self.db.transaction() as session:
+            round_row = Round(worker=self.worker, started_at=datetime.now(UTC), nodes=len(claimed))
+            session.add(round_row)
+            await session.flush()
+            round_id = round_row.id
+
+        async def record(batch: list[Polled]) -> list[HarvestResult]:
+            return await self.harvester.recorder.record(batch, worker=self.worker, round_id=round_id)
+
+        commit = _GroupCommit(record)
+
+        async def one(node: Node) -> None:
+            async with lane:  # held while waiting for a writer: polls slow down when writes lag
+                await commit.add(await self.harvester.poll(node))
+
+        try:
+            await asyncio.gather(*(one(node) for node in claimed))
+        finally:
+            await commit.close()
+        results = commit.results
+        failures = sum(1 for r in results if r.outcome in ("error", "invalid"))
+        flagged = len(results) > 1 and failures * 2 > len(results)
+        async with self.db.transaction() as session:
+            stored = await session.get(Round, round_id)
+            if stored is not None:
+                stored.finished_at, stored.failures, stored.flagged = datetime.now(UTC), failures, flagged
+        return RoundSummary(round_id, list(results), flagged)
 
     async def safe_tick(self) -> RoundSummary | None:
         """A tick that outlives its failures: a database that is away is one log line, not a crash.
@@ -156,3 +183,50 @@ class HarvestScheduler:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+
+
+class _GroupCommit:
+    """Writes finished polls in batches: when ``WRITE_BATCH`` are waiting, or ``LINGER_SECONDS`` after the first.
+
+    A free writer takes everything finished meanwhile and writes it in one transaction; the linger keeps a
+    result (and the node's lease) from waiting for the slowest nodes of its round.
+    """
+
+    def __init__(self, record: Callable[[list[Polled]], Awaitable[list[HarvestResult]]]) -> None:
+        self._record = record
+        self._pending: list[Polled] = []
+        self._writers = asyncio.Semaphore(WRITERS)
+        self._timer: asyncio.TimerHandle | None = None
+        self._writes: set[asyncio.Task[None]] = set()
+        self.results: list[HarvestResult] = []
+
+    async def add(self, polled: Polled) -> None:
+        """Queue a finished poll; write the batch now if it is full."""
+        self._pending.append(polled)
+        if len(self._pending) >= WRITE_BATCH:
+            await self.write()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, self._write_later)
+
+    def _write_later(self) -> None:
+        self._timer = None
+        task = asyncio.create_task(self.write())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def write(self) -> None:
+        """Write everything waiting, in one transaction."""
+        async with self._writers:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            batch = self._pending[:]
+            self._pending.clear()
+            if batch:
+                self.results.extend(await self._record(batch))
+
+    async def close(self) -> None:
+        """Write what is left and wait for the writes underway (their errors are raised here)."""
+        await self.write()
+        while self._writes:
+            await asyncio.gather(*self._writes)

@@ -116,7 +116,11 @@ class Recorder:
                     results.append(polled.result)
                     continue
                 result = decided.get(node.id, polled.result)
+                # Made due again while the poll was underway (a push): that poll may have read the old version.
+                asked = node.next_poll_at if node.next_poll_at != polled.node.next_poll_at else None
                 self._schedule(node, result, now, polled.retry_after)
+                if asked is not None and asked < node.next_poll_at:
+                    node.next_poll_at = asked
                 if polled.full_fetch and result.outcome in ("accepted", "unchanged"):
                     node.full_fetched_at = now
                 alert = self._transition(node)
