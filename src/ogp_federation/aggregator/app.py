@@ -28,6 +28,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
             lifespan=[lifespan],
             exception_handlers=exception_handlers,
             response_headers=SECURITY_HEADERS,
+            logging_config=None,  # the process that serves configures logging (core.logs), not the app
             # Feeds and record lists are JSON that shrinks five- to tenfold; level 6 keeps it cheap.
             compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
             openapi_config=OpenAPIConfig(title="ogp-federation aggregator", version=__version__, path="/schema"),

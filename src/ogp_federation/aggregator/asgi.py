@@ -7,6 +7,8 @@ from pathlib import Path
 
 from litestar import Litestar
 
+from ogp_federation.core.logs import configure_logging
+
 from .app import create_app
 from .settings import load_settings
 
@@ -14,6 +16,8 @@ __all__ = ["app_from_environment"]
 
 
 def app_from_environment() -> Litestar:
-    """Build the aggregator app from ``$OGP_AGG_CONFIG`` and ``OGP_AGG_*`` variables (read when called)."""
+    """The aggregator app from ``$OGP_AGG_CONFIG`` and ``OGP_AGG_*`` variables (read when called); logs configured."""
     config = os.environ.get("OGP_AGG_CONFIG")
-    return create_app(load_settings(Path(config) if config else None))
+    settings = load_settings(Path(config) if config else None)
+    configure_logging(json=settings.json_logs)
+    return create_app(settings)

@@ -188,14 +188,14 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
     """Serve the read API, push endpoint, status page and metrics, and run the scheduler."""
     import uvicorn  # noqa: PLC0415
 
-    from ogp_federation.core.logs import configure_logging  # noqa: PLC0415
-
     if config_path is not None:
         os.environ[CONFIG_ENV] = str(config_path.resolve())
     _check_database(config_path)  # a clear error and exit 2 before the server starts
-    configure_logging(json=_settings(config_path).json_logs)
     tune_gc()
-    uvicorn.run("ogp_federation.aggregator.asgi:app_from_environment", factory=True, host=host, port=port)
+    # The app factory configures logging; uvicorn's own records then share its format.
+    uvicorn.run(
+        "ogp_federation.aggregator.asgi:app_from_environment", factory=True, host=host, port=port, log_config=None
+    )
 
 
 @_run

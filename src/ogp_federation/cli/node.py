@@ -143,6 +143,7 @@ def serve_command(config_path: Path, host: str, port: int, workers: int) -> None
         port=port,
         workers=workers,
         log_level="info",
+        log_config=None,  # the app factory configures logging; uvicorn's own records then share its format
     )
 
 

@@ -45,6 +45,7 @@ def create_app(
             lifespan=[lifespan],
             exception_handlers=exception_handlers,
             response_headers=SECURITY_HEADERS,
+            logging_config=None,  # the process that serves configures logging (core.logs), not the app
             request_max_body_size=settings.max_upload_bytes + 64 * 1024,
             response_cache_config=ResponseCacheConfig(),
             openapi_config=OpenAPIConfig(

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from litestar import Litestar
 
+from ogp_federation.core.logs import configure_logging
+
 from .app import create_app
 from .settings import load_settings
 
@@ -14,5 +16,7 @@ __all__ = ["app_from_environment"]
 
 
 def app_from_environment() -> Litestar:
-    """Build the node app from the settings file named by ``OGP_NODE_CONFIG`` (read when called)."""
-    return create_app(load_settings(Path(os.environ.get("OGP_NODE_CONFIG", "node.toml"))))
+    """The node app from the settings file named by ``OGP_NODE_CONFIG`` (read when called); logs configured."""
+    settings = load_settings(Path(os.environ.get("OGP_NODE_CONFIG", "node.toml")))
+    configure_logging()  # in each worker process: uvicorn starts them afresh
+    return create_app(settings)
