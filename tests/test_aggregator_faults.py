@@ -187,6 +187,32 @@ async def test_a_failing_node_is_recorded_and_keeps_its_last_good_version(fault:
         assert third.results == []
 
 
+async def test_a_poll_is_cut_before_its_lease_runs_out(database_url: str) -> None:
+    """Requests each within their timeouts can add up past the lease; the poll's own budget ends it first."""
+
+    def slow(_: FakeNode) -> Any:
+        async def behaviour(writer: Writer, headers: dict[str, str]) -> None:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+            for _ in range(4):  # a byte every 0.5 s: never silent for the 1 s read timeout, done in the 2.5 s total
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.5)
+
+        return behaviour
+
+    async with fake_nodes() as server, aggregator(database_url, poll_timeout=1.5) as runtime:
+        await _register(runtime, server, HEALTHY, BROKEN)
+        server.nodes[BROKEN].behaviour = slow(server.nodes[BROKEN])
+        by_cut = {r.cut: r for r in (await runtime.scheduler.tick()).results}
+        broken = await _state(runtime, BROKEN)
+    async with aggregator(database_url, lease_seconds=5) as short_lease:
+        bounded = short_lease.harvester.poll_budget
+    assert (by_cut[BROKEN].outcome, by_cut[BROKEN].code) == ("error", "timeout.poll")
+    assert (broken.state, broken.last_error_code, broken.lease_owner) == ("failing", "timeout.poll", None)
+    assert by_cut[HEALTHY].outcome == "accepted"
+    assert bounded == 4.0  # 80 % of the lease, below the default poll_timeout of 90 s
+
+
 async def test_oversized_cache_validators_are_dropped_and_the_feed_kept(database_url: str) -> None:
     async with fake_nodes() as server, aggregator(database_url) as runtime:
         await _register(runtime, server, BROKEN)

@@ -57,6 +57,10 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     read_timeout: Annotated[float, Meta(gt=0, description="Seconds a node may stay silent mid-response.")] = 15.0
     total_timeout: Annotated[float, Meta(gt=0, description="Seconds for a whole response.")] = 30.0
     max_redirects: Annotated[int, Meta(ge=0, description="Redirects followed per request.")] = 3
+    poll_timeout: Annotated[
+        float,
+        Meta(gt=0, description="Seconds for a whole poll, all its requests (never more than 80 % of the lease)."),
+    ] = 90.0
     push_min_seconds: Annotated[float, Meta(ge=0, description="Pushes from one node closer than this are refused.")] = (
         2.0
     )

@@ -82,6 +82,9 @@ class Harvester:
         self.fetcher = fetcher
         self.reference = reference or CommuneReference.packaged()
         self.recorder = Recorder(db, settings, self.reference)
+        # A poll is several requests (change page, feed, signature, keys), each within the fetch timeouts;
+        # together they must end before the lease does, or another worker would poll the node as well.
+        self.poll_budget = min(settings.poll_timeout, 0.8 * settings.lease_seconds)
 
     async def poll(self, claimed: Node) -> Polled:
         """Poll one claimed node (the row as claimed); never raises for a node's fault."""
@@ -91,7 +94,7 @@ class Harvester:
             skipped = HarvestResult(node.cut, "skipped", "circuit.open")
             return Polled(node, started, skipped, release_until=node.circuit_open_until)
         try:
-            result, candidate, full = await self._poll(node)
+            result, candidate, full = await self._poll_in_time(node)
         except (FetchFailedError, SignatureError) as exc:
             retry_after = exc.retry_after if isinstance(exc, FetchFailedError) else None
             return Polled(node, started, HarvestResult(node.cut, "error", exc.code, exc.message_en), None, retry_after)
@@ -105,6 +108,18 @@ class Harvester:
             message = "unexpected error while polling; it is logged for the operators"
             return Polled(node, started, HarvestResult(node.cut, "error", "internal.error", message))
         return Polled(node, started, result, candidate, full_fetch=full)
+
+    async def _poll_in_time(self, node: Node) -> tuple[HarvestResult, Candidate | None, bool]:
+        """:meth:`_poll` within the poll's budget (``timeout.poll`` past it)."""
+        budget = asyncio.timeout(self.poll_budget)
+        try:
+            async with budget:
+                return await self._poll(node)
+        except TimeoutError as exc:
+            if not budget.expired():  # a timeout of something else (the database): not the node's fault
+                raise
+            message = f"the poll (all its requests) took longer than {self.poll_budget:.0f} s"
+            raise FetchFailedError("timeout.poll", message) from exc
 
     async def _last_full(self, node: Node) -> _FullVersion | None:
         """The node's latest accepted full feed (``None`` before the first)."""

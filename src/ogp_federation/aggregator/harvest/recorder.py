@@ -109,6 +109,7 @@ class Recorder:
             for polled in batch:
                 node = mine.get(polled.node.id)
                 if node is None:  # the lease expired and another worker took over: write nothing
+                    _log.warning("record.lost_lease", cut=polled.node.cut, worker=worker)
                     results.append(HarvestResult(polled.node.cut, "lost_lease"))
                     continue
                 if polled.release_until is not None:
