@@ -6,6 +6,7 @@ import asyncio
 import email
 import email.policy
 import hashlib
+import json
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from sqlalchemy import select, text
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due, response
 from conftest import FEEDS, ROOT
 from ogp_federation.aggregator.app import create_app
+from ogp_federation.aggregator.harvest.harvester import MAX_ENDORSEMENTS
 from ogp_federation.aggregator.models import AggregatorBase, Commune, Node
 from ogp_federation.aggregator.push import NOTICE_TYPE
 from ogp_federation.core.errors import ConflictError
@@ -297,6 +299,48 @@ async def test_key_rotation_is_accepted_only_when_endorsed_by_a_pinned_key(
         assert result.code == "signature.unknown_key"
         assert pinned == {old_key.thumbprint()}
         assert stored.sequence == 1
+
+
+async def test_pinned_keys_keep_only_what_verifying_needs(database_url: str) -> None:
+    """A node's JWKS may carry anything (a private key by mistake, padding): only public keys and kids are kept."""
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT))
+
+        def sloppy_jwks() -> bytes:  # what a careless node publishes, at registration and after a rotation
+            entries = [k.as_dict(private=True, kid=k.thumbprint()) for k in node.published or [node.key]]
+            return json.dumps({"keys": entries, "padding": "x" * 100_000}).encode()
+
+        node.jwks = sloppy_jwks  # type: ignore[method-assign]
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        old_key, new_key = node.key, signing.generate_key()
+        node.key, node.published, node.endorsers = new_key, [new_key, old_key], [old_key]
+        node.publish(2)
+        await make_due(runtime, CUT)
+        (rotated,) = (await runtime.scheduler.tick()).results
+        (stored,) = await runtime.registry.nodes()
+    assert rotated.outcome == "accepted"
+    assert set(stored.keys) == {"keys"}
+    assert {k["kid"] for k in stored.keys["keys"]} == {old_key.thumbprint(), new_key.thumbprint()}
+    assert all(set(k) == {"kty", "crv", "x", "kid", "alg", "use"} for k in stored.keys["keys"])  # no "d"
+
+
+async def test_a_flood_of_jwks_endorsements_is_refused_unread(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        old_key, new_key = node.key, signing.generate_key()
+        node.key, node.published = new_key, [new_key, old_key]
+        node.endorsers = [signing.generate_key() for _ in range(MAX_ENDORSEMENTS)] + [old_key]  # the good one last
+        node.publish(2)
+        await make_due(runtime, CUT)
+        (result,) = (await runtime.scheduler.tick()).results
+        (stored,) = await runtime.registry.nodes()
+    assert (result.outcome, result.code) == ("error", "keys.unendorsed")
+    assert result.message is not None
+    assert f"more than {MAX_ENDORSEMENTS}" in result.message
+    assert {k["kid"] for k in stored.keys["keys"]} == {old_key.thumbprint()}
 
 
 async def test_registry_seeds_346_communes_and_unconfirmed_keys_are_not_harvested(database_url: str) -> None:

@@ -85,6 +85,19 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period(tmp_path: Path) -
     assert [entry["kid"] for entry in ring.jwks(later, timedelta(days=settings.key_grace_days))["keys"]] == [new_kid]
 
 
+def test_a_key_ring_publishes_no_more_keys_than_a_jwks_may_hold(tmp_path: Path) -> None:
+    ring = KeyRing.create(tmp_path / "keys")
+    now, grace = datetime.now(UTC), timedelta(days=30)
+    kids = [ring.rotate(now) for _ in range(signing.MAX_JWKS_KEYS + 5)]  # many rotations within the grace
+    jwks = ring.jwks(now, grace)
+    body = json.dumps(jwks).encode()
+    endorsements = ring.endorsements(body, now, grace)
+    assert len(signing.load_jwks(body)) == signing.MAX_JWKS_KEYS  # what an aggregator accepts
+    assert [k["kid"] for k in jwks["keys"]] == kids[::-1][: signing.MAX_JWKS_KEYS]  # the newest
+    assert len(endorsements) == signing.MAX_JWKS_KEYS
+    assert all(signing.verify(body, token, signing.load_jwks(body)) for token in endorsements)
+
+
 def test_settings_file_and_environment_overrides(tmp_path: Path) -> None:
     config = tmp_path / "node.toml"
     config.write_text('[node]\ncut = "13119"\ndata_dir = "datos"\n[node.contact]\nname = "GA"\n', encoding="utf-8")

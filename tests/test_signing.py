@@ -152,3 +152,23 @@ def test_a_kid_that_is_not_short_text_is_refused(kid: object) -> None:
     with pytest.raises(SignatureError) as caught:
         signing.load_jwks(msgspec.json.encode({"keys": [{**entry, "kid": kid}]}))
     assert "kid" in caught.value.message
+
+
+def test_a_jwks_with_too_many_keys_is_refused() -> None:
+    many = signing.jwks_of(signing.generate_key() for _ in range(signing.MAX_JWKS_KEYS + 1))
+    with pytest.raises(SignatureError, match="at most 20"):
+        signing.load_jwks(json.dumps(many))
+    assert len(signing.load_jwks(json.dumps({"keys": many["keys"][:20]}))) == signing.MAX_JWKS_KEYS
+
+
+def test_the_pinned_jwks_keeps_public_keys_and_kids_only() -> None:
+    private = KEY.as_dict(private=True, kid="clave-2026")
+    sent = {"keys": [{**private, "x-note": "n" * 1000}, {"kty": "RSA", "n": "abc", "e": "AQAB"}], "padding": "p" * 1000}
+    pinned = signing.pinned_jwks(signing.load_jwks(json.dumps(sent)))
+    assert pinned == {
+        "keys": [
+            {"kty": "OKP", "crv": "Ed25519", "x": private["x"], "kid": "clave-2026", "alg": "Ed25519", "use": "sig"}
+        ]
+    }
+    keys = signing.load_jwks(json.dumps(pinned))
+    assert keys["clave-2026"].thumbprint() == KEY.thumbprint()

@@ -128,7 +128,8 @@ class Registry:
             confirmed = trust_fetched_keys
         else:
             confirmed = True
-        if not signing.load_jwks(msgspec.json.encode(jwks)):
+        keys = signing.load_jwks(msgspec.json.encode(jwks))
+        if not keys:
             raise InvalidInputError(
                 "el JWKS no trae claves Ed25519",
                 "the JWKS has no Ed25519 key",
@@ -146,7 +147,7 @@ class Registry:
             node.base_url, node.feed_url = base, descriptor.feed_url
             node.signature_url, node.jwks_url = descriptor.signature_url, descriptor.jwks_url
             node.changes_template = descriptor.changes_url_template
-            node.keys, node.keys_confirmed = jwks, confirmed
+            node.keys, node.keys_confirmed = signing.pinned_jwks(keys), confirmed  # only what verifying needs
             node.poll_interval = interval or node.poll_interval or self.default_interval
             node.contact_email = contact_email or node.contact_email
             node.webhook_url = webhook_url or node.webhook_url

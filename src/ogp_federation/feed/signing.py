@@ -22,6 +22,7 @@ from ogp_federation.core.errors import SignatureError
 
 __all__ = [
     "ALGORITHM",
+    "MAX_JWKS_KEYS",
     "SIGNATURE_TYPE",
     "Jwks",
     "VerifiedSignature",
@@ -29,6 +30,7 @@ __all__ = [
     "jwks_of",
     "load_jwks",
     "load_private_key",
+    "pinned_jwks",
     "sign",
     "sign_compact",
     "verify",
@@ -38,6 +40,7 @@ __all__ = [
 ALGORITHM = "Ed25519"
 SIGNATURE_TYPE = "ogp-plan-feed+jws"
 MAX_KID_LENGTH = 100  # a thumbprint is 43; longer ids are refused rather than stored cut
+MAX_JWKS_KEYS = 20  # a commune's current and retired keys, with room to spare; a longer set is refused
 Jwks = dict[str, list[dict[str, Any]]]
 
 
@@ -88,6 +91,11 @@ def load_jwks(data: str | bytes) -> dict[str, OKPKey]:
             raise TypeError("'keys' is not a list")
     except (ValueError, KeyError, TypeError) as exc:
         raise SignatureError("JWKS ilegible", "unreadable JWKS", detail=str(exc)) from exc
+    if len(entries) > MAX_JWKS_KEYS:
+        raise SignatureError(
+            f"el JWKS trae {len(entries)} claves (máximo {MAX_JWKS_KEYS})",
+            f"the JWKS holds {len(entries)} keys (at most {MAX_JWKS_KEYS})",
+        )
     keys: dict[str, OKPKey] = {}
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("kty") != "OKP" or entry.get("crv") != "Ed25519":
@@ -106,6 +114,13 @@ def load_jwks(data: str | bytes) -> dict[str, OKPKey]:
             )
         keys[kid] = key
     return keys
+
+
+def pinned_jwks(keys: dict[str, OKPKey]) -> Jwks:
+    """The JWKS to keep for ``keys`` (from :func:`load_jwks`): public parts and kids, nothing else a node sent."""
+    return {
+        "keys": [{**key.as_dict(private=False, kid=kid), "alg": ALGORITHM, "use": "sig"} for kid, key in keys.items()]
+    }
 
 
 def sign(payload: bytes, key: OKPKey) -> str:

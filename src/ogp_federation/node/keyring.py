@@ -3,8 +3,8 @@
 Files under ``<data_dir>/keys``: ``signing-key.jwk.json`` (the current private key, mode 0600) and
 ``retired.json`` (keys rotated out, with the time they were retired; mode 0600 as it keeps their private
 part until the grace period ends). The JWKS holds the current key plus every retired key younger than
-the grace period. The JWKS is *endorsed* (``jwks.json.sig``) by every key it holds, so a harvester that
-pinned the old key accepts the new one on the old key's word.
+the grace period, the newest ``MAX_JWKS_KEYS`` in all. The JWKS is *endorsed* (``jwks.json.sig``) by
+every key it holds, so a harvester that pinned the old key accepts the new one on the old key's word.
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ class KeyRing:
         return self.kid
 
     def _live_retired(self, now: datetime, grace: timedelta) -> list[dict[str, Any]]:
-        return [e for e in reversed(self.retired) if datetime.fromisoformat(e["retired_at"]) + grace >= now]
+        """The retired keys still published: within ``grace``, newest first, as many as a JWKS may hold."""
+        live = [e for e in reversed(self.retired) if datetime.fromisoformat(e["retired_at"]) + grace >= now]
+        return live[: signing.MAX_JWKS_KEYS - 1]
 
     def jwks(self, now: datetime, grace: timedelta) -> dict[str, Any]:
         """The published JWKS: the current key and the retired keys still within ``grace``."""

@@ -40,6 +40,7 @@ __all__ = ["HarvestResult", "Harvester", "Polled"]
 
 SIGNATURE_HEADER = "OGP-Signature"
 _THREAD_THRESHOLD = 512 * 1024  # validate big documents off the event loop
+MAX_ENDORSEMENTS = signing.MAX_JWKS_KEYS  # signatures over a new JWKS: one per key it may hold
 _log = get_logger("ogp_federation.aggregator")
 _BACKWARDS = {"continuity.sequence_not_increasing", "continuity.generated_at_backwards"}
 
@@ -347,12 +348,18 @@ class Harvester:
             signatures = msgspec.json.decode(endorsements.body, type=list[str])
         except msgspec.DecodeError as exc:
             raise SignatureError("endoso ilegible", "unreadable JWKS endorsement", code="keys.unendorsed") from exc
+        if len(signatures) > MAX_ENDORSEMENTS:  # each one costs a signature check
+            raise SignatureError(
+                f"más de {MAX_ENDORSEMENTS} endosos del JWKS",
+                f"more than {MAX_ENDORSEMENTS} JWKS endorsements",
+                code="keys.unendorsed",
+            )
         for token in signatures:
             try:
                 signing.verify(jwks.body, token, pinned)
             except SignatureError:
                 continue
-            document: dict[str, object] = json.loads(jwks.body)
+            document: dict[str, object] = dict(signing.pinned_jwks(signing.load_jwks(jwks.body)))
             async with self.db.transaction() as session:
                 stored = await session.get(Node, node.id)
                 if stored is not None:
