@@ -128,6 +128,8 @@ FAULTS: dict[str, tuple[Fault, str]] = {
     "redirect_loop": (redirect(lambda n: "/" + n.cut + "/feed/v1/plan.json"), "redirect.loop"),
     "redirect_private": (redirect(lambda n: "http://10.20.30.40/plan.json"), "ssrf.blocked"),
     "redirect_metadata": (redirect(lambda n: "http://169.254.169.254/latest/meta-data/"), "ssrf.blocked"),
+    "redirect_bad_port": (redirect(lambda n: "http://127.0.0.1:99999/plan.json"), "url.invalid"),
+    "redirect_to_a_file": (redirect(lambda n: "file:///etc/passwd"), "url.invalid"),
     "reset_mid_body": (reset_mid_body, "body.truncated"),
 }
 

@@ -73,12 +73,19 @@ class NetworkGuard:
 
     async def check(self, url: str) -> ResolvedTarget:
         """Parse, resolve and check ``url``; raise before anything is sent anywhere."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            explicit_port = parts.port
+        except ValueError as exc:  # a port out of range or not a number, a broken IPv6 literal
+            raise BlockedAddressError(
+                f"URL inválida: {url[:200]!r}", f"invalid URL: {url[:200]!r}", code="url.invalid"
+            ) from exc
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BlockedAddressError(f"URL no permitida: {url!r}", f"URL not allowed: {url!r}", code="url.invalid")
+            shown = repr(url[:200])
+            raise BlockedAddressError(f"URL no permitida: {shown}", f"URL not allowed: {shown}", code="url.invalid")
         if parts.username or parts.password:
             raise BlockedAddressError("URL con credenciales", "URL with credentials", code="url.invalid")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = explicit_port or (443 if parts.scheme == "https" else 80)
         try:  # internationalised names (ñ, tildes) travel as punycode, in DNS, Host and SNI alike
             host = parts.hostname.encode("idna").decode("ascii")
         except UnicodeError as exc:
