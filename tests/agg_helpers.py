@@ -105,6 +105,7 @@ class FakeNodeServer:
         self.hosts: list[str] = []  # the Host header of each request
         self.server: asyncio.Server | None = None
         self.port = 0
+        self._handlers: set[asyncio.Task[Any]] = set()  # connections being answered (a hanging node's included)
 
     def base(self, cut: str) -> str:
         return f"http://127.0.0.1:{self.port}/{cut}"
@@ -120,10 +121,16 @@ class FakeNodeServer:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+            for handler in list(self._handlers):  # a behaviour still hanging: its connection is closed now
+                handler.cancel()
+            await asyncio.gather(*self._handlers, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.server.wait_closed(), 2)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: Writer) -> None:
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             request_line, *header_lines = head.decode("latin-1").split("\r\n")
@@ -140,7 +147,10 @@ class FakeNodeServer:
             await self._answer(path, headers, writer)
         except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
             pass
+        except asyncio.CancelledError:  # stop() ends a hanging behaviour; the task ends normally (no asyncio error)
+            pass
         finally:
+            self._handlers.discard(handler)  # type: ignore[arg-type]
             with contextlib.suppress(Exception):
                 writer.close()
 

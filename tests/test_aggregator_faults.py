@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -213,6 +214,61 @@ async def test_a_poll_is_cut_before_its_lease_runs_out(database_url: str) -> Non
     assert (broken.state, broken.last_error_code, broken.lease_owner) == ("failing", "timeout.poll", None)
     assert by_cut[HEALTHY].outcome == "accepted"
     assert bounded == 4.0  # 80 % of the lease, below the default poll_timeout of 90 s
+
+
+async def test_stopping_mid_round_keeps_finished_polls_and_gives_back_the_rest(database_url: str) -> None:
+    """A stop (deploy, restart) is not the nodes' fault: no poll cut short counts as a failure."""
+    async with fake_nodes() as server, aggregator(database_url, read_timeout=30, total_timeout=30) as runtime:
+        await _register(runtime, server, HEALTHY, BROKEN)
+        await runtime.scheduler.tick()
+        server.nodes[HEALTHY].publish(2)
+        never = asyncio.Event()  # the slow node answers only after the test
+
+        async def slow(writer: Writer, headers: dict[str, str]) -> None:
+            await never.wait()
+
+        server.nodes[BROKEN].behaviour = slow
+        await make_due(runtime, HEALTHY, BROKEN)
+        round_task = asyncio.create_task(runtime.scheduler.tick())
+        while (await _state(runtime, HEALTHY)).sequence != 2:  # the finished poll is written (batch linger)
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(runtime.stop(), 20)
+        await asyncio.gather(round_task, return_exceptions=True)
+    async with aggregator(database_url) as later:
+        broken, healthy = await _state(later, BROKEN), await _state(later, HEALTHY)
+        async with later.db.sessions() as session:
+            events = list(await session.scalars(select(HarvestEvent.outcome).where(HarvestEvent.node_id == broken.id)))
+    assert round_task.cancelled()
+    assert healthy.sequence == 2
+    assert (broken.state, broken.consecutive_failures, broken.last_error_code) == ("ok", 0, None)
+    assert (broken.lease_owner, broken.lease_until) == (None, None)  # given back: any worker may poll it now
+    assert broken.next_poll_at <= datetime.now(UTC)
+    assert events == ["accepted"]  # the first round only
+
+
+async def test_stopping_the_scheduler_mid_round_is_quiet(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The scheduled tick a stop cuts short is not a job error in the logs, nor a failure of the node."""
+    async with (
+        fake_nodes() as server,
+        aggregator(database_url, read_timeout=30, total_timeout=30, tick_seconds=0.1) as runtime,
+    ):
+        await _register(runtime, server, BROKEN)
+        never = asyncio.Event()
+
+        async def slow(writer: Writer, headers: dict[str, str]) -> None:
+            await never.wait()
+
+        server.nodes[BROKEN].behaviour = slow
+        runtime.scheduler.start()
+        while not any(r.endswith("/plan.json") for r in server.requests):
+            await asyncio.sleep(0.05)
+        with caplog.at_level(logging.INFO, logger="apscheduler"):
+            await asyncio.wait_for(runtime.stop(), 20)
+    async with aggregator(database_url) as later:
+        broken = await _state(later, BROKEN)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("executed successfully" in r.getMessage() for r in caplog.records)  # the cut-short tick
+    assert (broken.state, broken.lease_owner) == ("never_harvested", None)
 
 
 async def test_oversized_cache_validators_are_dropped_and_the_feed_kept(database_url: str) -> None:

@@ -115,8 +115,9 @@ class AggregatorRuntime:
             self.scheduler.start()
 
     async def stop(self) -> None:
-        """Stop scheduling, finish background work, close connections."""
+        """Stop scheduling and the harvests underway (before their connections close), then the rest."""
         self.scheduler.stop()
+        await self.scheduler.drain()  # else in-flight polls would fail on the closed pool and count as errors
         for task in list(self._background):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

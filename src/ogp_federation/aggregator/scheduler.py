@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy import or_, select, update
@@ -56,6 +57,7 @@ class HarvestScheduler:
         self._running = asyncio.Lock()
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._push_lane = asyncio.Semaphore(PUSH_LANE)
+        self._harvests: set[asyncio.Task[Any]] = set()  # the tasks harvesting now (drained on stop)
 
     async def claim(self, limit: int, *, cuts: list[str] | None = None) -> list[Node]:
         """Lease up to ``limit`` due nodes to this worker; no other worker can claim them meanwhile."""
@@ -136,10 +138,17 @@ class HarvestScheduler:
             async with lane:  # held while waiting for a writer: polls slow down when writes lag
                 await commit.add(await self.harvester.poll(node))
 
+        task = asyncio.current_task()
+        if task is not None:
+            self._harvests.add(task)
         try:
             await asyncio.gather(*(one(node) for node in claimed))
         finally:
-            await commit.close()
+            try:
+                await commit.close()
+            finally:
+                self._harvests.discard(task)
+                await self._release_unrecorded(claimed, commit.results)
         results = commit.results
         failures = sum(1 for r in results if r.outcome in ("error", "invalid"))
         flagged = len(results) > 1 and failures * 2 > len(results)
@@ -164,11 +173,41 @@ class HarvestScheduler:
                 _log.warning("tick.database_unavailable", code=failure.code, detail=failure.detail)
             return None
 
+    async def _release_unrecorded(self, claimed: list[Node], results: list[HarvestResult]) -> None:
+        """Give back the leases of claimed nodes whose poll was not recorded (a stop): still due, for anyone."""
+        recorded = {result.cut for result in results}
+        left = [node.id for node in claimed if node.cut not in recorded]
+        if not left:
+            return
+        try:
+            async with self.db.transaction() as session:
+                await session.execute(
+                    update(Node)
+                    .where(Node.id.in_(left), Node.lease_owner == self.worker)
+                    .values(lease_owner=None, lease_until=None)
+                )
+        except Exception as exc:  # noqa: BLE001 (the leases run out by themselves)
+            _log.warning("leases.not_released", nodes=len(left), error=type(exc).__name__)
+
+    async def drain(self) -> None:
+        """Stop the harvests underway: finished polls are recorded, the others' leases given back (still due)."""
+        running = list(self._harvests)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    async def _scheduled_tick(self) -> None:
+        """The APScheduler job: a safe tick, which a stop (:meth:`drain`) ends quietly, not as a job error."""
+        try:
+            await self.safe_tick()
+        except asyncio.CancelledError:  # the job's own task, awaited by no one else
+            _log.info("tick.stopped")
+
     def start(self) -> None:
         """Tick every ``tick_seconds`` in the running event loop."""
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
-            self.safe_tick,
+            self._scheduled_tick,
             "interval",
             seconds=self.settings.tick_seconds,
             max_instances=1,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -227,14 +226,23 @@ async def work(config_path: Path | None, seconds: float | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    deadline = loop.time() + seconds if seconds else None
-    try:
-        while not stop.is_set() and (deadline is None or loop.time() < deadline):
+
+    async def ticking() -> None:
+        while True:
             await runtime.scheduler.safe_tick()  # a database restart is waited out, not a crash
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), runtime.settings.tick_seconds)
+            await asyncio.sleep(runtime.settings.tick_seconds)
+
+    ticker, stopper = asyncio.create_task(ticking()), asyncio.create_task(stop.wait())
+    try:  # until a signal, --seconds, or the ticking fails
+        done, _ = await asyncio.wait({ticker, stopper}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        # A harvest underway stops now: its finished polls are recorded, the others' nodes given back.
         await runtime.stop()
+        for task in (ticker, stopper):
+            task.cancel()
+        await asyncio.gather(ticker, stopper, return_exceptions=True)
+    if ticker in done:
+        ticker.result()  # what stopped the ticking (safe_tick lets nothing through but bugs)
 
 
 @aggregator.group("quarantine")
