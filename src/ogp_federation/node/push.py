@@ -2,6 +2,8 @@
 
 Only the newest sequence matters: while a notice to an aggregator is being retried, a newer
 publication replaces it. Pending notices live in memory; an aggregator that misses one still polls.
+Each attempt is signed afresh (aggregators refuse notices older than ten minutes). A refusal that
+another attempt cannot change (a 4xx other than 408, 425 and 429) is logged and not retried.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .keyring import KeyRing
 __all__ = ["NOTICE_TYPE", "PushNotifier"]
 
 NOTICE_TYPE = "ogp-push-notice+jws"
+_WORTH_RETRYING = {408, 425, 429}  # client errors that a later attempt may get past
 logger = logging.getLogger(__name__)
 
 
@@ -43,7 +46,7 @@ class PushNotifier:
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
-        self._pending: dict[str, tuple[int, bytes]] = {}
+        self._pending: dict[str, tuple[str, int, str]] = {}  # url → (cut, sequence, feed_url) to announce
         self._wakeups: dict[str, asyncio.Event] = {url: asyncio.Event() for url in urls}
         self._tasks: list[asyncio.Task[None]] = []
         self._client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(10.0), follow_redirects=False)
@@ -62,12 +65,15 @@ class PushNotifier:
         await self._client.aclose()
 
     def notify(self, cut: str, sequence: int, feed_url: str) -> None:
-        """Queue a signed notice of ``sequence`` for every aggregator; returns at once."""
-        notice = PushNotice(cut=cut, sequence=sequence, feed_url=feed_url, sent_at=datetime.now(UTC))
-        token = signing.sign_compact(msgspec.json.encode(notice), self.keyring.current, typ=NOTICE_TYPE)
+        """Queue a notice of ``sequence`` for every aggregator; returns at once."""
         for url in self.urls:
-            self._pending[url] = (sequence, token.encode())
+            self._pending[url] = (cut, sequence, feed_url)
             self._wakeups[url].set()
+
+    def _token(self, cut: str, sequence: int, feed_url: str) -> bytes:
+        """The notice, signed now (its ``sent_at`` is this attempt's)."""
+        notice = PushNotice(cut=cut, sequence=sequence, feed_url=feed_url, sent_at=datetime.now(UTC))
+        return signing.sign_compact(msgspec.json.encode(notice), self.keyring.current, typ=NOTICE_TYPE).encode()
 
     async def _sender(self, url: str) -> None:
         while True:
@@ -78,7 +84,7 @@ class PushNotifier:
                 pending = self._pending.get(url)
                 if pending is None:
                     break
-                if await self._send(url, pending[1]):
+                if await self._send(url, self._token(*pending)):
                     if self._pending.get(url) is pending:
                         del self._pending[url]
                     break
@@ -89,6 +95,7 @@ class PushNotifier:
                 delay = min(delay * 2, self.max_delay)
 
     async def _send(self, url: str, body: bytes) -> bool:
+        """Whether the notice needs no further attempt: delivered, or refused for good (logged)."""
         try:
             response = await self._client.post(url, content=body, headers={"Content-Type": "application/jose"})
         except httpx.HTTPError:
@@ -96,4 +103,7 @@ class PushNotifier:
         except Exception:  # e.g. a URL httpx refuses: logged, and the sender keeps serving later notices
             logger.exception("push to %s could not be sent", url)
             return False
+        if response.is_client_error and response.status_code not in _WORTH_RETRYING:
+            logger.warning("push to %s refused (HTTP %d): %r", url, response.status_code, response.text[:300])
+            return True
         return response.is_success
