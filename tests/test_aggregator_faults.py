@@ -234,11 +234,13 @@ async def test_stopping_mid_round_keeps_finished_polls_and_gives_back_the_rest(d
             await asyncio.sleep(0.05)
         await asyncio.wait_for(runtime.stop(), 20)
         await asyncio.gather(round_task, return_exceptions=True)
+        after_stop = await runtime.scheduler.tick()  # a stopped scheduler claims, finds it stopping, gives back
     async with aggregator(database_url) as later:
         broken, healthy = await _state(later, BROKEN), await _state(later, HEALTHY)
         async with later.db.sessions() as session:
             events = list(await session.scalars(select(HarvestEvent.outcome).where(HarvestEvent.node_id == broken.id)))
     assert round_task.cancelled()
+    assert after_stop.results == []
     assert healthy.sequence == 2
     assert (broken.state, broken.consecutive_failures, broken.last_error_code) == ("ok", 0, None)
     assert (broken.lease_owner, broken.lease_until) == (None, None)  # given back: any worker may poll it now

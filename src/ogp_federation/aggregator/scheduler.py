@@ -58,6 +58,7 @@ class HarvestScheduler:
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._push_lane = asyncio.Semaphore(PUSH_LANE)
         self._harvests: set[asyncio.Task[Any]] = set()  # the tasks harvesting now (drained on stop)
+        self._stopping = False
 
     async def claim(self, limit: int, *, cuts: list[str] | None = None) -> list[Node]:
         """Lease up to ``limit`` due nodes to this worker; no other worker can claim them meanwhile."""
@@ -120,9 +121,23 @@ class HarvestScheduler:
         return until is not None and until > datetime.now(UTC)
 
     async def _harvest(self, claimed: list[Node], lane: asyncio.Semaphore) -> RoundSummary:
-        """Poll the claimed nodes, ``lane`` bounding how many at once, and record them in batches."""
+        """Harvest the claimed nodes, unless the scheduler is stopping; what a stop leaves unrecorded is given back."""
         if not claimed:
             return RoundSummary(None, [], False)
+        task = asyncio.current_task()
+        if task is not None:
+            self._harvests.add(task)
+        recorded: list[HarvestResult] = []
+        try:
+            if self._stopping:  # claimed while drain() ran: nothing is polled
+                return RoundSummary(None, [], False)
+            return await self._round(claimed, lane, recorded)
+        finally:
+            self._harvests.discard(task)
+            await self._release_unrecorded(claimed, recorded)
+
+    async def _round(self, claimed: list[Node], lane: asyncio.Semaphore, recorded: list[HarvestResult]) -> RoundSummary:
+        """Poll the claimed nodes, ``lane`` bounding how many at once, recording them in batches into ``recorded``."""
         async with self.db.transaction() as session:
             round_row = Round(worker=self.worker, started_at=datetime.now(UTC), nodes=len(claimed))
             session.add(round_row)
@@ -132,31 +147,23 @@ class HarvestScheduler:
         async def record(batch: list[Polled]) -> list[HarvestResult]:
             return await self.harvester.recorder.record(batch, worker=self.worker, round_id=round_id)
 
-        commit = _GroupCommit(record)
+        commit = _GroupCommit(record, recorded)
 
         async def one(node: Node) -> None:
             async with lane:  # held while waiting for a writer: polls slow down when writes lag
                 await commit.add(await self.harvester.poll(node))
 
-        task = asyncio.current_task()
-        if task is not None:
-            self._harvests.add(task)
         try:
             await asyncio.gather(*(one(node) for node in claimed))
         finally:
-            try:
-                await commit.close()
-            finally:
-                self._harvests.discard(task)
-                await self._release_unrecorded(claimed, commit.results)
-        results = commit.results
-        failures = sum(1 for r in results if r.outcome in ("error", "invalid"))
-        flagged = len(results) > 1 and failures * 2 > len(results)
+            await commit.close()
+        failures = sum(1 for r in recorded if r.outcome in ("error", "invalid"))
+        flagged = len(recorded) > 1 and failures * 2 > len(recorded)
         async with self.db.transaction() as session:
             stored = await session.get(Round, round_id)
             if stored is not None:
                 stored.finished_at, stored.failures, stored.flagged = datetime.now(UTC), failures, flagged
-        return RoundSummary(round_id, list(results), flagged)
+        return RoundSummary(round_id, list(recorded), flagged)
 
     async def safe_tick(self) -> RoundSummary | None:
         """A tick that outlives its failures: a database that is away is one log line, not a crash.
@@ -190,7 +197,8 @@ class HarvestScheduler:
             _log.warning("leases.not_released", nodes=len(left), error=type(exc).__name__)
 
     async def drain(self) -> None:
-        """Stop the harvests underway: finished polls are recorded, the others' leases given back (still due)."""
+        """Stop harvesting: finished polls are recorded, the others' leases given back (still due)."""
+        self._stopping = True
         running = list(self._harvests)
         for task in running:
             task.cancel()
@@ -231,13 +239,15 @@ class _GroupCommit:
     result (and the node's lease) from waiting for the slowest nodes of its round.
     """
 
-    def __init__(self, record: Callable[[list[Polled]], Awaitable[list[HarvestResult]]]) -> None:
+    def __init__(
+        self, record: Callable[[list[Polled]], Awaitable[list[HarvestResult]]], results: list[HarvestResult]
+    ) -> None:
         self._record = record
         self._pending: list[Polled] = []
         self._writers = asyncio.Semaphore(WRITERS)
         self._timer: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
-        self.results: list[HarvestResult] = []
+        self.results = results  # what was recorded, in the order written
 
     async def add(self, polled: Polled) -> None:
         """Queue a finished poll; write the batch now if it is full."""
