@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select, update
 
 from agg_helpers import FakeNode, FakeNodeServer, aggregator, fake_nodes, gzip_bomb, make_due, response
+from ogp_federation.aggregator.error_codes import describe_es
 from ogp_federation.aggregator.harvest.netguard import BlockedAddressError, NetworkGuard
 from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
 from ogp_federation.aggregator.review import Review
@@ -133,6 +134,11 @@ FAULTS: dict[str, tuple[Fault, str]] = {
     "redirect_to_a_file": (redirect(lambda n: "file:///etc/passwd"), "url.invalid"),
     "reset_mid_body": (reset_mid_body, "body.truncated"),
 }
+
+
+def test_every_fault_code_has_a_spanish_explanation() -> None:
+    codes = {code for _, code in FAULTS.values()} | {"timeout.poll", "records.dropped", "sequence.backwards"}
+    assert all(not (describe_es(code) or "error ").startswith("error ") for code in codes), codes
 
 
 async def _register(runtime: Any, server: FakeNodeServer, *cuts: str) -> None:

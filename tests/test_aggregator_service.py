@@ -417,6 +417,9 @@ async def test_status_page_metrics_and_probes(database_url: str) -> None:
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert data["counts"]["not_publishing"] == 345
     assert data["counts"]["ok"] == 1
+    (ours,) = (row for row in data["communes"] if row["cut"] == CUT)
+    assert ours["last_error"]["explanation_es"] == "el servidor respondió con un error (HTTP 500)"
+    assert "el servidor respondió con un error (HTTP 500)" in page.text
     assert 'ogp_polls_total{outcome="accepted"} 1.0' in metrics
     assert "ogp_queue_lag_seconds" in metrics
     assert (health.status_code, ready.status_code) == (200, 200)
@@ -489,6 +492,7 @@ async def test_alert_e_mail_reaches_a_real_smtp_server(database_url: str) -> Non
     assert envelope.rcpt_tos == ["ga@penalolen.cl"]
     assert "Peñalolén (13122)" in message["Subject"]
     assert "http.404" in message.get_content()
+    assert "Problema: no se encontró el feed en la dirección registrada (HTTP 404)" in message.get_content()
 
 
 async def test_admin_api_needs_an_operator_token_and_manages_the_registry(database_url: str) -> None:

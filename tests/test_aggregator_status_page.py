@@ -38,6 +38,7 @@ async def test_status_page_shows_every_state_in_spanish_and_escapes_what_nodes_s
     assert "<script" not in served.text
     assert "<title>Estado de la federación — Gobierno Abierto Local</title>" in dom  # no injected script ran
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom  # shown as text
+    assert "respuesta HTTP defectuosa" in dom  # what http.protocol means, in Spanish
     assert '<img src="x"' not in dom
     assert 'lang="es-CL"' in dom
     assert "346 comunas en el registro" in dom

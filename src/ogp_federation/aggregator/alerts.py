@@ -15,6 +15,7 @@ from email.message import EmailMessage
 
 from ogp_federation.core.errors import OGPError
 
+from .error_codes import describe_es
 from .harvest.fetch import Fetcher
 from .settings import AggregatorSettings
 
@@ -48,7 +49,11 @@ class Alert:
 
     def text(self) -> str:
         """Spanish body, with the error code when there is one."""
-        detail = f"\nCódigo: {self.code}\nDetalle: {self.message}" if self.code and self.new_state != "ok" else ""
+        detail = (
+            f"\nProblema: {describe_es(self.code)}\nCódigo: {self.code}\nDetalle (en inglés): {self.message}"
+            if self.code and self.new_state != "ok"
+            else ""
+        )
         return f"{self.subject()}\nEstado anterior: {self.old_state or '—'}; estado actual: {self.new_state}.{detail}\n"
 
 

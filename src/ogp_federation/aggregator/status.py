@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ogp_federation.core.db import Database
 
+from .error_codes import describe_es
 from .models import Commune, Node
 
 __all__ = ["render_status", "status_rows"]
@@ -58,6 +59,7 @@ async def status_rows(db: Database, stale_factor: float) -> list[dict[str, Any]]
                 "last_error": (
                     {
                         "code": node.last_error_code,
+                        "explanation_es": describe_es(node.last_error_code),
                         "message": node.last_error_message,
                         "at": node.last_error_at.isoformat() if node.last_error_at else None,
                     }

@@ -1,0 +1,58 @@
+"""What each poll error code means, in Spanish, for the status page, status.json and alerts.
+
+The codes are stable and documented (docs/aggregator.md); the English message stored with each error
+keeps the detail. A code without an entry here (a new one, or a node's HTTP status) still reads well.
+"""
+
+from __future__ import annotations
+
+__all__ = ["describe_es"]
+
+_ES = {
+    "timeout.connect": "el servidor no aceptó la conexión a tiempo",
+    "timeout.read": "el servidor dejó de enviar datos a mitad de la respuesta",
+    "timeout.total": "el servidor no terminó de responder a tiempo",
+    "timeout.poll": "la lectura completa (feed, firma y claves) tardó demasiado",
+    "connect.refused": "no se pudo conectar con el servidor",
+    "dns.unresolvable": "el nombre del servidor no existe (DNS)",
+    "ssrf.blocked": "la dirección apunta a una red no pública",
+    "url.invalid": "la dirección (URL) no es válida",
+    "redirect.limit": "demasiadas redirecciones",
+    "redirect.loop": "las redirecciones forman un ciclo",
+    "http.protocol": "respuesta HTTP defectuosa",
+    "http.404": "no se encontró el feed en la dirección registrada (HTTP 404)",
+    "http.429": "el servidor pidió esperar antes de volver a leer (HTTP 429)",
+    "http.503": "el servidor no está disponible por ahora (HTTP 503)",
+    "body.too_large": "el feed supera el tamaño máximo aceptado",
+    "body.decompression_bomb": "el feed comprimido se expande más allá del máximo aceptado",
+    "body.bad_gzip": "el feed comprimido está dañado",
+    "body.truncated": "la respuesta llegó incompleta",
+    "body.not_json": "la dirección del feed no devolvió JSON (por ejemplo, una página HTML)",
+    "body.malformed_json": "el feed no es JSON válido",
+    "signature.mismatch": "la firma no corresponde al contenido del feed",
+    "signature.unknown_key": "el feed está firmado con una clave que no está registrada",
+    "signature.malformed": "la firma es ilegible",
+    "signature.invalid": "la firma es ilegible",
+    "signature.algorithm": "la firma usa un algoritmo no aceptado",
+    "signature.type": "la firma no es de un feed del estándar",
+    "keys.unendorsed": "las claves nuevas no están avaladas por una clave registrada",
+    "feed.invalid": "el feed no cumple el estándar",
+    "feed.wrong_publisher": "el feed está publicado por otra comuna",
+    "records.dropped": "la versión elimina demasiados registros: espera revisión",
+    "sequence.backwards": "la versión es anterior a la ya aceptada: espera revisión",
+    "store.failed": "no se pudo guardar lo leído; se leerá de nuevo",
+    "internal.error": "error interno del agregador; el equipo de la Asociación lo revisará",
+    "circuit.open": "lecturas suspendidas por un tiempo tras fallas repetidas",
+}
+
+
+def describe_es(code: str | None) -> str | None:
+    """The Spanish meaning of a poll error ``code`` (``None`` for no code)."""
+    if code is None:
+        return None
+    if code in _ES:
+        return _ES[code]
+    family, _, detail = code.partition(".")
+    if family == "http" and detail.isdigit():
+        return f"el servidor respondió con un error (HTTP {detail})"
+    return f"error {code}"
