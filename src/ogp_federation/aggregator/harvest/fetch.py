@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 import httpx
 import msgspec
 
+from ogp_federation.aggregator.error_codes import describe_es
 from ogp_federation.core.errors import OGPError
 
 from .netguard import NetworkGuard, ResolvedTarget
@@ -72,7 +73,7 @@ class FetchFailedError(OGPError):
     def __init__(
         self, code: str, message_en: str, *, retry_after: float | None = None, detail: str | None = None
     ) -> None:
-        super().__init__(message_en, message_en, code=code, detail=detail)
+        super().__init__(describe_es(code) or message_en, message_en, code=code, detail=detail)
         self.retry_after = retry_after
 
 
