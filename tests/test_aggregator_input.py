@@ -222,6 +222,17 @@ def test_cli_node_list_says_when_no_node_is_registered(cli_env: dict[str, str]) 
     assert "ningún nodo registrado" in out
 
 
+def test_cli_says_in_spanish_first_why_a_node_could_not_be_read(
+    cli_env: dict[str, str], static_node: tuple[str, Path, list[str]]
+) -> None:
+    base, site, _ = static_node
+    (site / ".well-known" / "ogp-node").unlink()  # the node answers 404 for its descriptor
+    code, _, err, unexpected = agg(cli_env, "node", "add", CUT, base)
+    assert (code, unexpected) == (2, None)
+    assert "error [http.404]: el servidor no tiene lo pedido en esa dirección (HTTP 404)" in err
+    assert " / HTTP 404" in err  # then the English
+
+
 def test_settings_list_variables_tolerate_spaces() -> None:
     settings = load_settings(
         None, {"OGP_AGG_DATABASE_URL": "sqlite+aiosqlite:///x.db", "OGP_AGG_ALLOWED_NETWORKS": " 10.0.0.0/8, ::1/128 ,"}

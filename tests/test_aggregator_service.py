@@ -492,7 +492,7 @@ async def test_alert_e_mail_reaches_a_real_smtp_server(database_url: str) -> Non
     assert envelope.rcpt_tos == ["ga@penalolen.cl"]
     assert "Peñalolén (13122)" in message["Subject"]
     assert "http.404" in message.get_content()
-    assert "Problema: no se encontró el feed en la dirección registrada (HTTP 404)" in message.get_content()
+    assert "Problema: el servidor no tiene lo pedido en esa dirección (HTTP 404)" in message.get_content()
 
 
 async def test_admin_api_needs_an_operator_token_and_manages_the_registry(database_url: str) -> None:

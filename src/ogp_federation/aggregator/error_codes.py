@@ -20,7 +20,7 @@ _ES = {
     "redirect.limit": "demasiadas redirecciones",
     "redirect.loop": "las redirecciones forman un ciclo",
     "http.protocol": "respuesta HTTP defectuosa",
-    "http.404": "no se encontró el feed en la dirección registrada (HTTP 404)",
+    "http.404": "el servidor no tiene lo pedido en esa dirección (HTTP 404)",
     "http.429": "el servidor pidió esperar antes de volver a leer (HTTP 429)",
     "http.503": "el servidor no está disponible por ahora (HTTP 503)",
     "body.too_large": "el feed supera el tamaño máximo aceptado",
