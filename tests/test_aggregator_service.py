@@ -21,7 +21,7 @@ import structlog.testing
 from aiosmtpd.controller import Controller
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text, update
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due, response
 from conftest import FEEDS, ROOT
@@ -241,6 +241,34 @@ async def test_a_push_during_that_nodes_own_poll_is_not_lost(database_url: str) 
             await round_task
     assert accepted.json()["harvesting"] is True
     assert first.outcome == "unchanged"
+
+
+async def test_pushes_while_another_worker_holds_the_node_wait_as_one(database_url: str) -> None:
+    """Ten pushes while another worker's lease runs: one of them waits (backing off), the rest join it."""
+    async with fake_nodes() as server, aggregator(database_url, push_min_seconds=0) as runtime:
+        node = server.add(FakeNode(CUT))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        async with runtime.db.transaction() as session:  # a worker that claimed the node and then died
+            await session.execute(
+                update(Node)
+                .where(Node.cut == CUT)
+                .values(lease_owner="other", lease_until=datetime.now(UTC) + timedelta(seconds=1.5))
+            )
+        statements: list[str] = []
+
+        def seen(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", seen)
+        node.publish(11)
+        async with api(runtime) as http:
+            answers = [(await http.post("/push", content=_notice(node, s))).json() for s in range(2, 12)]
+            await _wait_for_sequence(http, CUT, 11)
+        event.remove(runtime.db.engine.sync_engine, "before_cursor_execute", seen)
+    lease_checks = [s for s in statements if s.lstrip().upper().startswith("SELECT NODES.LEASE_UNTIL")]
+    assert all(a["harvesting"] for a in answers)
+    assert 1 <= len(lease_checks) <= 15  # one waiting push, backing off; ten of them polling would be ~150
 
 
 async def test_a_push_closes_an_open_circuit(database_url: str) -> None:

@@ -33,7 +33,8 @@ WRITE_BATCH = 25  # finished polls that start a write (more gather while writers
 LINGER_SECONDS = 0.2  # …or the time the first of them waits for the batch to fill
 WRITERS = 3  # transactions writing polls at once, per worker
 PUSH_LANE = 8  # polls for push notices at once, beside a round's ``concurrency`` (never queued behind it)
-HELD_RETRY_SECONDS = 0.1  # how often a push waits for a poll of its node already underway
+HELD_RETRY_SECONDS = 0.1  # a push waiting for a poll of its node already underway looks again after this,
+HELD_RETRY_MAX_SECONDS = 2.0  # …doubling up to this
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class HarvestScheduler:
         self._push_lane = asyncio.Semaphore(PUSH_LANE)
         self._harvests: set[asyncio.Task[Any]] = set()  # the tasks harvesting now (drained on stop)
         self._stopping = False
+        self._pushed: dict[str, bool] = {}  # nodes whose push is being served here → another push came meanwhile
 
     async def claim(self, limit: int, *, cuts: list[str] | None = None) -> list[Node]:
         """Lease up to ``limit`` due nodes to this worker; no other worker can claim them meanwhile."""
@@ -98,12 +100,28 @@ class HarvestScheduler:
 
         If a poll of the node is already underway (here or in another process), it may have read the old
         version: the recorder keeps the node due, and this waits for that poll to be recorded and polls again.
+        One push of a node is served at a time per process; pushes meanwhile ask it for one more poll.
         """
         async with self.db.transaction() as session:
             await session.execute(
                 update(Node).where(Node.cut == cut).values(next_poll_at=datetime.now(UTC), circuit_open_until=None)
             )
+        if cut in self._pushed:
+            self._pushed[cut] = True  # the push being served polls once more when it is done
+            return
+        self._pushed[cut] = False
+        try:
+            await self._poll_when_free(cut)
+            while self._pushed[cut]:
+                self._pushed[cut] = False
+                await self._poll_when_free(cut)
+        finally:
+            del self._pushed[cut]
+
+    async def _poll_when_free(self, cut: str) -> None:
+        """Claim and harvest ``cut`` if due, waiting (with backoff, up to a lease) for a poll of it underway."""
         deadline = time.monotonic() + self.settings.lease_seconds
+        wait = HELD_RETRY_SECONDS
         while True:
             held = await self._held(cut)
             claimed = await self.claim(1, cuts=[cut])
@@ -112,7 +130,8 @@ class HarvestScheduler:
                 return
             if not held or time.monotonic() > deadline:  # not due (a poll that began after the push ran), or stuck
                 return
-            await asyncio.sleep(HELD_RETRY_SECONDS)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, HELD_RETRY_MAX_SECONDS)
 
     async def _held(self, cut: str) -> bool:
         """Whether some worker's lease on ``cut`` runs (a poll of it is underway)."""
