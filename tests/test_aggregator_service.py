@@ -165,6 +165,22 @@ async def test_push_rate_limit(database_url: str) -> None:
     assert second.status_code == 429
 
 
+async def test_the_push_rate_limit_holds_across_processes(database_url: str) -> None:
+    """Two aggregator processes serving /push over one database share each node's limit."""
+    async with (
+        fake_nodes() as server,
+        aggregator(database_url, push_min_seconds=60) as first,
+        aggregator(database_url, push_min_seconds=60, worker_id="second") as second,
+    ):
+        node = server.add(FakeNode(CUT))
+        await first.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        async with api(first) as one, api(second) as other:
+            admitted = await one.post("/push", content=_notice(node, 5))
+            refused = await other.post("/push", content=_notice(node, 6))
+    assert admitted.status_code == 202
+    assert refused.status_code == 429
+
+
 async def _wait_for_sequence(http: httpx.AsyncClient, cut: str, sequence: int, seconds: float = 10) -> None:
     """Until the read API serves ``sequence`` for ``cut`` (fails after ``seconds``)."""
     deadline = asyncio.get_running_loop().time() + seconds

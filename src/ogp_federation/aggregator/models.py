@@ -103,6 +103,8 @@ class Node(AggregatorBase):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     circuit_open_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     full_fetched_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    # The last push admitted: the per-node rate limit of /push, shared by every process serving it.
+    last_push_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     notified_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
     contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)

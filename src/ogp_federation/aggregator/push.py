@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ogp_federation.core.db import Database
@@ -38,7 +37,6 @@ class PushService:
     def __init__(self, db: Database, *, min_seconds: float) -> None:
         self.db = db
         self.min_seconds = min_seconds
-        self._last: dict[str, float] = {}
 
     async def receive(self, token: str) -> tuple[PushNotice, bool]:
         """Verify ``token``; return the notice and whether it is new (False: duplicate or already held)."""
@@ -58,10 +56,18 @@ class PushService:
                 "stale or foreign notice",
                 errors=[{"path": "$.sent_at", "message": "older than 10 minutes"}],
             )
-        now = time.monotonic()
-        if now - self._last.get(cut, -1e9) < self.min_seconds:
+        now = datetime.now(UTC)
+        async with self.db.transaction() as session:  # one clock for every process serving /push
+            admitted = await session.execute(
+                update(Node)
+                .where(
+                    Node.id == node.id,
+                    or_(Node.last_push_at.is_(None), Node.last_push_at <= now - timedelta(seconds=self.min_seconds)),
+                )
+                .values(last_push_at=now)
+            )
+        if admitted.rowcount == 0:  # type: ignore[attr-defined]
             raise TooManyPushesError("demasiados avisos seguidos", "too many notices in a row")
-        self._last[cut] = now
         if node.sequence is not None and notice.sequence <= node.sequence:
             return notice, False
         try:
