@@ -60,6 +60,7 @@ class HarvestScheduler:
         self._push_lane = asyncio.Semaphore(PUSH_LANE)
         self._harvests: set[asyncio.Task[Any]] = set()  # the tasks harvesting now (drained on stop)
         self._stopping = False
+        self._ticking: asyncio.Task[None] | None = None  # the scheduled tick running now
         self._pushed: dict[str, bool] = {}  # nodes whose push is being served here → another push came meanwhile
 
     async def claim(self, limit: int, *, cuts: list[str] | None = None) -> list[Node]:
@@ -221,13 +222,23 @@ class HarvestScheduler:
         running = list(self._harvests)
         for task in running:
             task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        ticking = [self._ticking] if self._ticking is not None else []  # (a tick still claiming ends at once)
+        await asyncio.gather(*running, *ticking, return_exceptions=True)
 
     async def _scheduled_tick(self) -> None:
-        """The APScheduler job: a safe tick, which a stop (:meth:`drain`) ends quietly, not as a job error."""
+        """The APScheduler job: start a tick unless one runs, and return at once.
+
+        A round longer than ``tick_seconds`` is normal (a few seconds for hundreds of nodes); the job
+        returning at once keeps APScheduler from warning every second that a run was skipped.
+        """
+        if self._ticking is None or self._ticking.done():
+            self._ticking = asyncio.create_task(self._quiet_tick())
+
+    async def _quiet_tick(self) -> None:
+        """A safe tick that a stop (:meth:`drain`) ends quietly."""
         try:
             await self.safe_tick()
-        except asyncio.CancelledError:  # the job's own task, awaited by no one else
+        except asyncio.CancelledError:  # the tick's own task, awaited only by drain()
             _log.info("tick.stopped")
 
     def start(self) -> None:
