@@ -3,14 +3,14 @@
 APScheduler 3.11 (stable; 4.0 is a pre-release, see shared/STACK.md) runs a short tick in each
 process. The tick *claims* due nodes with ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease: a due node is
 polled by exactly one process; a crashed process's leases expire and other processes take the work.
-A push is harvested at once, in its own lane beside any round underway.
+A push is harvested at once, in its own lane beside any round underway. A stop ends the harvest
+underway: finished polls are recorded, the other nodes are given back, still due.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from ogp_federation.core.db import Database, database_failure
 from ogp_federation.core.logs import get_logger
 
+from .harvest.group_commit import GroupCommit
 from .harvest.harvester import Harvester, HarvestResult, Polled
 from .models import Node, Round
 from .settings import AggregatorSettings
@@ -29,9 +30,6 @@ _log = get_logger("ogp_federation.aggregator")
 
 __all__ = ["HarvestScheduler", "RoundSummary"]
 
-WRITE_BATCH = 25  # finished polls that start a write (more gather while writers are busy)
-LINGER_SECONDS = 0.2  # …or the time the first of them waits for the batch to fill
-WRITERS = 3  # transactions writing polls at once, per worker
 PUSH_LANE = 8  # polls for push notices at once, beside a round's ``concurrency`` (never queued behind it)
 HELD_RETRY_SECONDS = 0.1  # a push waiting for a poll of its node already underway looks again after this,
 HELD_RETRY_MAX_SECONDS = 2.0  # …doubling up to this
@@ -167,7 +165,7 @@ class HarvestScheduler:
         async def record(batch: list[Polled]) -> list[HarvestResult]:
             return await self.harvester.recorder.record(batch, worker=self.worker, round_id=round_id)
 
-        commit = _GroupCommit(record, recorded)
+        commit = GroupCommit(record, recorded)
 
         async def one(node: Node) -> None:
             async with lane:  # held while waiting for a writer: polls slow down when writes lag
@@ -256,56 +254,7 @@ class HarvestScheduler:
         self._scheduler.start()
 
     def stop(self) -> None:
-        """Stop ticking (a running tick finishes)."""
+        """Stop starting ticks (:meth:`drain` stops the harvest underway)."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-
-
-class _GroupCommit:
-    """Writes finished polls in batches: when ``WRITE_BATCH`` are waiting, or ``LINGER_SECONDS`` after the first.
-
-    A free writer takes everything finished meanwhile and writes it in one transaction; the linger keeps a
-    result (and the node's lease) from waiting for the slowest nodes of its round.
-    """
-
-    def __init__(
-        self, record: Callable[[list[Polled]], Awaitable[list[HarvestResult]]], results: list[HarvestResult]
-    ) -> None:
-        self._record = record
-        self._pending: list[Polled] = []
-        self._writers = asyncio.Semaphore(WRITERS)
-        self._timer: asyncio.TimerHandle | None = None
-        self._writes: set[asyncio.Task[None]] = set()
-        self.results = results  # what was recorded, in the order written
-
-    async def add(self, polled: Polled) -> None:
-        """Queue a finished poll; write the batch now if it is full."""
-        self._pending.append(polled)
-        if len(self._pending) >= WRITE_BATCH:
-            await self.write()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, self._write_later)
-
-    def _write_later(self) -> None:
-        self._timer = None
-        task = asyncio.create_task(self.write())
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
-
-    async def write(self) -> None:
-        """Write everything waiting, in one transaction."""
-        async with self._writers:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            batch = self._pending[:]
-            self._pending.clear()
-            if batch:
-                self.results.extend(await self._record(batch))
-
-    async def close(self) -> None:
-        """Write what is left and wait for the writes underway (their errors are raised here)."""
-        await self.write()
-        while self._writes:
-            await asyncio.gather(*self._writes)
