@@ -42,6 +42,7 @@ from ogp_federation.core.db import Database, database_failure
 from ogp_federation.core.errors import ConfigurationError, InvalidInputError, NotFoundError, OGPError
 from ogp_federation.core.http import PROBLEM_JSON, exception_handlers
 from ogp_federation.core.migrations import alembic_config, upgrade
+from ogp_federation.feed import signing
 from test_node_federation import CLI, free_port
 
 CUT = "13122"
@@ -232,6 +233,21 @@ def test_cli_says_in_spanish_first_why_a_node_could_not_be_read(
     assert (code, unexpected) == (2, None)
     assert "error [http.404]: el servidor no tiene lo pedido en esa dirección (HTTP 404)" in err
     assert " / HTTP 404" in err  # then the English
+
+
+def test_cli_harvest_and_node_list_explain_a_failure_in_spanish(
+    cli_env: dict[str, str], static_node: tuple[str, Path, list[str]], tmp_path: Path
+) -> None:
+    base, _, _ = static_node
+    (tmp_path / "keys.json").write_text(json.dumps(signing.jwks_of([signing.generate_key()])), encoding="utf-8")
+    added = agg(cli_env, "node", "add", CUT, base, "--jwks", str(tmp_path / "keys.json"))
+    assert added[0] == 0, added[2]
+    harvested = agg(cli_env, "harvest")  # the static site has no plan.json: 404
+    listed = agg(cli_env, "node", "list")
+    explained = "http.404: el servidor no tiene lo pedido en esa dirección (HTTP 404)"
+    assert harvested[0] == 0
+    assert explained in harvested[1]
+    assert explained in listed[1]
 
 
 def test_settings_list_variables_tolerate_spaces() -> None:

@@ -159,8 +159,11 @@ async def node_list(config_path: Path | None) -> None:
     nodes = await _with_runtime(config_path, lambda runtime: runtime.registry.nodes())
     if not nodes:
         click.echo("ningún nodo registrado (aggregator node add CUT URL) / no node registered")
+    from ogp_federation.aggregator.error_codes import describe_es  # noqa: PLC0415
+
     for node in nodes:
-        error = f"  {node.last_error_code}" if node.last_error_code and node.state != "ok" else ""
+        code = node.last_error_code
+        error = f"  {code}: {describe_es(code)}" if code and node.state != "ok" else ""
         click.echo(
             f"{node.cut}  {node.state:<16} seq {node.sequence if node.sequence is not None else '—':<6} "
             f"{node.base_url}{error}"
@@ -174,8 +177,11 @@ async def harvest(config_path: Path | None) -> None:
     """Poll every due node once, now, and report."""
     tune_gc()
     summary = await _with_runtime(config_path, lambda runtime: runtime.scheduler.tick())
+    from ogp_federation.aggregator.error_codes import describe_es  # noqa: PLC0415
+
     for result in summary.results:
-        click.echo(f"{result.cut}  {result.outcome:<12} {result.code or ''}")
+        explained = f"{result.code}: {describe_es(result.code)}" if result.code else ""
+        click.echo(f"{result.cut}  {result.outcome:<12} {explained}")
     click.echo(f"{len(summary.results)} nodos; ronda marcada / round flagged: {summary.flagged}")
 
 
