@@ -436,6 +436,7 @@ async def test_alerts_once_on_failure_and_once_on_recovery(database_url: str) ->
         ("/hooks/ga", None, "failing", "http.500"),
         ("/hooks/ga", "failing", "ok", None),
     ]
+    assert server.hooks[0][1]["explanation_es"] == "el servidor respondió con un error (HTTP 500)"
 
 
 async def test_status_page_metrics_and_probes(database_url: str) -> None:

@@ -90,6 +90,7 @@ class AlertSender:
             "old_state": alert.old_state,
             "state": alert.new_state,
             "code": alert.code,
+            "explanation_es": describe_es(alert.code),
             "message": alert.message,
             "text": alert.text(),
         }
