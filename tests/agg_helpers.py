@@ -150,7 +150,8 @@ class FakeNodeServer:
         except asyncio.CancelledError:  # stop() ends a hanging behaviour; the task ends normally (no asyncio error)
             pass
         finally:
-            self._handlers.discard(handler)  # type: ignore[arg-type]
+            if handler is not None:
+                self._handlers.discard(handler)
             with contextlib.suppress(Exception):
                 writer.close()
 
