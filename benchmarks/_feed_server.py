@@ -1,9 +1,14 @@
 """A loopback server of N signed synthetic node feeds, for benchmarks/harvest.py (run as a separate process).
 
-Serves ``/<cut>/.well-known/ogp-node`` (with a change-feed template), ``/<cut>/feed/v1/plan.json`` (ETag,
-304), ``.sig``, ``jwks.json`` and signed ``/<cut>/feed/v1/changes?since=N``. With ``--versions K``,
+Each node is its own host, as in the federation: node *i* listens on its own loopback address
+(:func:`address_of`), all on one port, so no connection is shared between nodes. Serves
+``/<cut>/.well-known/ogp-node`` (with a change-feed template), ``/<cut>/feed/v1/plan.json`` (ETag, 304),
+``.sig``, ``jwks.json`` and signed ``/<cut>/feed/v1/changes?since=N``. With ``--versions K``,
 ``GET /_publish`` makes every node publish its next version (one more milestone completed), up to K.
-Prints ``ready <port>`` once listening.
+
+A network can be modelled: ``--rtt-ms`` delays each new connection by one round trip (the TCP
+handshake) and each response by another (request to first byte); ``--mbps`` paces each response's bytes
+at that rate per connection. Prints ``ready <port>`` once listening.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import ipaddress
 import json
+import resource
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +29,39 @@ from _synthetic import reference_for
 from ogp_federation.feed import Entity, encode, signing
 from ogp_federation.feed.protocol import Change, ChangePage
 from ogp_federation.feed.synth import generate_feed
+
+
+FIRST_ADDRESS = ipaddress.IPv4Address("127.1.0.1")
+
+
+def address_of(index: int) -> str:
+    """The loopback address of the ``index``-th node (127.1.0.1, 127.1.0.2, …)."""
+    return str(FIRST_ADDRESS + index)
+
+
+@dataclass(frozen=True)
+class Network:
+    """A modelled network: a round-trip time and a per-connection bandwidth (0: none, as loopback is)."""
+
+    rtt: float = 0.0  # seconds
+    bytes_per_second: float = 0.0
+
+    async def send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        """Write ``data`` after one round trip, paced at the bandwidth."""
+        if self.rtt:
+            await asyncio.sleep(self.rtt)
+        if not self.bytes_per_second:
+            writer.write(data)
+            await writer.drain()
+            return
+        chunk = max(1460, int(self.bytes_per_second * 0.005))  # about 5 ms of bytes at a time
+        started = time.monotonic()
+        for offset in range(0, len(data), chunk):
+            writer.write(data[offset : offset + chunk])
+            await writer.drain()
+            ahead = (offset + chunk) / self.bytes_per_second - (time.monotonic() - started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
 
 
 @dataclass(frozen=True)
@@ -35,8 +76,9 @@ class Version:
 class FeedServer:
     """Every node's versions, the one published now, and the change pages between them."""
 
-    def __init__(self, count: int, commitments: int, versions: int) -> None:
+    def __init__(self, count: int, commitments: int, versions: int, network: Network) -> None:
         reference = reference_for(count)
+        self.network = network
         self.key = signing.generate_key()
         self.jwks = json.dumps(signing.jwks_of([self.key])).encode()
         self.last = versions
@@ -77,7 +119,7 @@ class FeedServer:
             self.pages[(cut, since, until)] = self.sign(msgspec.json.encode(page))
         return self.pages[(cut, since, until)]
 
-    def answer(self, path: str, headers: dict[str, str], port: int) -> tuple[int, bytes, str]:
+    def answer(self, path: str, headers: dict[str, str], host: str) -> tuple[int, bytes, str]:
         """Status, body and extra header lines for one request."""
         if path == "/_publish":  # every node publishes its next version
             self.sequence = min(self.sequence + 1, self.last)
@@ -86,7 +128,7 @@ class FeedServer:
         if cut not in self.versions:
             return 404, b"", ""
         feed = self.versions[cut][self.sequence - 1]
-        base = f"http://127.0.0.1:{port}/{cut}"
+        base = f"http://{host}/{cut}"
         documents = {
             ".well-known/ogp-node": json.dumps(
                 {
@@ -112,13 +154,16 @@ class FeedServer:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            if self.network.rtt:  # the handshake's round trip
+                await asyncio.sleep(self.network.rtt)
+            address, port = writer.get_extra_info("sockname")[:2]
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-                status, body, extra = self.answer(lines[0].split(" ")[1], headers, writer.get_extra_info("sockname")[1])
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body)
-                await writer.drain()
+                status, body, extra = self.answer(lines[0].split(" ")[1], headers, f"{address}:{port}")
+                head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode()
+                await self.network.send(writer, head + body)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -130,14 +175,23 @@ def main() -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--commitments", type=int, default=10)
     parser.add_argument("--versions", type=int, default=1, help="Versions per node (each completes a milestone).")
+    parser.add_argument("--rtt-ms", type=float, default=0.0, help="Modelled round-trip time.")
+    parser.add_argument("--mbps", type=float, default=0.0, help="Modelled bandwidth per connection (Mbit/s).")
     args = parser.parse_args()
-    feeds = FeedServer(args.count, args.commitments, args.versions)
+    network = Network(args.rtt_ms / 1000, args.mbps * 1_000_000 / 8)
+    feeds = FeedServer(args.count, args.commitments, args.versions, network)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # a listening socket per node, and their connections
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 2 * args.count + 1024)), hard))
 
     async def serve() -> None:
-        server = await asyncio.start_server(feeds.handle, "127.0.0.1", 0, backlog=1024)
-        print(f"ready {server.sockets[0].getsockname()[1]}", flush=True)
-        async with server:
-            await server.serve_forever()
+        first = await asyncio.start_server(feeds.handle, address_of(0), 0, backlog=1024)
+        port = first.sockets[0].getsockname()[1]
+        hosts = [address_of(i) for i in range(1, args.count)]
+        servers = [first]
+        if hosts:
+            servers.append(await asyncio.start_server(feeds.handle, hosts, port, backlog=64))
+        print(f"ready {port}", flush=True)
+        await asyncio.gather(*(server.serve_forever() for server in servers))
 
     asyncio.run(serve())
 

@@ -1,15 +1,20 @@
 """Harvest rounds against N synthetic node feeds served from another process on 127.0.0.1.
 
+Each node is its own host (its own loopback address), so no connection is shared between nodes.
 Reports, in one run: a full round over N nodes (fetch, verify, validate, store with history), an
 unchanged round (all 304), the same URLs fetched by a bare async client with no verification or
-storage (the floor), the ratio full/floor, and peak memory of this process; then a round where every
-node published one change, read through full feeds, and another read through the nodes' change feeds.
-With ``--large`` it then does a 10,000-node round (smaller feeds). Goals (issue 4): full ≤ 1.5 × floor,
-unchanged ≤ 0.5 s, 10,000 nodes ≤ 60 s.
+storage (the floor: the harvester's own HTTP client and limits), the ratio full/floor, and peak memory
+of this process; then a round where every node published one change, read through full feeds, and
+another read through the nodes' change feeds, and the CPU of each stage of a full round.
 
-Run: ``python benchmarks/harvest.py [--nodes 346] [--commitments 10] [--database-url …] [--large]``
-(default database: a throwaway PostgreSQL database on 127.0.0.1; ``--database-url sqlite+aiosqlite:///…``
-for SQLite).
+On loopback the floor is only CPU: no network time for the harvester's work to overlap with. The same
+rounds are then measured over modelled networks (``--networks``: round-trip time and bandwidth per
+connection, applied by the feed server). With ``--large`` it then does a 10,000-node round (smaller
+feeds). Goals (issue 4): full ≤ 1.5 × floor, unchanged ≤ 0.5 s, 10,000 nodes ≤ 60 s.
+
+Run: ``python benchmarks/harvest.py [--nodes 346] [--commitments 10] [--database-url …] [--large]
+[--networks 20:50,60:10]`` (default database: a throwaway PostgreSQL database on 127.0.0.1;
+``--database-url sqlite+aiosqlite:///…`` for SQLite).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from _feed_server import address_of
 from _synthetic import reference_for
 from sqlalchemy import func, select, update
 
@@ -46,10 +52,14 @@ HERE = Path(__file__).resolve().parent
 PG_ADMIN = os.environ.get("OGP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def start_server(count: int, commitments: int, versions: int = 1) -> tuple[subprocess.Popen[str], int]:
+def start_server(
+    count: int, commitments: int, versions: int = 1, network: tuple[float, float] = (0.0, 0.0)
+) -> tuple[subprocess.Popen[str], int]:
+    """The feed server process and its port; ``network`` is (round trip in ms, Mbit/s per connection)."""
     command = [sys.executable, str(HERE / "_feed_server.py"), "--count", str(count), "--commitments", str(commitments)]
+    model = ["--rtt-ms", str(network[0]), "--mbps", str(network[1])]
     process = subprocess.Popen(
-        [*command, "--versions", str(versions)],
+        [*command, "--versions", str(versions), *model],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(HERE)},
@@ -62,11 +72,19 @@ def start_server(count: int, commitments: int, versions: int = 1) -> tuple[subpr
 
 
 async def run(  # noqa: PLR0917 (a benchmark's knobs)
-    count: int, commitments: int, database_url: str, label: str, workers: int = 0, changed: bool = False
+    count: int,
+    commitments: int,
+    database_url: str,
+    label: str,
+    workers: int = 0,
+    *,
+    changed: bool = False,
+    network: tuple[float, float] = (0.0, 0.0),
 ) -> None:
     reference = reference_for(count)
     cuts = [c.cut for c in list(reference)[:count]]
-    server, port = start_server(count, commitments, versions=3 if changed else 1)
+    server, port = start_server(count, commitments, versions=3 if changed else 1, network=network)
+    bases = [f"http://{address_of(i)}:{port}/{cut}" for i, cut in enumerate(cuts)]
     try:
         await prepare_database(database_url, reference)
         settings = AggregatorSettings(
@@ -84,10 +102,10 @@ async def run(  # noqa: PLR0917 (a benchmark's knobs)
         configure_logging(json=settings.json_logs)  # likewise (INFO: unchanged polls are not logged)
         try:
             started = time.perf_counter()
-            for cut in cuts:
-                await runtime.registry.add_node(cut, f"http://127.0.0.1:{port}/{cut}", trust_fetched_keys=True)
+            for cut, base in zip(cuts, bases, strict=True):
+                await runtime.registry.add_node(cut, base, trust_fetched_keys=True)
             print(f"[{label}] registered {count} nodes in {time.perf_counter() - started:.1f} s")
-            urls = [f"http://127.0.0.1:{port}/{cut}/feed/v1/plan.json" for cut in cuts]
+            urls = [f"{base}/feed/v1/plan.json" for base in bases]
             floors = [await bare_round(urls, runtime.fetcher.limits, settings.concurrency) for _ in range(ROUNDS)]
             if workers:
                 label += f", {workers} worker processes"
@@ -104,17 +122,17 @@ async def run(  # noqa: PLR0917 (a benchmark's knobs)
             print(f"[{label}]   (median of {_runs([u[0] for u in unchanged])})")
             print(f"[{label}] full / floor:             {full[0] / floor:7.2f}")
             if changed:  # every node publishes one change, read once through the full feed, once through change pages
-                httpx.get(f"http://127.0.0.1:{port}/_publish").raise_for_status()
+                httpx.get(f"http://{address_of(0)}:{port}/_publish").raise_for_status()
                 by_feed = await timed_round(runtime, cuts, full_feed=True)
-                httpx.get(f"http://127.0.0.1:{port}/_publish").raise_for_status()
+                httpx.get(f"http://{address_of(0)}:{port}/_publish").raise_for_status()
                 by_pages = await timed_round(runtime, cuts)
                 print(f"[{label}] changed round, full feeds:   {by_feed[0]:7.2f} s  {by_feed[1]}")
                 print(f"[{label}] changed round, change feed:  {by_pages[0]:7.2f} s  {by_pages[1]}")
             # Measured before the CPU stages below, which hold every feed in memory at once (the harvester never does).
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"[{label}] peak memory of the aggregator process: {peak:.0f} MiB")
-            if not workers:
-                await cpu_stages(label, urls, runtime, floor, f"http://127.0.0.1:{port}/{cuts[0]}/feed/v1/jwks.json")
+            if not workers and network == (0.0, 0.0):
+                await cpu_stages(label, urls, runtime, floor, f"{bases[0]}/feed/v1/jwks.json")
         finally:
             await runtime.stop()
     finally:
@@ -163,14 +181,13 @@ async def bare_round(
     With ``keep``, the bodies and their signature headers are kept there.
     """
     semaphore = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncHTTPTransport(limits=limits.pool()) as transport:
+    async with limits.session() as session:
 
         async def fetch(url: str) -> None:
-            async with semaphore:
-                response = await transport.handle_async_request(httpx.Request("GET", url))
-                body = await response.aread()
-                if response.status_code != 200:
-                    raise SystemExit(f"{url}: HTTP {response.status_code}")
+            async with semaphore, session.get(url, allow_redirects=False) as response:
+                body = await response.read()
+                if response.status != 200:
+                    raise SystemExit(f"{url}: HTTP {response.status}")
                 if keep is not None:
                     keep.append((body, response.headers["ogp-signature"]))
 
@@ -270,15 +287,26 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--large", action="store_true", help="Also a 10,000-node round (2 commitments each).")
     parser.add_argument("--workers", type=int, default=0, help="Harvest with N `aggregator work` processes.")
+    parser.add_argument(
+        "--networks",
+        default="20:50,60:10",
+        help="Modelled networks to measure too, as RTT_MS:MBPS pairs separated by commas ('' for none).",
+    )
     args = parser.parse_args()
+    label = f"{args.nodes} nodes"
     asyncio.run(
         with_database(
             args.database_url,
-            lambda url: run(
-                args.nodes, args.commitments, url, f"{args.nodes} nodes", args.workers, changed=not args.workers
-            ),
+            lambda url: run(args.nodes, args.commitments, url, label, args.workers, changed=not args.workers),
         )
     )
+    for profile in filter(None, args.networks.split(",")):
+        rtt, _, mbps = profile.partition(":")
+        network = (float(rtt), float(mbps))
+        name = f"{label}, {network[0]:g} ms RTT, {network[1]:g} Mbit/s"
+        asyncio.run(
+            with_database(None, lambda url: run(args.nodes, args.commitments, url, name, network=network))  # noqa: B023
+        )
     if args.large:
         asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes")))
 

@@ -14,6 +14,7 @@ _ES = {
     "timeout.total": "el servidor no terminó de responder a tiempo",
     "timeout.poll": "la lectura completa (feed, firma y claves) tardó demasiado",
     "connect.refused": "no se pudo conectar con el servidor",
+    "tls.failed": "falló la conexión segura (TLS): certificado inválido o negociación fallida",
     "dns.unresolvable": "el nombre del servidor no existe (DNS)",
     "ssrf.blocked": "la dirección apunta a una red no pública",
     "url.invalid": "la dirección (URL) no es válida",

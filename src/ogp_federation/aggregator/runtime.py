@@ -8,7 +8,6 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select
 
 from ogp_federation.core.db import Database
@@ -41,7 +40,6 @@ class AggregatorRuntime:
         settings: AggregatorSettings,
         *,
         reference: CommuneReference | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.reference = reference or CommuneReference.packaged()
@@ -58,7 +56,6 @@ class AggregatorRuntime:
                 max_redirects=settings.max_redirects,
                 max_connections=settings.concurrency + PUSH_LANE,  # a push never waits for a round's connections
             ),
-            transport=transport,
         )
         self.registry = Registry(
             self.db, self.fetcher, default_interval=settings.default_poll_interval, reference=self.reference

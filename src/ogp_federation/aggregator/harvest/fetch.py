@@ -4,19 +4,26 @@ Every request (node documents, and the webhooks alerts are posted to): the SSRF 
 and every redirect target), connect/read/total timeouts, a cap on the bytes received and on the bytes
 after gzip decompression (bomb guard), a redirect limit. Failures become :class:`FetchFailedError`
 with a stable code the health page and alerts show.
+
+The client is aiohttp's: its C HTTP parser makes a request about four times cheaper in CPU than
+httpx's (a round of 346 conditional GETs on loopback: 0.12 s against 0.45 s), and a harvest round is
+mostly requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
-import httpx
+import aiohttp
 import msgspec
+import yarl
 
 from ogp_federation.aggregator.error_codes import describe_es
 from ogp_federation.core.errors import OGPError
@@ -24,6 +31,8 @@ from ogp_federation.core.errors import OGPError
 from .netguard import NetworkGuard, ResolvedTarget
 
 __all__ = ["FetchFailedError", "FetchLimits", "Fetched", "Fetcher", "retry_after_seconds"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def retry_after_seconds(value: str) -> float | None:
@@ -56,13 +65,21 @@ class FetchLimits:
     max_decompressed_bytes: int = 64 * 1024 * 1024
     max_redirects: int = 3
     max_connections: int = 50
-    # Few idle connections: nodes are distinct hosts polled once a round, and httpcore checks every pooled
-    # connection on each request (a pool of 100 idle connections made fetching about four times slower).
-    max_idle_connections: int = 10
 
-    def pool(self) -> httpx.Limits:
-        """The connection-pool limits of a client that fetches within these limits."""
-        return httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_idle_connections)
+    def session(self) -> aiohttp.ClientSession:
+        """An HTTP client for these limits (call it in the event loop that will use it).
+
+        No cookies kept between nodes, no proxy taken from the environment (it would bypass the guard),
+        bodies left compressed (the fetcher decompresses them within the limits).
+        """
+        connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=0, use_dns_cache=False)
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            trust_env=False,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout, sock_read=self.read_timeout),
+        )
 
 
 class FetchFailedError(OGPError):
@@ -79,11 +96,11 @@ class FetchFailedError(OGPError):
 
 @dataclass
 class Fetched:
-    """A response that arrived whole: status (200 or 304), headers and decoded body."""
+    """A response that arrived whole: status (200 or 304), headers (case-insensitive) and decoded body."""
 
     url: str
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]
     body: bytes = b""
     wire_bytes: int = 0
     redirects: list[str] = field(default_factory=list)
@@ -92,30 +109,29 @@ class Fetched:
 class Fetcher:
     """An HTTP client for node documents, guarded against SSRF, slow servers and oversized bodies.
 
-    Requests go straight to the connection pool (httpx's transport), without a client around it: the
-    harvester follows redirects itself (each target through the guard), keeps no cookies between nodes,
-    and needs none of a client's per-request bookkeeping (about a tenth of a 304 poll's CPU in a profile).
+    Each request goes to the address the guard checked (never resolved again), with the node's host
+    name in ``Host`` and, over TLS, in SNI and the certificate check. Redirects are followed here, each
+    target through the guard.
     """
 
     def __init__(
-        self,
-        guard: NetworkGuard,
-        limits: FetchLimits | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        user_agent: str = "ogp-federation-aggregator",
+        self, guard: NetworkGuard, limits: FetchLimits | None = None, *, user_agent: str = "ogp-federation-aggregator"
     ) -> None:
         self.guard = guard
         self.limits = limits or FetchLimits()
-        self.transport = transport or httpx.AsyncHTTPTransport(limits=self.limits.pool())
-        self._timeouts = httpx.Timeout(
-            connect=self.limits.connect_timeout, read=self.limits.read_timeout, write=10.0, pool=10.0
-        ).as_dict()
+        self._session: aiohttp.ClientSession | None = None
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip"}
 
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = self.limits.session()
+        return self._session
+
     async def close(self) -> None:
-        """Close the connection pool."""
-        await self.transport.aclose()
+        """Close the connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def get(self, url: str, headers: dict[str, str] | None = None) -> Fetched:
         """GET ``url`` within the limits; 200 and 304 are results, anything else a :class:`FetchFailedError`."""
@@ -131,82 +147,85 @@ class Fetcher:
         """POST ``payload`` as JSON to ``url`` (a webhook) through the guard; the status, redirects not followed."""
         try:
             async with asyncio.timeout(self.limits.total_timeout):
+                target = await self.guard.check(url)
                 headers = {"Content-Type": "application/json"}
-                request = self._request(url, await self.guard.check(url), headers, content=msgspec.json.encode(payload))
-                response = await self.transport.handle_async_request(request)
-                await response.aclose()
-                return response.status_code
+                try:
+                    async with self._send("POST", url, target, headers, msgspec.json.encode(payload)) as response:
+                        return response.status
+                except aiohttp.ClientError as exc:
+                    raise _client_failure(exc) from exc
         except TimeoutError as exc:
             raise FetchFailedError("timeout.total", f"no answer within {self.limits.total_timeout:.0f} s") from exc
-        except httpx.HTTPError as exc:
-            raise FetchFailedError("http.protocol", "broken HTTP exchange", detail=str(exc)[:200]) from exc
 
-    def _request(
-        self, url: str, target: ResolvedTarget, headers: dict[str, str], content: bytes | None = None
-    ) -> httpx.Request:
-        """A GET (or, with ``content``, a POST) of ``url`` sent to the address the guard checked."""
-        request_url = url.replace(f"{target.scheme}://", "", 1)
-        path = request_url[request_url.find("/") :] if "/" in request_url else "/"
+    def _send(
+        self, method: str, url: str, target: ResolvedTarget, headers: dict[str, str], data: bytes | None = None
+    ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """``method`` of ``url`` sent to the address the guard checked."""
+        try:
+            parsed = yarl.URL(url)
+        except (ValueError, TypeError) as exc:
+            raise FetchFailedError("url.invalid", f"invalid URL: {url[:200]!r}") from exc
+        address = f"[{target.address}]" if target.address.version == 6 else str(target.address)
+        request_url = yarl.URL.build(
+            scheme=target.scheme,
+            host=address,
+            port=target.port,
+            path=parsed.raw_path or "/",
+            query_string=parsed.raw_query_string,
+            encoded=True,
+        )
         host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
-        return httpx.Request(
-            "GET" if content is None else "POST",
-            f"{target.scheme}://{target.netloc}{path}",
+        return self._client().request(
+            method,
+            request_url,
             headers={**self._headers, **headers, "Host": host_header},
-            content=content,
-            extensions={"timeout": self._timeouts, "sni_hostname": target.host},
+            data=data,
+            allow_redirects=False,
+            server_hostname=target.host if target.scheme == "https" else None,
         )
 
     async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
         redirects: list[str] = []
         while True:
-            request = self._request(url, await self.guard.check(url), headers)
+            target = await self.guard.check(url)
             try:
-                response = await self.transport.handle_async_request(request)
-            except httpx.ConnectTimeout as exc:
-                raise FetchFailedError("timeout.connect", "connection timed out") from exc
-            except httpx.ReadTimeout as exc:
-                raise FetchFailedError("timeout.read", "the server stopped sending") from exc
-            except httpx.ConnectError as exc:
-                raise FetchFailedError("connect.refused", "could not connect", detail=str(exc)[:200]) from exc
-            except httpx.HTTPError as exc:
-                raise FetchFailedError("http.protocol", "broken HTTP exchange", detail=str(exc)[:200]) from exc
-            try:
-                if response.status_code in (301, 302, 303, 307, 308):
-                    location = response.headers.get("location")
-                    if not location or len(redirects) >= self.limits.max_redirects:
-                        raise FetchFailedError("redirect.limit", f"more than {self.limits.max_redirects} redirects")
-                    url = urljoin(url, location)
-                    if url in redirects:
-                        raise FetchFailedError("redirect.loop", "redirect loop")
-                    redirects.append(url)
-                    continue
-                if response.status_code == 304:
-                    return Fetched(url, 304, response.headers, redirects=redirects)
-                if response.status_code != 200:
-                    raise self._status_failure(response)
-                body, wire = await self._read(response)
-                return Fetched(url, 200, response.headers, body, wire, redirects)
-            finally:
-                await response.aclose()
+                async with self._send("GET", url, target, headers) as response:
+                    if response.status in _REDIRECTS:
+                        location = response.headers.get("location")
+                        if not location or len(redirects) >= self.limits.max_redirects:
+                            raise FetchFailedError("redirect.limit", f"more than {self.limits.max_redirects} redirects")
+                        url = urljoin(url, location)
+                        if url in redirects:
+                            raise FetchFailedError("redirect.loop", "redirect loop")
+                        redirects.append(url)
+                        continue
+                    if response.status == 304:
+                        return Fetched(url, 304, response.headers, redirects=redirects)
+                    if response.status != 200:
+                        raise self._status_failure(response)
+                    body, wire = await self._read(response)
+                    return Fetched(url, 200, response.headers, body, wire, redirects)
+            except aiohttp.ClientError as exc:
+                raise _client_failure(exc) from exc
 
     @staticmethod
-    def _status_failure(response: httpx.Response) -> FetchFailedError:
+    def _status_failure(response: aiohttp.ClientResponse) -> FetchFailedError:
         retry_after = None
-        if response.status_code in (429, 503):
+        if response.status in (429, 503):
             retry_after = retry_after_seconds(response.headers.get("retry-after", ""))
-        return FetchFailedError(f"http.{response.status_code}", f"HTTP {response.status_code}", retry_after=retry_after)
+        return FetchFailedError(f"http.{response.status}", f"HTTP {response.status}", retry_after=retry_after)
 
-    async def _read(self, response: httpx.Response) -> tuple[bytes, int]:
+    async def _read(self, response: aiohttp.ClientResponse) -> tuple[bytes, int]:
         limits = self.limits
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limits.max_bytes:
+        declared = response.content_length
+        if declared is not None and declared > limits.max_bytes:
             raise FetchFailedError("body.too_large", f"body over {limits.max_bytes} bytes (Content-Length)")
         gzipped = response.headers.get("content-encoding", "").lower() == "gzip"
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
         chunks: list[bytes] = []
         wire = size = 0
         try:
-            async for raw in response.aiter_raw():
+            async for raw in response.content.iter_any():
                 wire += len(raw)
                 if wire > limits.max_bytes:
                     raise FetchFailedError("body.too_large", f"body over {limits.max_bytes} bytes")
@@ -219,12 +238,25 @@ class Fetcher:
                 if size > limits.max_decompressed_bytes:
                     raise FetchFailedError("body.decompression_bomb", "decompressed body over the limit")
                 chunks.append(chunk)
-        except httpx.ReadTimeout as exc:
+        except aiohttp.SocketTimeoutError as exc:
             raise FetchFailedError("timeout.read", "the server stopped sending") from exc
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
             raise FetchFailedError("body.truncated", "the connection broke mid-body", detail=str(exc)[:200]) from exc
         except zlib.error as exc:
             raise FetchFailedError("body.bad_gzip", "invalid gzip body", detail=str(exc)) from exc
         if decompressor is not None and not decompressor.eof:
             raise FetchFailedError("body.truncated", "gzip body ended early")
         return b"".join(chunks), wire
+
+
+def _client_failure(exc: aiohttp.ClientError) -> FetchFailedError:
+    """What went wrong before a response's body, as a stable code."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return FetchFailedError("timeout.connect", "connection timed out")
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return FetchFailedError("timeout.read", "the server stopped sending")
+    if isinstance(exc, aiohttp.ClientSSLError):  # the certificate, or the TLS handshake
+        return FetchFailedError("tls.failed", "TLS failed (certificate or handshake)", detail=str(exc)[:200])
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return FetchFailedError("connect.refused", "could not connect", detail=str(exc)[:200])
+    return FetchFailedError("http.protocol", "broken HTTP exchange", detail=str(exc)[:200])
