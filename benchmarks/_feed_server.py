@@ -30,7 +30,6 @@ from ogp_federation.feed import Entity, encode, signing
 from ogp_federation.feed.protocol import Change, ChangePage
 from ogp_federation.feed.synth import generate_feed
 
-
 FIRST_ADDRESS = ipaddress.IPv4Address("127.1.0.1")
 
 

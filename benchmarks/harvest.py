@@ -71,7 +71,7 @@ def start_server(
     return process, int(line.split()[1])
 
 
-async def run(  # noqa: PLR0917 (a benchmark's knobs)
+async def run(
     count: int,
     commitments: int,
     database_url: str,
