@@ -196,6 +196,13 @@ async def bare_round(
         return time.perf_counter() - started
 
 
+def machine_cpu() -> float:
+    """CPU seconds every process of this machine has used so far (busy time of all cores, from /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 async def timed_round(
     runtime: AggregatorRuntime, cuts: list[str], *, full_feed: bool = False
 ) -> tuple[float, dict[str, int]]:
@@ -205,10 +212,14 @@ async def timed_round(
         if full_feed:
             values["full_fetched_at"] = None  # as if the periodic full fetch were due
         await session.execute(update(Node).values(**values))
-    started, cpu = time.perf_counter(), time.process_time()
+    await runtime.fetcher.close()  # rounds are an interval apart: no connection left open from the last one
+    started, cpu, machine = time.perf_counter(), time.process_time(), machine_cpu()
     summary = await runtime.scheduler.tick()
     elapsed = time.perf_counter() - started
-    outcomes: dict[str, int] = {"cpu_ms_of_this_process": int((time.process_time() - cpu) * 1000)}
+    outcomes: dict[str, int] = {
+        "cpu_ms_of_this_process": int((time.process_time() - cpu) * 1000),
+        "cpu_ms_of_the_machine": int((machine_cpu() - machine) * 1000),  # PostgreSQL and the feed server included
+    }
     for result in summary.results:
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
     if len(summary.results) != len(cuts):

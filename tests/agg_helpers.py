@@ -12,6 +12,7 @@ import contextlib
 import gzip
 import hashlib
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -96,26 +97,33 @@ class FakeNode:
 
 
 class FakeNodeServer:
-    """Serves many fake nodes under ``/<cut>/…`` on one loopback port, and records webhooks posted to ``/hooks/…``."""
+    """Serves many fake nodes under ``/<cut>/…`` on one loopback port, and records webhooks posted to ``/hooks/…``.
 
-    def __init__(self) -> None:
+    With ``tls`` (a server context), it speaks HTTPS and its URLs name ``host`` (resolve it to 127.0.0.1).
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
         self.nodes: dict[str, FakeNode] = {}
         self.requests: list[str] = []
         self.hooks: list[tuple[str, Any]] = []
         self.hosts: list[str] = []  # the Host header of each request
+        self.server_names: list[str | None] = []  # the TLS SNI of each connection
         self.server: asyncio.Server | None = None
         self.port = 0
+        self.tls, self.host = tls, host
         self._handlers: set[asyncio.Task[Any]] = set()  # connections being answered (a hanging node's included)
+        if tls is not None:
+            tls.sni_callback = lambda _socket, name, _context: self.server_names.append(name)
 
     def base(self, cut: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{cut}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/{cut}"
 
     def add(self, node: FakeNode) -> FakeNode:
         self.nodes[node.cut] = node
         return node
 
     async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -207,8 +215,8 @@ class FakeNodeServer:
 
 
 @contextlib.asynccontextmanager
-async def fake_nodes() -> AsyncIterator[FakeNodeServer]:
-    server = FakeNodeServer()
+async def fake_nodes(tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> AsyncIterator[FakeNodeServer]:
+    server = FakeNodeServer(tls, host)
     await server.start()
     try:
         yield server

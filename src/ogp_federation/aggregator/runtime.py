@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ogp_federation.core.db import Database
+from ogp_federation.core.errors import ConfigurationError
 from ogp_federation.core.logs import get_logger
 from ogp_federation.core.migrations import require_current
 from ogp_federation.feed.reference import CommuneReference
@@ -56,6 +58,7 @@ class AggregatorRuntime:
                 max_redirects=settings.max_redirects,
                 max_connections=settings.concurrency + PUSH_LANE,  # a push never waits for a round's connections
             ),
+            ssl_context=_ssl_context(settings.ca_file),
         )
         self.registry = Registry(
             self.db, self.fetcher, default_interval=settings.default_poll_interval, reference=self.reference
@@ -122,3 +125,19 @@ class AggregatorRuntime:
         await self.alerts.close()
         await self.fetcher.close()
         await self.db.close()
+
+
+def _ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
+    """The system's trusted authorities plus those of ``ca_file`` (None: the system's alone)."""
+    if ca_file is None:
+        return None
+    context = ssl.create_default_context()
+    try:
+        context.load_verify_locations(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"ca_file: {ca_file} no es un archivo PEM de autoridades legible",
+            f"ca_file: {ca_file} is not a readable PEM file of authorities",
+            detail=str(exc)[:200],
+        ) from exc
+    return context

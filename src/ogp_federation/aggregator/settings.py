@@ -57,6 +57,10 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     read_timeout: Annotated[float, Meta(gt=0, description="Seconds a node may stay silent mid-response.")] = 15.0
     total_timeout: Annotated[float, Meta(gt=0, description="Seconds for a whole response.")] = 30.0
     max_redirects: Annotated[int, Meta(ge=0, description="Redirects followed per request.")] = 3
+    ca_file: Annotated[
+        str | None,
+        Meta(description="PEM file of certificate authorities trusted for nodes' HTTPS besides the system's."),
+    ] = None
     poll_timeout: Annotated[
         float,
         Meta(gt=0, description="Seconds for a whole poll, all its requests (never more than 80 % of the lease)."),
