@@ -56,3 +56,37 @@ async def test_upgrading_the_aggregator_keeps_every_row(database_url: str) -> No
     assert counts == [1] * len(TABLES)
     assert source == "feed"
     assert big == 1_764_000_000_000
+
+
+async def test_large_values_are_compressed_with_lz4_on_postgresql(database_url: str) -> None:
+    """Migration 0004: feed bodies (and record data) use lz4 where the server has it; bytes come back exact."""
+    body = b'{"texto": "' + "Peñalolén participa ".encode() * 5000 + b'"}'  # ~100 KB, stored out of line
+    db = Database(database_url)
+    try:
+        await upgrade(db, MIGRATIONS)
+        async with db.transaction() as session:
+            for statement in ROWS[:3]:
+                await session.execute(text(statement), {"now": datetime.now(UTC), "body": body})
+            stored = await session.scalar(text("SELECT body FROM feed_versions"))
+            if db.engine.dialect.name == "postgresql":
+                methods = set(
+                    (
+                        await session.execute(
+                            text(
+                                "SELECT attrelid::regclass::text || '.' || attname, attcompression::text FROM pg_attribute "
+                                "WHERE (attrelid::regclass::text, attname) IN (('feed_versions', 'body'), "
+                                "('record_states', 'data'), ('version_changes', 'old'), ('version_changes', 'new'))"
+                            )
+                        )
+                    ).all()
+                )
+                used = await session.scalar(text("SELECT pg_column_compression(body) FROM feed_versions"))
+            else:
+                methods, used = set(), None
+    finally:
+        await db.close()
+    assert stored == body
+    if database_url.startswith("postgresql"):
+        assert {method for _, method in methods} == {"l"}, methods
+        assert len(methods) == 4
+        assert used == "lz4"
