@@ -88,25 +88,40 @@ async def open_records(session: AsyncSession, cuts: list[str]) -> dict[str, dict
     """The open record states (the current accepted content) of each of ``cuts``, in one query.
 
     Only digests are read (data only for rows stored before digests existed): comparing a new version
-    with the current one decodes no JSON.
+    with the current one decodes no JSON. On PostgreSQL the rows are read by asyncpg itself: a node has
+    hundreds of records and every changed poll reads them, and SQLAlchemy's result rows cost about five
+    times asyncpg's.
     """
     out: dict[str, dict[RecordKey, OpenRecord]] = {cut: {} for cut in cuts}
     if not cuts:
         return out
-    legacy_data = case((_STATES.c.digest.is_(None), _STATES.c.data), else_=null())
-    rows = await session.execute(
-        select(
-            _STATES.c.id,
-            _STATES.c.cut,
-            _STATES.c.entity,
-            _STATES.c.key,
-            _STATES.c.digest,
-            type_coerce(legacy_data, JSON_DOCUMENT),
-        ).where(_STATES.c.cut.in_(cuts), _STATES.c.valid_to_seq.is_(None))
-    )
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection  # the asyncpg connection, inside this session's transaction
+        rows = await driver.fetch(_OPEN_RECORDS_SQL, cuts)
+    else:
+        legacy_data = case((_STATES.c.digest.is_(None), _STATES.c.data), else_=null())
+        rows = await session.execute(
+            select(
+                _STATES.c.id,
+                _STATES.c.cut,
+                _STATES.c.entity,
+                _STATES.c.key,
+                _STATES.c.digest,
+                type_coerce(legacy_data, JSON_DOCUMENT),
+            ).where(_STATES.c.cut.in_(cuts), _STATES.c.valid_to_seq.is_(None))
+        )
     for id_, cut, entity, key, digest, data in rows:
         out[cut][(entity, key)] = OpenRecord(id_, digest, data)
     return out
+
+
+# The same query as the SQLite one above, for asyncpg (uses ix_record_states_current).
+_OPEN_RECORDS_SQL = (
+    "SELECT id, cut, entity, key, digest, CASE WHEN digest IS NULL THEN data END FROM record_states "
+    "WHERE cut = ANY($1::varchar[]) AND valid_to_seq IS NULL"
+)
 
 
 def dropped_share(previous: dict[RecordKey, Any], new: dict[RecordKey, Any]) -> float:
