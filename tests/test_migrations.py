@@ -58,6 +58,14 @@ async def test_upgrading_the_aggregator_keeps_every_row(database_url: str) -> No
     assert big == 1_764_000_000_000
 
 
+COMPRESSION_OF_COLUMNS = """
+    SELECT attrelid::regclass::text || '.' || attname, attcompression::text FROM pg_attribute
+    WHERE (attrelid::regclass::text, attname) IN (
+        ('feed_versions', 'body'), ('record_states', 'data'), ('version_changes', 'old'), ('version_changes', 'new')
+    )
+"""
+
+
 async def test_large_values_are_compressed_with_lz4_on_postgresql(database_url: str) -> None:
     """Migration 0004: feed bodies (and record data) use lz4 where the server has it; bytes come back exact."""
     body = b'{"texto": "' + "Peñalolén participa ".encode() * 5000 + b'"}'  # ~100 KB, stored out of line
@@ -69,17 +77,7 @@ async def test_large_values_are_compressed_with_lz4_on_postgresql(database_url: 
                 await session.execute(text(statement), {"now": datetime.now(UTC), "body": body})
             stored = await session.scalar(text("SELECT body FROM feed_versions"))
             if db.engine.dialect.name == "postgresql":
-                methods = set(
-                    (
-                        await session.execute(
-                            text(
-                                "SELECT attrelid::regclass::text || '.' || attname, attcompression::text FROM pg_attribute "
-                                "WHERE (attrelid::regclass::text, attname) IN (('feed_versions', 'body'), "
-                                "('record_states', 'data'), ('version_changes', 'old'), ('version_changes', 'new'))"
-                            )
-                        )
-                    ).all()
-                )
+                methods = set((await session.execute(text(COMPRESSION_OF_COLUMNS))).all())
                 used = await session.scalar(text("SELECT pg_column_compression(body) FROM feed_versions"))
             else:
                 methods, used = set(), None
