@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gzip
 import hashlib
+import ipaddress
 import json
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +24,7 @@ import msgspec
 from joserfc.jwk import OKPKey
 from sqlalchemy import update
 
+from ogp_federation.aggregator.harvest.netguard import NetworkGuard
 from ogp_federation.aggregator.models import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.settings import AggregatorSettings
@@ -99,10 +101,11 @@ class FakeNode:
 class FakeNodeServer:
     """Serves many fake nodes under ``/<cut>/…`` on one loopback port, and records webhooks posted to ``/hooks/…``.
 
-    With ``tls`` (a server context), it speaks HTTPS and its URLs name ``host`` (resolve it to 127.0.0.1).
+    With ``tls`` (a server context), it speaks HTTPS. Its URLs name ``host`` (a name must resolve to
+    ``bind``, the loopback address it listens on).
     """
 
-    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1", bind: str = "127.0.0.1") -> None:
         self.nodes: dict[str, FakeNode] = {}
         self.requests: list[str] = []
         self.hooks: list[tuple[str, Any]] = []
@@ -110,7 +113,7 @@ class FakeNodeServer:
         self.server_names: list[str | None] = []  # the TLS SNI of each connection
         self.server: asyncio.Server | None = None
         self.port = 0
-        self.tls, self.host = tls, host
+        self.tls, self.host, self.bind = tls, host, bind
         self._handlers: set[asyncio.Task[Any]] = set()  # connections being answered (a hanging node's included)
         if tls is not None:
             tls.sni_callback = lambda _socket, name, _context: self.server_names.append(name)
@@ -123,7 +126,7 @@ class FakeNodeServer:
         return node
 
     async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
+        self.server = await asyncio.start_server(self._handle, self.bind, 0, ssl=self.tls)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -215,8 +218,10 @@ class FakeNodeServer:
 
 
 @contextlib.asynccontextmanager
-async def fake_nodes(tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> AsyncIterator[FakeNodeServer]:
-    server = FakeNodeServer(tls, host)
+async def fake_nodes(
+    tls: ssl.SSLContext | None = None, host: str = "127.0.0.1", bind: str = "127.0.0.1"
+) -> AsyncIterator[FakeNodeServer]:
+    server = FakeNodeServer(tls, host, bind)
     await server.start()
     try:
         yield server
@@ -261,6 +266,18 @@ async def make_due(runtime: AggregatorRuntime, *cuts: str) -> None:
             .where(Node.cut.in_(cuts))
             .values(next_poll_at=datetime.now(UTC) - timedelta(seconds=1), circuit_open_until=None)
         )
+
+
+class LoopbackNames(NetworkGuard):
+    """The guard, with every host name resolving to 127.0.0.1 (there is no DNS server to ask here)."""
+
+    @staticmethod
+    async def _resolve(host: str, port: int) -> list[Any]:
+        assert host.isascii(), host  # names reach DNS as punycode
+        try:
+            return [ipaddress.ip_address(host.strip("[]"))]  # an address literal is not looked up
+        except ValueError:
+            return [ipaddress.ip_address("127.0.0.1")]
 
 
 def gzip_bomb(size: int) -> bytes:

@@ -7,7 +7,6 @@ the healthy node in the same round is unaffected, and the aggregator keeps runni
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,9 +17,18 @@ import msgspec
 import pytest
 from sqlalchemy import select, update
 
-from agg_helpers import FakeNode, FakeNodeServer, aggregator, fake_nodes, gzip_bomb, make_due, response
+from agg_helpers import (
+    FakeNode,
+    FakeNodeServer,
+    LoopbackNames,
+    aggregator,
+    fake_nodes,
+    gzip_bomb,
+    make_due,
+    response,
+)
 from ogp_federation.aggregator.error_codes import describe_es
-from ogp_federation.aggregator.harvest.netguard import BlockedAddressError, NetworkGuard
+from ogp_federation.aggregator.harvest.netguard import BlockedAddressError
 from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
 from ogp_federation.aggregator.review import Review
 from ogp_federation.core.errors import ConflictError, NotFoundError
@@ -293,18 +301,9 @@ async def test_oversized_cache_validators_are_dropped_and_the_feed_kept(database
     assert (stored.etag, stored.last_modified) == (None, None)
 
 
-class _LoopbackNames(NetworkGuard):
-    """The guard, with every host name resolving to 127.0.0.1 (there is no DNS server to ask here)."""
-
-    @staticmethod
-    async def _resolve(host: str, port: int) -> list[Any]:
-        assert host.isascii(), host  # names reach DNS as punycode
-        return [ipaddress.ip_address("127.0.0.1")]
-
-
 async def test_a_node_with_an_internationalised_name_is_harvested(database_url: str) -> None:
     async with fake_nodes() as server, aggregator(database_url) as runtime:
-        runtime.fetcher.guard = _LoopbackNames(["127.0.0.0/8"])
+        runtime.fetcher.guard = LoopbackNames(["127.0.0.0/8"])
         server.add(FakeNode(BROKEN))
         base = f"http://municipalidad-ñuñoa.cl:{server.port}/{BROKEN}"
         await runtime.registry.add_node(BROKEN, base, trust_fetched_keys=True)
@@ -313,6 +312,19 @@ async def test_a_node_with_an_internationalised_name_is_harvested(database_url: 
         (result,) = (await runtime.scheduler.tick()).results
     assert result.outcome == "accepted"
     assert server.hosts[0] == f"xn--municipalidad-uoa-sxbb.cl:{server.port}"
+
+
+async def test_a_node_at_an_ipv6_address_is_harvested(database_url: str) -> None:
+    """The checked address goes in the request URL in brackets; Host keeps them too."""
+    async with (
+        fake_nodes(host="[::1]", bind="::1") as server,
+        aggregator(database_url, allowed_networks=["::1/128"]) as runtime,
+    ):
+        server.add(FakeNode(BROKEN))
+        await runtime.registry.add_node(BROKEN, server.base(BROKEN), trust_fetched_keys=True)
+        (result,) = (await runtime.scheduler.tick()).results
+    assert (result.outcome, result.sequence) == ("accepted", 1)
+    assert set(server.hosts) == {f"[::1]:{server.port}"}
 
 
 async def test_an_unexpected_error_in_one_poll_costs_only_that_poll(
@@ -501,6 +513,22 @@ async def test_guard_refuses_private_addresses_before_connecting(database_url: s
         ):
             with pytest.raises(BlockedAddressError):
                 await runtime.guard.check(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "host_header", "url_host"),
+    [
+        ("http://nodo.renca.cl/ga", "nodo.renca.cl", "127.0.0.1"),
+        ("https://nodo.renca.cl/ga", "nodo.renca.cl", "127.0.0.1"),
+        ("http://nodo.renca.cl:443/ga", "nodo.renca.cl:443", "127.0.0.1"),  # 443 is not http's default
+        ("https://nodo.renca.cl:8443/ga", "nodo.renca.cl:8443", "127.0.0.1"),
+        ("http://[::1]:8080/ga", "[::1]:8080", "[::1]"),
+        ("https://[::1]/ga", "[::1]", "[::1]"),
+    ],
+)
+async def test_the_checked_target_names_the_host_as_http_requires(url: str, host_header: str, url_host: str) -> None:
+    target = await LoopbackNames(["127.0.0.0/8", "::1/128"]).check(url)
+    assert (target.host_header, target.url_host) == (host_header, url_host)
 
 
 async def test_jwks_signatures_shape(database_url: str) -> None:

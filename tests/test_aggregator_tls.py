@@ -8,11 +8,9 @@ the request (Host). A test authority issues the certificates; the aggregator tru
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
@@ -21,22 +19,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
-from ogp_federation.aggregator.harvest.netguard import NetworkGuard
+from agg_helpers import FakeNode, LoopbackNames, aggregator, fake_nodes, make_due
 from ogp_federation.aggregator.models import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.core.errors import ConfigurationError, OGPError
 
 NAME = "nodo.penalolen.test"
 CUT = "13122"
-
-
-class _LoopbackNames(NetworkGuard):
-    """The guard, with every host name resolving to 127.0.0.1 (there is no DNS server to ask here)."""
-
-    @staticmethod
-    async def _resolve(host: str, port: int) -> list[Any]:
-        return [ipaddress.ip_address("127.0.0.1")]
 
 
 def _name(common_name: str) -> x509.Name:
@@ -122,7 +111,7 @@ async def test_a_node_over_https_is_harvested_with_its_name_in_sni_and_host(tmp_
     ca_key, ca_cert, ca_file = _authority(tmp_path)
     tls = _server_context(_issue(tmp_path, (ca_key, ca_cert), NAME))
     async with fake_nodes(tls, NAME) as server, aggregator(database_url, ca_file=str(ca_file)) as runtime:
-        runtime.fetcher.guard = _LoopbackNames(["127.0.0.0/8"])
+        runtime.fetcher.guard = LoopbackNames(["127.0.0.0/8"])
         server.add(FakeNode(CUT))
         await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
         (result,) = (await runtime.scheduler.tick()).results
@@ -154,7 +143,7 @@ async def test_a_certificate_that_fails_is_a_tls_error_and_the_last_version_stay
     ca_key, ca_cert, ca_file = _authority(tmp_path)
     tls = _server_context(_issue(tmp_path, (ca_key, ca_cert), NAME))
     async with fake_nodes(tls, NAME) as server, aggregator(database_url, ca_file=str(ca_file)) as runtime:
-        runtime.fetcher.guard = _LoopbackNames(["127.0.0.0/8"])
+        runtime.fetcher.guard = LoopbackNames(["127.0.0.0/8"])
         fake = server.add(FakeNode(CUT))
         await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
         assert [r.outcome for r in (await runtime.scheduler.tick()).results] == ["accepted"]
@@ -173,7 +162,7 @@ async def test_a_certificate_that_fails_is_a_tls_error_and_the_last_version_stay
 async def test_registering_a_node_whose_certificate_fails_is_refused(tmp_path: Path, database_url: str) -> None:
     tls = _server_context(_issue(tmp_path, None, NAME))
     async with fake_nodes(tls, NAME) as server, aggregator(database_url) as runtime:
-        runtime.fetcher.guard = _LoopbackNames(["127.0.0.0/8"])
+        runtime.fetcher.guard = LoopbackNames(["127.0.0.0/8"])
         server.add(FakeNode(CUT))
         with pytest.raises(OGPError) as refused:
             await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)

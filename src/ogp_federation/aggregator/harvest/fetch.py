@@ -183,20 +183,18 @@ class Fetcher:
             parsed = yarl.URL(url)
         except (ValueError, TypeError) as exc:
             raise FetchFailedError("url.invalid", f"invalid URL: {url[:200]!r}") from exc
-        address = f"[{target.address}]" if target.address.version == 6 else str(target.address)
         request_url = yarl.URL.build(
             scheme=target.scheme,
-            host=address,
+            host=target.url_host,
             port=target.port,
             path=parsed.raw_path or "/",
             query_string=parsed.raw_query_string,
             encoded=True,
         )
-        host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
         return self._client().request(
             method,
             request_url,
-            headers={**self._headers, **headers, "Host": host_header},
+            headers={**self._headers, **headers, "Host": target.host_header},
             data=data,
             allow_redirects=False,
             server_hostname=target.host if target.scheme == "https" else None,

@@ -46,10 +46,15 @@ class ResolvedTarget:
     address: IPAddress
 
     @property
-    def netloc(self) -> str:
-        """The address as it goes in a URL (IPv6 in brackets)."""
-        address = f"[{self.address}]" if self.address.version == 6 else str(self.address)
-        return f"{address}:{self.port}"
+    def host_header(self) -> str:
+        """The ``Host`` header: the name (an IPv6 literal in brackets), with the port unless the default."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == {"http": 80, "https": 443}[self.scheme] else f"{host}:{self.port}"
+
+    @property
+    def url_host(self) -> str:
+        """The address as it goes in a URL's host (IPv6 in brackets)."""
+        return f"[{self.address}]" if self.address.version == 6 else str(self.address)
 
 
 class NetworkGuard:
