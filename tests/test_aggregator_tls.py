@@ -32,18 +32,26 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _authority(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, Path]:
-    """A certificate authority: its key, its certificate and the PEM file holding the certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
+def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey) -> x509.CertificateBuilder:
+    """A certificate of ``key`` valid from five minutes ago for a day."""
     now = datetime.now(UTC)
-    certificate = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(_name(f"ogp-federation test CA {directory.name}"))
-        .issuer_name(_name(f"ogp-federation test CA {directory.name}"))
+        .subject_name(subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=1))
+    )
+
+
+def _authority(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, Path]:
+    """A certificate authority: its key, its certificate and the PEM file holding the certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name(f"ogp-federation test CA {directory.name}")
+    certificate = (
+        _builder(name, name, key)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -73,15 +81,8 @@ def _issue(directory: Path, issuer: Issuer, dns_name: str) -> tuple[Path, Path]:
     """A server certificate for ``dns_name`` issued by ``issuer`` (None: self-signed), as PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
     signer_key, signer_name = (issuer[0], issuer[1].subject) if issuer else (key, _name(dns_name))
-    now = datetime.now(UTC)
     certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name(dns_name))
-        .issuer_name(signer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
+        _builder(_name(dns_name), signer_name, key)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
         .sign(signer_key, hashes.SHA256())
     )
