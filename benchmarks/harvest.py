@@ -1,4 +1,4 @@
-"""Harvest rounds against N synthetic node feeds served from another process on 127.0.0.1.
+"""Harvest rounds against N synthetic node feeds served from another process on loopback addresses.
 
 Each node is its own host (its own loopback address), so no connection is shared between nodes.
 Reports, in one run: a full round over N nodes (fetch, verify, validate, store with history), an
