@@ -37,11 +37,11 @@ from _feed_server import address_of
 from _synthetic import reference_for
 from sqlalchemy import func, select, update
 
-from ogp_federation.aggregator.harvest.fetch import FetchLimits
-from ogp_federation.aggregator.harvest.history import snapshot_records
-from ogp_federation.aggregator.models import HarvestEvent, Node
+from ogp_federation.aggregator.common import AggregatorSettings
+from ogp_federation.aggregator.history import HarvestEvent, snapshot_records
+from ogp_federation.aggregator.net import FetchLimits
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
-from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.aggregator.setup import prepare_database
 from ogp_federation.core.logs import configure_logging
 from ogp_federation.core.process import tune_gc

@@ -25,8 +25,8 @@ import httpx
 import uvicorn
 
 from ogp_federation.aggregator.app import create_app as aggregator_app
+from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.aggregator.runtime import AggregatorRuntime
-from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.aggregator.setup import prepare_database
 from ogp_federation.cli.demo import _node, _Server
 from ogp_federation.feed import signing

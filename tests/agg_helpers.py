@@ -24,10 +24,10 @@ import msgspec
 from joserfc.jwk import OKPKey
 from sqlalchemy import update
 
-from ogp_federation.aggregator.harvest.netguard import NetworkGuard
-from ogp_federation.aggregator.models import Node
+from ogp_federation.aggregator.common import AggregatorSettings
+from ogp_federation.aggregator.net import NetworkGuard
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
-from ogp_federation.aggregator.settings import AggregatorSettings
 from ogp_federation.aggregator.setup import prepare_database
 from ogp_federation.feed import encode, signing
 from ogp_federation.feed.protocol import ChangePage

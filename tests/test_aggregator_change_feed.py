@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
 from node_helpers import fixture_records, load_fixture, make_node, staff_token
-from ogp_federation.aggregator.models import FeedVersion, Node
-from ogp_federation.aggregator.review import Review
+from ogp_federation.aggregator.history import FeedVersion
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.core.errors import ConflictError
 from ogp_federation.feed import Entity, signing
@@ -284,10 +284,10 @@ async def test_a_change_page_dropping_most_records_is_held_and_the_full_feed_is_
         node.add_change_page(_page(node, changes))
         await make_due(runtime, CUT)
         (held,) = (await runtime.scheduler.tick()).results
-        review = Review(runtime.db)
+        review = runtime.review
         (pending,) = await review.pending()
         with pytest.raises(ConflictError):
-            await review.approve(pending["id"])
+            await review.approve(pending.id)
         # The node's full feed of the same deletion (a quarantined node is read through its full feed only).
         for change in changes:
             document[change.entity.value] = []
@@ -299,8 +299,8 @@ async def test_a_change_page_dropping_most_records_is_held_and_the_full_feed_is_
         await make_due(runtime, CUT)
         feed_gets = _feed_gets(server.requests)
         (again,) = (await runtime.scheduler.tick()).results
-        full = next(v for v in await review.pending() if v["id"] != pending["id"])
-        await review.approve(full["id"])
+        full = next(v for v in await review.pending() if v.id != pending.id)
+        await review.approve(full.id)
         versions = await _versions(runtime)
     assert (held.outcome, held.code) == ("quarantined", "records.dropped")
     assert (again.outcome, _feed_gets(server.requests)) == ("quarantined", feed_gets + 1)

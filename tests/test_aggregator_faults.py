@@ -27,10 +27,10 @@ from agg_helpers import (
     make_due,
     response,
 )
-from ogp_federation.aggregator.error_codes import describe_es
-from ogp_federation.aggregator.harvest.netguard import BlockedAddressError
-from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
-from ogp_federation.aggregator.review import Review
+from ogp_federation.aggregator.common import describe_es
+from ogp_federation.aggregator.history import FeedVersion, HarvestEvent
+from ogp_federation.aggregator.net import BlockedAddressError
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.errors import ConflictError, NotFoundError
 from ogp_federation.feed import encode, signing
 from ogp_federation.feed.synth import generate_feed
@@ -390,20 +390,20 @@ async def test_a_replayed_older_feed_is_quarantined_not_applied(database_url: st
         await make_due(runtime, BROKEN)
         (result,) = (await runtime.scheduler.tick()).results
         state = await _state(runtime, BROKEN)
-        held = await Review(runtime.db).pending()  # the exact bytes of version 1: already stored, not again
+        held = await runtime.review.pending()  # the exact bytes of version 1: already stored, not again
         outcomes = []
         for seed in (2, 3):  # two other versions with an old sequence: each held for review
             older = encode(generate_feed(node.cut, commitments=node.commitments, seed=seed, sequence=1))
             node.behaviour = body(lambda _, older=older: older)(node)
             await make_due(runtime, BROKEN)
             outcomes += [r.outcome for r in (await runtime.scheduler.tick()).results]
-        pending = await Review(runtime.db).pending()
+        pending = await runtime.review.pending()
         for item in pending:
             with pytest.raises(ConflictError):
-                await Review(runtime.db).approve(item["id"])
-        await Review(runtime.db).discard(pending[0]["id"])
+                await runtime.review.approve(item.id)
+        await runtime.review.discard(pending[0].id)
         after_one = await _state(runtime, BROKEN)
-        await Review(runtime.db).discard(pending[1]["id"])
+        await runtime.review.discard(pending[1].id)
         after_both = await _state(runtime, BROKEN)
     assert result.outcome == "quarantined"
     assert result.code == "sequence.backwards"
@@ -436,10 +436,10 @@ async def test_a_version_dropping_most_records_is_quarantined(database_url: str)
         state = await _state(runtime, BROKEN)
         async with runtime.db.sessions() as session:
             versions = list(await session.scalars(select(FeedVersion).order_by(FeedVersion.id)))
-        await Review(runtime.db).approve(versions[1].id)
+        await runtime.review.approve(versions[1].id)
         (approved,) = await runtime.registry.nodes()
         with pytest.raises(NotFoundError):
-            await Review(runtime.db).discard(versions[1].id)
+            await runtime.review.discard(versions[1].id)
     assert result.outcome == "quarantined"
     assert result.code == "records.dropped"
     assert state.sequence == 1

@@ -31,11 +31,11 @@ from sqlalchemy import select
 
 from agg_helpers import FakeNode, aggregator, fake_nodes
 from agg_helpers import test_settings as settings_for
-from ogp_federation.aggregator.alerts import Alert
 from ogp_federation.aggregator.app import create_app
-from ogp_federation.aggregator.models import Commune, Node
+from ogp_federation.aggregator.common import load_settings
+from ogp_federation.aggregator.harvest import StateChange
+from ogp_federation.aggregator.registry import Commune, Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
-from ogp_federation.aggregator.settings import load_settings
 from ogp_federation.aggregator.setup import MIGRATIONS, prepare_database
 from ogp_federation.cli import cli
 from ogp_federation.core.db import Database, database_failure
@@ -495,12 +495,12 @@ async def test_an_unexpected_error_is_a_logged_500_problem_that_leaks_nothing() 
 
 
 async def test_a_webhook_is_posted_through_the_ssrf_guard(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    def alert(webhook_url: str) -> Alert:
-        return Alert(CUT, "Peñalolén", "ok", "failing", "http.500", "HTTP 500", None, webhook_url)
+    def alert(webhook_url: str) -> StateChange:
+        return StateChange(CUT, "Peñalolén", "ok", "failing", "http.500", "HTTP 500", None, webhook_url)
 
     async with fake_nodes() as server, aggregator(database_url) as runtime:
         blocked, delivered = alert("http://10.9.8.7/hook"), alert(f"http://127.0.0.1:{server.port}/hooks/x")
-        with caplog.at_level(logging.WARNING, logger="ogp_federation.aggregator.alerts"):
+        with caplog.at_level(logging.WARNING, logger="ogp_federation.aggregator.status.alerts"):
             await runtime.alerts.send(blocked)
             await runtime.alerts.send(delivered)
     assert [path for path, _ in server.hooks] == ["/hooks/x"]

@@ -26,12 +26,13 @@ from sqlalchemy import event, select, text, update
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due, response
 from conftest import FEEDS, ROOT
 from ogp_federation.aggregator.app import create_app
-from ogp_federation.aggregator.harvest.harvester import MAX_ENDORSEMENTS
-from ogp_federation.aggregator.models import AggregatorBase, Commune, Node
-from ogp_federation.aggregator.push import NOTICE_TYPE
+from ogp_federation.aggregator.common import AggregatorBase
+from ogp_federation.aggregator.harvest import MAX_ENDORSEMENTS
+from ogp_federation.aggregator.registry import Commune, Node
+from ogp_federation.aggregator.status.alerts import subject as alert_subject
 from ogp_federation.core.errors import ConflictError
 from ogp_federation.feed import encode, signing
-from ogp_federation.feed.protocol import PushNotice
+from ogp_federation.feed.protocol import PUSH_NOTICE_TYPE, PushNotice
 from ogp_federation.feed.synth import generate_feed
 from test_aggregator_faults import status
 
@@ -125,7 +126,7 @@ def _notice(node: FakeNode, sequence: int, sent_at: datetime | None = None, key:
     notice = PushNotice(
         cut=node.cut, sequence=sequence, feed_url="http://x.cl/feed/v1/plan.json", sent_at=sent_at or datetime.now(UTC)
     )
-    return signing.sign_compact(msgspec.json.encode(notice), key or node.key, typ=NOTICE_TYPE)
+    return signing.sign_compact(msgspec.json.encode(notice), key or node.key, typ=PUSH_NOTICE_TYPE)
 
 
 async def test_push_triggers_an_immediate_harvest_and_refuses_bad_notices(database_url: str) -> None:
@@ -431,7 +432,7 @@ async def test_alerts_once_on_failure_and_once_on_recovery(database_url: str) ->
         (None, "failing", "http.500"),
         ("failing", "ok", None),
     ]
-    assert "Peñalolén" in runtime.alerts.sent[0].subject()
+    assert "Peñalolén" in alert_subject(runtime.alerts.sent[0])
     assert [(path, hook["old_state"], hook["state"], hook["code"]) for path, hook in server.hooks] == [
         ("/hooks/ga", None, "failing", "http.500"),
         ("/hooks/ga", "failing", "ok", None),

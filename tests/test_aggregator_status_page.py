@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import update
 
 from agg_helpers import FakeNode, aggregator, fake_nodes
-from ogp_federation.aggregator.models import Node
+from ogp_federation.aggregator.registry import Node
 from test_node_citizen import dump_dom
 from test_node_federation import CLI, free_port, process
 

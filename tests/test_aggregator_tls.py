@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from agg_helpers import FakeNode, LoopbackNames, aggregator, fake_nodes, make_due
-from ogp_federation.aggregator.models import Node
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.core.errors import ConfigurationError, OGPError
 

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
 from conftest import fresh_pg_database
-from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
+from ogp_federation.aggregator.history import FeedVersion, HarvestEvent
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.feed.reference import CommuneReference
 
 pytestmark = pytest.mark.postgres

@@ -26,7 +26,7 @@ import pytest
 
 from node_helpers import PASSWORD, make_node
 from ogp_federation.feed import decode, signing
-from ogp_federation.node.push import NOTICE_TYPE
+from ogp_federation.feed.protocol import PUSH_NOTICE_TYPE
 from test_node_spreadsheet import penalolen_workbook
 
 CLI = str(Path(sys.executable).with_name("ogp-federation"))
@@ -231,7 +231,7 @@ async def test_node_pushes_a_signed_notice_and_retries_until_accepted(tmp_path: 
     assert _Receiver.failures_left == 0
     delivered_at, body = _Receiver.received[-1]
     assert answered_at < delivered_at  # the editor got the answer while the aggregator was still failing
-    payload, verified = signing.verify_compact(body.decode(), jwks, typ=NOTICE_TYPE)
+    payload, verified = signing.verify_compact(body.decode(), jwks, typ=PUSH_NOTICE_TYPE)
     notice = json.loads(payload)
     assert notice["cut"] == settings.cut
     assert notice["sequence"] == feed.sequence

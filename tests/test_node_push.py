@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from ogp_federation.feed import signing
+from ogp_federation.feed.protocol import PUSH_NOTICE_TYPE
 from ogp_federation.node.keyring import KeyRing
-from ogp_federation.node.push import NOTICE_TYPE, PushNotifier
+from ogp_federation.node.push import PushNotifier
 
 FEED_URL = "https://ga.penalolen.cl/feed/v1/plan.json"
 
@@ -63,7 +64,7 @@ async def test_each_attempt_is_signed_afresh_and_a_final_refusal_is_not_retried(
         await notifier.stop()
     keys = signing.load_jwks(json.dumps(ring.jwks(datetime.now(UTC), timedelta(days=1))))
     tokens = receiver.bodies["/flaky"]
-    notices = [json.loads(signing.verify_compact(token, keys, typ=NOTICE_TYPE)[0]) for token in tokens]
+    notices = [json.loads(signing.verify_compact(token, keys, typ=PUSH_NOTICE_TYPE)[0]) for token in tokens]
     assert [n["sequence"] for n in notices] == [5, 5, 5]
     assert len({n["sent_at"] for n in notices}) == 3  # signed at each attempt: never stale after long retries
     assert len(receiver.bodies["/refuses"]) == 1

@@ -1,4 +1,4 @@
-"""``create_app(settings)``: the association's aggregator."""
+"""``create_app(settings)``: the association's aggregator, each sub-context contributing its handlers."""
 
 from __future__ import annotations
 
@@ -7,24 +7,40 @@ from litestar.config.compression import CompressionConfig
 from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
-from ogp_federation.aggregator.controllers.admin import ADMIN_HANDLERS
-from ogp_federation.core.http import SECURITY_HEADERS, answer_head_like_get, exception_handlers, service_wiring
+from ogp_federation.core.http import (
+    SECURITY_HEADERS,
+    answer_head_like_get,
+    exception_handlers,
+    provide_value,
+    service_wiring,
+)
 
-from .controllers.api import API_HANDLERS
-from .controllers.ops import OPS_HANDLERS
+from .common import AggregatorSettings
+from .harvest import controllers as harvest
+from .history import controllers as history
+from .registry import controllers as registry
+from .review import controllers as review
 from .runtime import AggregatorRuntime
-from .settings import AggregatorSettings
+from .status import controllers as status
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | None = None) -> Litestar:
     """The aggregator app (the database must be migrated: ``aggregator db upgrade``)."""
-    lifespan, provide_runtime = service_wiring(runtime or AggregatorRuntime(settings))
+    runtime = runtime or AggregatorRuntime(settings)
+    lifespan, provide_runtime = service_wiring(runtime)
+    dependencies = {name: provide_value(service) for name, service in runtime.dependencies().items()}
     return answer_head_like_get(
         Litestar(
-            route_handlers=[*API_HANDLERS, *OPS_HANDLERS, *ADMIN_HANDLERS],
-            dependencies={"runtime": provide_runtime},
+            route_handlers=[
+                *history.HANDLERS,
+                *status.HANDLERS,
+                *harvest.HANDLERS,
+                *registry.HANDLERS,
+                *review.HANDLERS,
+            ],
+            dependencies={"runtime": provide_runtime, **dependencies},
             lifespan=[lifespan],
             exception_handlers=exception_handlers,
             response_headers=SECURITY_HEADERS,

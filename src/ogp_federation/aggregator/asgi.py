@@ -10,7 +10,7 @@ from litestar import Litestar
 from ogp_federation.core.logs import configure_logging
 
 from .app import create_app
-from .settings import load_settings
+from .common import load_settings
 
 __all__ = ["app_from_environment"]
 

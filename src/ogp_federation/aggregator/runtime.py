@@ -1,4 +1,8 @@
-"""Everything a running aggregator holds, wired from its settings (HTTP app, CLI and demo alike)."""
+"""Everything a running aggregator holds, wired from its settings (HTTP app, CLI and demo alike).
+
+This is the composition root: it builds each sub-context's service and connects them — the harvest's
+state changes to the alerts, its results and pushes to the metrics, a push to an immediate poll.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Coroutine
-from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import func, select
 
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import ConfigurationError
@@ -17,17 +18,14 @@ from ogp_federation.core.logs import get_logger
 from ogp_federation.core.migrations import require_current
 from ogp_federation.feed.reference import CommuneReference
 
-from .alerts import AlertSender
-from .harvest.fetch import Fetcher, FetchLimits
-from .harvest.harvester import Harvester, HarvestResult
-from .harvest.netguard import NetworkGuard
-from .metrics import Metrics
-from .models import Node
-from .push import PushService
-from .registry import Registry
-from .scheduler import PUSH_LANE, HarvestScheduler
-from .settings import AggregatorSettings
+from .common import AggregatorSettings
+from .harvest import PUSH_LANE, Harvester, HarvestResult, HarvestScheduler, PushService
+from .history import HistoryService
+from .net import Fetcher, FetchLimits, NetworkGuard
+from .registry import RegistryService
+from .review import ReviewService
 from .setup import MIGRATIONS
+from .status import AlertSender, Metrics, StatusService
 
 __all__ = ["AggregatorRuntime"]
 
@@ -60,17 +58,35 @@ class AggregatorRuntime:
             ),
             ssl_context=_ssl_context(settings.ca_file),
         )
-        self.registry = Registry(
+        self.registry = RegistryService(
             self.db, self.fetcher, default_interval=settings.default_poll_interval, reference=self.reference
         )
+        self.history = HistoryService(self.db)
+        self.review = ReviewService(self.db)
         self.harvester = Harvester(self.db, settings, self.fetcher, self.reference)
         self.scheduler = HarvestScheduler(self.db, self.harvester, settings)
-        self.pushes = PushService(self.db, min_seconds=settings.push_min_seconds)
-        self.alerts = AlertSender(settings, self.fetcher)
         self.metrics = Metrics()
-        self.harvester.recorder.on_alert = self.alerts.dispatch
+        self.alerts = AlertSender(settings, self.fetcher)
+        self.status = StatusService(
+            self.db, stale_factor=settings.stale_factor, metrics=self.metrics, ready=self.check_database
+        )
+        self.pushes = PushService(self.db, min_seconds=settings.push_min_seconds)
+        self.pushes.on_new = lambda cut: self.background(self.scheduler.poll_now(cut))
+        self.pushes.on_outcome = lambda outcome: self.metrics.pushes.labels(outcome).inc()
+        self.harvester.recorder.on_state_change = self.alerts.dispatch
         self.harvester.recorder.on_result = self._count
         self._background: set[asyncio.Task[None]] = set()
+
+    def dependencies(self) -> dict[str, object]:
+        """The services handlers ask for by name (each context's controllers name theirs)."""
+        return {
+            "settings": self.settings,
+            "registry": self.registry,
+            "history": self.history,
+            "review": self.review,
+            "pushes": self.pushes,
+            "status": self.status,
+        }
 
     def _count(self, result: HarvestResult, seconds: float) -> None:
         # Unchanged polls are most polls and say nothing new: debug level (the metrics still count them).
@@ -100,13 +116,7 @@ class AggregatorRuntime:
 
     async def queue_lag(self) -> float:
         """Seconds the most overdue poll is late (0 when nothing is due)."""
-        async with self.db.sessions() as session:
-            oldest = await session.scalar(
-                select(func.min(Node.next_poll_at)).where(Node.keys_confirmed.is_(True), Node.state != "removed")
-            )
-        if oldest is None:
-            return 0.0
-        return max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+        return await self.status.queue_lag()
 
     async def start(self) -> None:
         """Check the database is migrated, then start the scheduler if this process runs one."""

@@ -6,9 +6,8 @@ from ogp_federation.core.db import Database
 from ogp_federation.core.migrations import upgrade
 from ogp_federation.feed.reference import CommuneReference
 
-from .harvest.fetch import Fetcher
-from .harvest.netguard import NetworkGuard
-from .registry import Registry
+from .net import Fetcher, NetworkGuard
+from .registry import RegistryService
 
 __all__ = ["MIGRATIONS", "prepare_database"]
 
@@ -21,7 +20,7 @@ async def prepare_database(url: str, reference: CommuneReference | None = None) 
     fetcher = Fetcher(NetworkGuard())
     try:
         await upgrade(db, MIGRATIONS)
-        return await Registry(db, fetcher, default_interval=3600, reference=reference).seed()
+        return await RegistryService(db, fetcher, default_interval=3600, reference=reference).seed()
     finally:
         await fetcher.close()
         await db.close()

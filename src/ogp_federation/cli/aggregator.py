@@ -31,7 +31,7 @@ config_option = click.option(
 
 
 def _settings(config_path: Path | None) -> Any:
-    from ogp_federation.aggregator.settings import load_settings  # noqa: PLC0415
+    from ogp_federation.aggregator.common import load_settings  # noqa: PLC0415
 
     return load_settings(config_path)
 
@@ -159,7 +159,7 @@ async def node_list(config_path: Path | None) -> None:
     nodes = await _with_runtime(config_path, lambda runtime: runtime.registry.nodes())
     if not nodes:
         click.echo("ningún nodo registrado (aggregator node add CUT URL) / no node registered")
-    from ogp_federation.aggregator.error_codes import describe_es  # noqa: PLC0415
+    from ogp_federation.aggregator.common import describe_es  # noqa: PLC0415
 
     for node in nodes:
         code = node.last_error_code
@@ -177,7 +177,7 @@ async def harvest(config_path: Path | None) -> None:
     """Poll every due node once, now, and report."""
     tune_gc()
     summary = await _with_runtime(config_path, lambda runtime: runtime.scheduler.tick())
-    from ogp_federation.aggregator.error_codes import describe_es  # noqa: PLC0415
+    from ogp_federation.aggregator.common import describe_es  # noqa: PLC0415
 
     for result in summary.results:
         explained = f"{result.code}: {describe_es(result.code)}" if result.code else ""
@@ -261,11 +261,9 @@ def quarantine_group() -> None:
 @_run
 async def quarantine_list(config_path: Path | None) -> None:
     """Quarantined versions waiting for review."""
-    from ogp_federation.aggregator.review import Review  # noqa: PLC0415
-
-    pending = await _with_runtime(config_path, lambda runtime: Review(runtime.db).pending())
+    pending = await _with_runtime(config_path, lambda runtime: runtime.review.pending())
     for item in pending:
-        click.echo(f"{item['id']:>6}  {item['cut']}  seq {item['sequence']:<6} {item['reason']}")
+        click.echo(f"{item.id:>6}  {item.cut}  seq {item.sequence:<6} {item.reason}")
     if not pending:
         click.echo("nada en cuarentena / nothing quarantined")
 
@@ -276,9 +274,7 @@ async def quarantine_list(config_path: Path | None) -> None:
 @_run
 async def quarantine_approve(config_path: Path | None, version_id: int) -> None:
     """Apply a quarantined version (newer than the accepted one)."""
-    from ogp_federation.aggregator.review import Review  # noqa: PLC0415
-
-    await _with_runtime(config_path, lambda runtime: Review(runtime.db).approve(version_id))
+    await _with_runtime(config_path, lambda runtime: runtime.review.approve(version_id))
     click.echo(f"versión {version_id} aplicada / applied")
 
 
@@ -288,9 +284,7 @@ async def quarantine_approve(config_path: Path | None, version_id: int) -> None:
 @_run
 async def quarantine_discard(config_path: Path | None, version_id: int) -> None:
     """Discard a quarantined version for good (it stays stored, marked discarded)."""
-    from ogp_federation.aggregator.review import Review  # noqa: PLC0415
-
-    await _with_runtime(config_path, lambda runtime: Review(runtime.db).discard(version_id))
+    await _with_runtime(config_path, lambda runtime: runtime.review.discard(version_id))
     click.echo(f"versión {version_id} descartada / discarded")
 
 

@@ -71,8 +71,8 @@ def _folder(workdir: Path | None) -> Iterator[Path]:
 
 async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: float) -> bool:
     from ogp_federation.aggregator.app import create_app as aggregator_app  # noqa: PLC0415 (keep --help fast)
+    from ogp_federation.aggregator.common import AggregatorSettings  # noqa: PLC0415
     from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
-    from ogp_federation.aggregator.settings import AggregatorSettings  # noqa: PLC0415
     from ogp_federation.aggregator.setup import prepare_database  # noqa: PLC0415
     from ogp_federation.core.logs import configure_logging  # noqa: PLC0415
 

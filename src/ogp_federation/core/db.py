@@ -12,16 +12,18 @@ import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, event
+from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
 
 from .errors import ConfigurationError, DatabaseUnavailableError
 
@@ -29,6 +31,7 @@ __all__ = [
     "JSON_DOCUMENT",
     "NAMING",
     "Database",
+    "UTCDateTime",
     "check_database_url",
     "database_failure",
     "is_sqlite",
@@ -107,8 +110,37 @@ def database_failure(exc: BaseException) -> DatabaseUnavailableError | None:
     return DatabaseUnavailableError("no se pudo usar la base de datos", "the database cannot be used", detail=first)
 
 
-# JSON on SQLite, JSONB on PostgreSQL. (advanced-alchemy's JsonB does not work with SQLAlchemy 2.1 yet.)
+# JSON on SQLite, JSONB on PostgreSQL.
 JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, stored in UTC and always read back aware (SQLite keeps no offset of its own).
+
+    A naive ``datetime`` is refused when written: a bare local time is ambiguous (Chile is UTC-3 or -4).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[datetime]:
+        """``datetime``."""
+        return datetime
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """``value`` in UTC; a naive one is a programming error."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise TypeError("a naive datetime cannot be stored: give it its UTC offset")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """``value`` aware, in UTC."""
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
 
 
 class Database:

@@ -21,6 +21,7 @@ from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scop
 
 from .db import database_failure
 from .errors import DatabaseUnavailableError, InvalidInputError, OGPError
+from .pagination import Page, next_link
 
 __all__ = [
     "PROBLEM_JSON",
@@ -28,7 +29,9 @@ __all__ = [
     "Service",
     "answer_head_like_get",
     "exception_handlers",
+    "paged",
     "problem",
+    "provide_value",
     "service_wiring",
 ]
 
@@ -52,6 +55,11 @@ def problem(status: int, code: str, title: str, detail: str | None = None, **ext
     # Error responses do not get the app's response headers: they carry the security headers themselves.
     headers = {header.name: header.value or "" for header in SECURITY_HEADERS}
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def paged(request: Request[Any, Any, Any], page: Page[Any]) -> Response[list[Any]]:
+    """A page as a JSON array, with ``Link: <…>; rel="next"`` when there are more (RFC 8288)."""
+    return Response(page.items, headers=next_link(request.url.path, request.query_params, page.next))
 
 
 def _ogp_error(request: Request[Any, Any, Any], exc: OGPError) -> Response[Any]:
@@ -131,6 +139,15 @@ def service_wiring(service: Service) -> tuple[Callable[[Litestar], AbstractAsync
         return service
 
     return lifespan, Provide(provide, use_cache=True)
+
+
+def provide_value(value: object) -> Provide:
+    """A dependency that hands handlers ``value`` (a service built once by the runtime)."""
+
+    async def provide() -> object:
+        return value
+
+    return Provide(provide, use_cache=True)
 
 
 def answer_head_like_get(app: Litestar) -> Litestar:

@@ -16,14 +16,47 @@ from .enums import Entity
 from .model import MAX_SEQUENCE, SPEC_VERSION, Cut, Url
 
 __all__ = [
+    "CHANGES_PATH",
     "DESCRIPTOR_PATH",
+    "FEED_PATH",
+    "JOSE",
+    "JSON",
+    "JWKS_PATH",
+    "JWK_SET",
+    "PUSH_NOTICE_TYPE",
+    "SCHEMA_JSON",
+    "SCHEMA_PATH",
+    "SEQUENCE_HEADER",
+    "SIGNATURE_HEADER",
+    "SIGNATURE_SUFFIX",
+    "STATIC_CHANGES_TEMPLATE",
+    "VERSION_HEADER",
     "Change",
     "ChangePage",
     "NodeDescriptor",
     "PushNotice",
 ]
 
+# Where a node serves each document, relative to its base URL (a static export writes the same paths).
 DESCRIPTOR_PATH = "/.well-known/ogp-node"
+FEED_PATH = "/feed/v1/plan.json"
+SIGNATURE_SUFFIX = ".sig"  # the detached signature of a document is served beside it: plan.json.sig
+JWKS_PATH = "/feed/v1/jwks.json"
+SCHEMA_PATH = "/feed/v1/schema.json"
+CHANGES_PATH = "/feed/v1/changes"  # ?since=N on a live node
+STATIC_CHANGES_TEMPLATE = "/feed/v1/changes/since-{sequence}.json"  # a static export's change pages
+
+# Headers: the feed's detached signature and its sequence travel with the bytes they describe.
+SIGNATURE_HEADER = "OGP-Signature"
+SEQUENCE_HEADER = "OGP-Sequence"
+VERSION_HEADER = "OGP-Version"  # the aggregator's id of a harvested version
+
+# Media types of the documents.
+JSON = "application/json"
+JOSE = "application/jose"  # a compact JWS: a signature, or a push notice
+JWK_SET = "application/jwk-set+json"
+SCHEMA_JSON = "application/schema+json"
+PUSH_NOTICE_TYPE = "ogp-push-notice+jws"  # the JWS ``typ`` of a push notice
 
 
 class _Document(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):

@@ -11,11 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ogp_federation.core.db import JSON_DOCUMENT, NAMING
+from ogp_federation.core.db import JSON_DOCUMENT, NAMING, UTCDateTime
 
 __all__ = [
     "ApiToken",
@@ -42,7 +41,7 @@ class NodeState(NodeBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
-    published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True), nullable=True)
 
 
 class RecordRow(NodeBase):
@@ -61,8 +60,8 @@ class RecordRow(NodeBase):
     data: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
     version: Mapped[int] = mapped_column(Integer, default=1)
     changed_seq: Mapped[int] = mapped_column(Integer)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
     updated_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -72,7 +71,7 @@ class Publication(NodeBase):
     __tablename__ = "publications"
 
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    generated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     signature: Mapped[str] = mapped_column(Text)
     kid: Mapped[str] = mapped_column(String(64))
@@ -90,7 +89,7 @@ class MilestoneStatusChange(NodeBase):
     old_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     new_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     sequence: Mapped[int] = mapped_column(Integer)
-    changed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
     changed_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -103,7 +102,7 @@ class EvidenceFile(NodeBase):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
-    uploaded_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
     uploaded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -116,7 +115,7 @@ class User(NodeBase):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
 
 
 class ApiToken(NodeBase):
@@ -128,5 +127,5 @@ class ApiToken(NodeBase):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True), nullable=True)

@@ -17,13 +17,12 @@ import httpx
 import msgspec
 
 from ogp_federation.feed import signing
-from ogp_federation.feed.protocol import PushNotice
+from ogp_federation.feed.protocol import JOSE, PUSH_NOTICE_TYPE, PushNotice
 
 from .keyring import KeyRing
 
-__all__ = ["NOTICE_TYPE", "PushNotifier"]
+__all__ = ["PushNotifier"]
 
-NOTICE_TYPE = "ogp-push-notice+jws"
 _WORTH_RETRYING = {408, 425, 429}  # client errors that a later attempt may get past
 logger = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ class PushNotifier:
     def _token(self, cut: str, sequence: int, feed_url: str) -> bytes:
         """The notice, signed now (its ``sent_at`` is this attempt's)."""
         notice = PushNotice(cut=cut, sequence=sequence, feed_url=feed_url, sent_at=datetime.now(UTC))
-        return signing.sign_compact(msgspec.json.encode(notice), self.keyring.current, typ=NOTICE_TYPE).encode()
+        return signing.sign_compact(msgspec.json.encode(notice), self.keyring.current, typ=PUSH_NOTICE_TYPE).encode()
 
     async def _sender(self, url: str) -> None:
         while True:
@@ -97,7 +96,7 @@ class PushNotifier:
     async def _send(self, url: str, body: bytes) -> bool:
         """Whether the notice needs no further attempt: delivered, or refused for good (logged)."""
         try:
-            response = await self._client.post(url, content=body, headers={"Content-Type": "application/jose"})
+            response = await self._client.post(url, content=body, headers={"Content-Type": JOSE})
         except httpx.HTTPError:
             return False
         except Exception:  # e.g. a URL httpx refuses: logged, and the sender keeps serving later notices

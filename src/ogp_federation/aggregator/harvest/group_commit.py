@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from .outcomes import HarvestResult, Polled
+from .schemas import HarvestResult, Polled
 
 __all__ = ["LINGER_SECONDS", "WRITERS", "WRITE_BATCH", "GroupCommit"]
 

@@ -20,25 +20,24 @@ import msgspec
 from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
-from ogp_federation.aggregator.models import ETAG_LENGTH, LAST_MODIFIED_LENGTH, FeedVersion, Node
-from ogp_federation.aggregator.settings import AggregatorSettings
+from ogp_federation.aggregator.common import AggregatorSettings
+from ogp_federation.aggregator.history import FeedVersion, OpenRecord, RecordKey, open_records, snapshot_records
+from ogp_federation.aggregator.net import Fetcher, FetchFailedError
+from ogp_federation.aggregator.registry import ETAG_LENGTH, LAST_MODIFIED_LENGTH, Node
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import OGPError, SignatureError
 from ogp_federation.core.logs import get_logger
 from ogp_federation.feed import PlanFeed, decode, encode, signing
 from ogp_federation.feed.changes import ChangeError, apply_changes
-from ogp_federation.feed.protocol import ChangePage
+from ogp_federation.feed.protocol import SIGNATURE_HEADER, ChangePage
 from ogp_federation.feed.reference import CommuneReference
 from ogp_federation.feed.validation import Finding, Layer, Predecessor, Report, Severity, validate_feed
 
-from .fetch import Fetcher, FetchFailedError
-from .history import OpenRecord, RecordKey, open_records, snapshot_records
-from .outcomes import Candidate, HarvestResult, Polled
 from .recorder import Recorder
+from .schemas import Candidate, HarvestResult, Polled
 
-__all__ = ["HarvestResult", "Harvester", "Polled"]
+__all__ = ["MAX_ENDORSEMENTS", "Harvester"]
 
-SIGNATURE_HEADER = "OGP-Signature"
 _THREAD_THRESHOLD = 512 * 1024  # validate big documents off the event loop
 MAX_ENDORSEMENTS = signing.MAX_JWKS_KEYS  # signatures over a new JWKS: one per key it may hold
 _log = get_logger("ogp_federation.aggregator")

@@ -17,15 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ogp_federation.aggregator.alerts import Alert
-from ogp_federation.aggregator.models import FeedVersion, HarvestEvent, Node
-from ogp_federation.aggregator.settings import AggregatorSettings
+from ogp_federation.aggregator.common import AggregatorSettings
+from ogp_federation.aggregator.history import (
+    Applied,
+    FeedVersion,
+    HarvestEvent,
+    apply_versions,
+    dropped_share,
+    open_records,
+)
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database
 from ogp_federation.core.logs import get_logger
 from ogp_federation.feed.reference import CommuneReference
 
-from .history import Applied, apply_versions, dropped_share, open_records
-from .outcomes import Candidate, HarvestResult, Polled
+from .schemas import Candidate, HarvestResult, Polled, StateChange
 
 __all__ = ["ERROR_STATES", "Recorder"]
 
@@ -35,13 +41,13 @@ _log = get_logger("ogp_federation.aggregator")
 
 
 class Recorder:
-    """Writes batches of finished polls; tells the caller (alerts, metrics) what happened after commit."""
+    """Writes batches of finished polls; after commit, tells the caller what happened (alerts, metrics)."""
 
     def __init__(self, db: Database, settings: AggregatorSettings, reference: CommuneReference) -> None:
         self.db = db
         self.settings = settings
         self.reference = reference
-        self.on_alert: Callable[[Alert], None] | None = None
+        self.on_state_change: Callable[[StateChange], None] | None = None
         self.on_result: Callable[[HarvestResult, float], None] | None = None
 
     async def record(self, batch: list[Polled], *, worker: str, round_id: int | None) -> list[HarvestResult]:
@@ -49,7 +55,7 @@ class Recorder:
         if not batch:
             return []
         try:
-            results, alerts = await self._write(batch, worker, round_id)
+            results, changes = await self._write(batch, worker, round_id)
         except Exception as exc:  # noqa: BLE001 (the database, or something a node sent that no check foresaw)
             if len(batch) > 1:
                 _log.warning("record.batch_failed", size=len(batch), error=type(exc).__name__)
@@ -57,10 +63,10 @@ class Recorder:
                 for polled in batch:
                     results.extend(await self.record([polled], worker=worker, round_id=round_id))
                 return results
-            results, alerts = await self._record_failure(batch[0], exc, worker, round_id)
-        for alert in alerts:
-            if self.on_alert is not None:
-                self.on_alert(alert)
+            results, changes = await self._record_failure(batch[0], exc, worker, round_id)
+        for change in changes:
+            if self.on_state_change is not None:
+                self.on_state_change(change)
         if self.on_result is not None:
             for polled, result in zip(batch, results, strict=True):
                 if result.outcome != "lost_lease":
@@ -69,7 +75,7 @@ class Recorder:
 
     async def _record_failure(
         self, polled: Polled, exc: Exception, worker: str, round_id: int | None
-    ) -> tuple[list[HarvestResult], list[Alert]]:
+    ) -> tuple[list[HarvestResult], list[StateChange]]:
         """A poll whose write failed: recorded as an error (nothing of its version kept), retried with backoff."""
         cause = getattr(exc, "orig", None) or exc  # the driver's message, without the statement's parameters
         _log.error(
@@ -89,9 +95,9 @@ class Recorder:
 
     async def _write(
         self, batch: list[Polled], worker: str, round_id: int | None
-    ) -> tuple[list[HarvestResult], list[Alert]]:
+    ) -> tuple[list[HarvestResult], list[StateChange]]:
         now = datetime.now(UTC)
-        alerts: list[Alert] = []
+        changes: list[StateChange] = []
         async with self.db.transaction() as session:
             locked = await session.scalars(
                 select(Node).where(Node.id.in_([p.node.id for p in batch])).order_by(Node.id).with_for_update()
@@ -124,9 +130,9 @@ class Recorder:
                     node.next_poll_at = asked
                 if polled.full_fetch and result.outcome in ("accepted", "unchanged"):
                     node.full_fetched_at = now
-                alert = self._transition(node)
-                if alert is not None:
-                    alerts.append(alert)
+                change = self._transition(node)
+                if change is not None:
+                    changes.append(change)
                 session.add(
                     HarvestEvent(
                         node_id=node.id,
@@ -142,7 +148,7 @@ class Recorder:
                     )
                 )
                 results.append(result)
-        return results, alerts
+        return results, changes
 
     async def _store_versions(
         self, session: AsyncSession, items: list[tuple[Polled, Node]], now: datetime
@@ -242,8 +248,8 @@ class Recorder:
                 node.circuit_open_until = now + timedelta(seconds=settings.circuit_seconds)
                 node.next_poll_at = node.circuit_open_until
 
-    def _transition(self, node: Node) -> Alert | None:
-        """The alert owed for the node's new state: once per error state, once on recovery."""
+    def _transition(self, node: Node) -> StateChange | None:
+        """The state change to alert about: once per error state, once on recovery."""
         old = node.notified_state
         if node.state in ERROR_STATES and old != node.state:
             node.notified_state = node.state
@@ -252,7 +258,7 @@ class Recorder:
         else:
             return None
         commune = self.reference.get(node.cut)
-        return Alert(
+        return StateChange(
             cut=node.cut,
             name=commune.name if commune else node.cut,
             old_state=old,

@@ -7,10 +7,11 @@ Create Date: 2026-11-24 01:20:09.587367
 
 from __future__ import annotations
 
-import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import ogp_federation.core.db
 
 revision = "0001"
 down_revision = None
@@ -46,8 +47,8 @@ def upgrade() -> None:
         ),
         sa.Column("valid_from_seq", sa.Integer(), nullable=False),
         sa.Column("valid_to_seq", sa.Integer(), nullable=True),
-        sa.Column("valid_from", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
-        sa.Column("valid_to", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("valid_from", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_to", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_record_states")),
     )
     with op.batch_alter_table("record_states", schema=None) as batch_op:
@@ -58,8 +59,8 @@ def upgrade() -> None:
         "rounds",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("worker", sa.String(length=100), nullable=False),
-        sa.Column("started_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
-        sa.Column("finished_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("started_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("nodes", sa.Integer(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("flagged", sa.Boolean(), nullable=False),
@@ -79,27 +80,27 @@ def upgrade() -> None:
         ),
         sa.Column("keys_confirmed", sa.Boolean(), nullable=False),
         sa.Column("poll_interval", sa.Integer(), nullable=False),
-        sa.Column("next_poll_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("next_poll_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("lease_owner", sa.String(length=100), nullable=True),
-        sa.Column("lease_until", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("lease_until", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("etag", sa.String(length=200), nullable=True),
         sa.Column("last_modified", sa.String(length=100), nullable=True),
         sa.Column("sequence", sa.Integer(), nullable=True),
         sa.Column("current_version_id", sa.Integer(), nullable=True),
         sa.Column("state", sa.String(length=20), nullable=False),
-        sa.Column("last_attempt_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
-        sa.Column("last_success_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("last_attempt_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error_code", sa.String(length=60), nullable=True),
         sa.Column("last_error_message", sa.Text(), nullable=True),
-        sa.Column("last_error_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
-        sa.Column("failing_since", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("last_error_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failing_since", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_fix_seconds", sa.Integer(), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
-        sa.Column("circuit_open_until", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("circuit_open_until", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("notified_state", sa.String(length=20), nullable=True),
         sa.Column("contact_email", sa.String(length=254), nullable=True),
         sa.Column("webhook_url", sa.String(length=2048), nullable=True),
-        sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("created_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["cut"], ["communes.cut"], name=op.f("fk_nodes_cut_communes")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_nodes")),
         sa.UniqueConstraint("cut", name=op.f("uq_nodes_cut")),
@@ -113,9 +114,9 @@ def upgrade() -> None:
         sa.Column("node_id", sa.Integer(), nullable=False),
         sa.Column("cut", sa.String(length=5), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("generated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
-        sa.Column("fetched_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
-        sa.Column("accepted_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("generated_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fetched_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("accepted_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("signature", sa.Text(), nullable=False),
         sa.Column("kid", sa.String(length=100), nullable=False),
@@ -139,9 +140,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("node_id", sa.Integer(), nullable=False),
         sa.Column("round_id", sa.Integer(), nullable=True),
-        sa.Column("at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("worker", sa.String(length=100), nullable=False),
-        sa.Column("due_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("due_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("code", sa.String(length=60), nullable=True),
         sa.Column("message", sa.Text(), nullable=True),
@@ -160,7 +161,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("node_id", sa.Integer(), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("received_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("received_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["node_id"], ["nodes.id"], name=op.f("fk_push_receipts_node_id_nodes"), ondelete="CASCADE"
         ),

@@ -8,9 +8,10 @@ Create Date: 2026-11-24 13:10:00
 
 from __future__ import annotations
 
-import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
+
+import ogp_federation.core.db
 
 revision = "0002"
 down_revision = "0001"
@@ -32,7 +33,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("source", sa.String(length=10), server_default="feed", nullable=False))
     with op.batch_alter_table("nodes", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("full_fetched_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True)
+            sa.Column("full_fetched_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True)
         )
     with op.batch_alter_table("record_states", schema=None) as batch_op:
         batch_op.add_column(sa.Column("digest", sa.String(length=32), nullable=True))

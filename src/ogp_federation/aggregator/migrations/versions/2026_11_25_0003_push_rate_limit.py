@@ -7,9 +7,10 @@ Create Date: 2026-11-25 00:40:00
 
 from __future__ import annotations
 
-import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
+
+import ogp_federation.core.db
 
 revision = "0003"
 down_revision = "0002"
@@ -19,9 +20,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("nodes", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("last_push_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("last_push_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

@@ -7,10 +7,11 @@ Create Date: 2026-11-24 00:34:33.381848
 
 from __future__ import annotations
 
-import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import ogp_federation.core.db
 
 revision = "0001"
 down_revision = None
@@ -26,7 +27,7 @@ def upgrade() -> None:
         sa.Column("filename", sa.String(length=255), nullable=False),
         sa.Column("content_type", sa.String(length=100), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("uploaded_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("uploaded_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("uploaded_by", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("sha256", name=op.f("pk_evidence_files")),
     )
@@ -37,7 +38,7 @@ def upgrade() -> None:
         sa.Column("old_status", sa.String(length=32), nullable=True),
         sa.Column("new_status", sa.String(length=32), nullable=True),
         sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("changed_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("changed_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("changed_by", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_milestone_status_changes")),
     )
@@ -48,13 +49,13 @@ def upgrade() -> None:
         "node_state",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("published_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("published_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_node_state")),
     )
     op.create_table(
         "publications",
         sa.Column("sequence", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("generated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("generated_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("signature", sa.Text(), nullable=False),
         sa.Column("kid", sa.String(length=64), nullable=False),
@@ -73,8 +74,8 @@ def upgrade() -> None:
         ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("changed_seq", sa.Integer(), nullable=False),
-        sa.Column("deleted_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
-        sa.Column("updated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("deleted_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_records")),
         sa.UniqueConstraint("entity", "key", name=op.f("uq_records_entity")),
@@ -88,7 +89,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("created_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
@@ -98,8 +99,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
-        sa.Column("revoked_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("created_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", ogp_federation.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
         ),

@@ -1,16 +1,15 @@
-"""What a poll produces, before and after it is recorded."""
+"""What a poll produces, before and after it is recorded, and the state changes recording it makes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from ogp_federation.aggregator.models import Node
+from ogp_federation.aggregator.history import OpenRecord, RecordKey, Snapshot
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.feed import PlanFeed
 
-from .history import OpenRecord, RecordKey, Snapshot
-
-__all__ = ["Candidate", "HarvestResult", "Polled"]
+__all__ = ["Candidate", "HarvestResult", "Polled", "StateChange"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +60,17 @@ class Polled:
     retry_after: float | None = None
     release_until: datetime | None = None
     full_fetch: bool = False  # the full feed was requested (not only the change feed)
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A node entered an error state or recovered from one: its contact is owed an alert."""
+
+    cut: str
+    name: str
+    old_state: str | None
+    new_state: str
+    code: str | None
+    message: str | None
+    contact_email: str | None
+    webhook_url: str | None

@@ -5,22 +5,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import msgspec
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError, invalid_input
 from ogp_federation.feed import signing
-from ogp_federation.feed.protocol import PushNotice
+from ogp_federation.feed.protocol import PUSH_NOTICE_TYPE, PushNotice
 
-from .models import Node, PushReceipt
+from .models import PushReceipt
 
-__all__ = ["NOTICE_TYPE", "PushService", "TooManyPushesError"]
+__all__ = ["PushAccepted", "PushService", "TooManyPushesError"]
 
-NOTICE_TYPE = "ogp-push-notice+jws"
 MAX_AGE = timedelta(minutes=10)
 
 
@@ -31,12 +32,38 @@ class TooManyPushesError(OGPError):
     status_code = 429
 
 
+class PushAccepted(msgspec.Struct, kw_only=True):
+    """The answer to a push: the notice's commune and sequence, and whether it is being harvested now."""
+
+    cut: str
+    sequence: int
+    harvesting: bool
+
+
 class PushService:
-    """Accepts a node's signed notice and tells the caller whether to harvest now."""
+    """Accepts a node's signed notice and has it harvested at once when it is new."""
 
     def __init__(self, db: Database, *, min_seconds: float) -> None:
         self.db = db
         self.min_seconds = min_seconds
+        self.on_new: Callable[[str], None] | None = None  # harvest this commune now (wired by the runtime)
+        self.on_outcome: Callable[[str], None] | None = None  # new | duplicate | refused (metrics)
+
+    async def accept(self, token: str) -> PushAccepted:
+        """:meth:`receive` ``token``, count the outcome, and start the harvest of a new notice."""
+        try:
+            notice, new = await self.receive(token)
+        except Exception:
+            self._count("refused")
+            raise
+        self._count("new" if new else "duplicate")
+        if new and self.on_new is not None:
+            self.on_new(notice.cut)
+        return PushAccepted(cut=notice.cut, sequence=notice.sequence, harvesting=new)
+
+    def _count(self, outcome: str) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
 
     async def receive(self, token: str) -> tuple[PushNotice, bool]:
         """Verify ``token``; return the notice and whether it is new (False: duplicate or already held)."""
@@ -45,7 +72,7 @@ class PushService:
             node = await session.scalar(select(Node).where(Node.cut == cut, Node.state != "removed"))
         if node is None or not node.keys_confirmed:
             raise NotFoundError(f"no hay nodo registrado para {cut}", f"no registered node for {cut}")
-        payload, _ = signing.verify_compact(token, signing.load_jwks(json.dumps(node.keys)), typ=NOTICE_TYPE)
+        payload, _ = signing.verify_compact(token, signing.load_jwks(json.dumps(node.keys)), typ=PUSH_NOTICE_TYPE)
         try:
             notice = msgspec.json.decode(payload, type=PushNotice)
         except msgspec.DecodeError as exc:  # ValidationError included: the path names the field

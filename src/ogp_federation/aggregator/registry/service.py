@@ -3,58 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
-from msgspec import Meta
 from sqlalchemy import select
 
+from ogp_federation.aggregator.net import Fetcher
 from ogp_federation.core.db import Database
-from ogp_federation.core.errors import ConflictError, InvalidInputError, NotFoundError, OGPError, invalid_input
+from ogp_federation.core.errors import ConflictError, InvalidInputError, NotFoundError, OGPError
 from ogp_federation.feed import signing
-from ogp_federation.feed.model import Cut, Url
 from ogp_federation.feed.protocol import DESCRIPTOR_PATH, NodeDescriptor
 from ogp_federation.feed.reference import CommuneReference
 
-from .harvest.fetch import Fetcher
 from .models import Commune, Node
+from .schemas import Attributes, NodeRegistration, checked
 
-__all__ = ["Attributes", "NodeRegistration", "Registry"]
-
-MAX_INTERVAL = 7 * 24 * 3600
-Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-GroupName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
+__all__ = ["RegistryService"]
 
 
-class NodeRegistration(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A node to register (admin API body; the CLI's arguments are checked the same way)."""
-
-    cut: Cut
-    url: Url
-    jwks: dict[str, Any] | None = None
-    trust_fetched_keys: bool = False
-    interval: Annotated[int, Meta(ge=10, le=MAX_INTERVAL)] | None = None
-    contact_email: Email | None = None
-    webhook_url: Url | None = None
-
-
-class Attributes(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Peer-group attributes of a commune; only the ones given change."""
-
-    population: Annotated[int, Meta(ge=0, le=100_000_000)] | None = None
-    subdere_group: Annotated[int, Meta(ge=1, le=5)] | None = None
-    groups: Annotated[list[GroupName], Meta(max_length=50)] | None = None
-
-
-def checked(value: dict[str, Any], kind: type[msgspec.Struct]) -> Any:
-    """``value`` as ``kind``, or an :class:`InvalidInputError` naming the field and the rule it breaks."""
-    try:
-        return msgspec.convert(value, kind)
-    except msgspec.ValidationError as exc:
-        raise invalid_input(exc, "datos inválidos", "invalid input") from exc
-
-
-class Registry:
+class RegistryService:
     """Communes and nodes; shared by the admin CLI, the API and the demo."""
 
     def __init__(
@@ -83,6 +50,18 @@ class Registry:
                 for c in missing
             )
         return len(missing)
+
+    async def register(self, entry: NodeRegistration) -> Node:
+        """Register (or re-point) a node from an admin API body (see :meth:`add_node`)."""
+        return await self.add_node(
+            entry.cut,
+            entry.url,
+            jwks=entry.jwks,
+            trust_fetched_keys=entry.trust_fetched_keys,
+            interval=entry.interval,
+            contact_email=entry.contact_email,
+            webhook_url=entry.webhook_url,
+        )
 
     async def add_node(
         self,

@@ -1,10 +1,11 @@
 """Scheduled harvesting shared by several aggregator processes on one PostgreSQL.
 
-APScheduler 3.11 (stable; 4.0 is a pre-release, see shared/STACK.md) runs a short tick in each
-process. The tick *claims* due nodes with ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease: a due node is
-polled by exactly one process; a crashed process's leases expire and other processes take the work.
-A push is harvested at once, in its own lane beside any round underway. A stop ends the harvest
-underway: finished polls are recorded, the other nodes are given back, still due.
+APScheduler 3.11 runs a short tick in each process (4.0 is still a pre-release, and a 3.x job store
+cannot be shared between processes, so the work is split in the database instead). The tick *claims*
+due nodes with ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease: a due node is polled by exactly one
+process; a crashed process's leases expire and other processes take the work. A push is harvested at
+once, in its own lane beside any round underway. A stop ends the harvest underway: finished polls are
+recorded, the other nodes are given back, still due.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy import or_, select, update
 
+from ogp_federation.aggregator.common import AggregatorSettings
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database, database_failure
 from ogp_federation.core.logs import get_logger
 
-from .harvest.group_commit import GroupCommit
-from .harvest.harvester import Harvester, HarvestResult, Polled
-from .models import Node, Round
-from .settings import AggregatorSettings
+from .group_commit import GroupCommit
+from .harvester import Harvester
+from .models import Round
+from .schemas import HarvestResult, Polled
 
 _log = get_logger("ogp_federation.aggregator")
 
-__all__ = ["HarvestScheduler", "RoundSummary"]
+__all__ = ["PUSH_LANE", "HarvestScheduler", "RoundSummary"]
 
 PUSH_LANE = 8  # polls for push notices at once, beside a round's ``concurrency`` (never queued behind it)
 HELD_RETRY_SECONDS = 0.1  # a push waiting for a poll of its node already underway looks again after this,

@@ -26,10 +26,10 @@ import aiohttp
 import msgspec
 import yarl
 
-from ogp_federation.aggregator.error_codes import describe_es
+from ogp_federation.aggregator.common import describe_es
 from ogp_federation.core.errors import OGPError
 
-from .netguard import NetworkGuard, ResolvedTarget
+from .guard import NetworkGuard, ResolvedTarget
 
 __all__ = ["FetchFailedError", "FetchLimits", "Fetched", "Fetcher", "retry_after_seconds"]
 

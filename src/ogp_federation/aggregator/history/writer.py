@@ -1,4 +1,7 @@
-"""The history store: accepted versions, normalised record states, per-record diffs, and past states."""
+"""The history's write side: a version made its node's current one (record states closed and opened, diffs).
+
+Called by the harvest (a batch of polls) and by the review (an approved version), inside their transaction.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,15 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 import msgspec
-from sqlalchemy import Table, and_, bindparam, case, insert, null, or_, select, type_coerce, update
+from sqlalchemy import Table, bindparam, case, insert, null, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ogp_federation.aggregator.models import FeedVersion, Node, RecordState, VersionChange
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import JSON_DOCUMENT
 from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.entities import COLLECTIONS
+
+from .models import FeedVersion, RecordState, VersionChange
 
 __all__ = [
     "Applied",
@@ -23,10 +28,8 @@ __all__ = [
     "Snapshot",
     "apply_records",
     "apply_versions",
-    "changes_of",
     "dropped_share",
     "open_records",
-    "records_as_of",
     "snapshot_records",
 ]
 
@@ -164,7 +167,7 @@ async def apply_versions(session: AsyncSession, items: list[Applied]) -> None:
             if state is not None and state.same_as(snapshot):
                 continue
             # An added record is fully described by its new state row (valid from this sequence): only
-            # changes and deletions get rows of their own (see changes_of).
+            # changes and deletions get rows of their own (see HistoryService.changes).
             if state is not None:
                 closed.append({"state_id": state.id, "seq": sequence, "at": at})
                 diffs.append((version.id, key, state, snapshot))
@@ -239,52 +242,3 @@ async def _insert_states(session: AsyncSession, states: list[_StateRow]) -> None
     driver: Any = raw.driver_connection  # the asyncpg connection, inside this session's transaction
     # The JSON text goes as is: the jsonb codec SQLAlchemy registers on asyncpg takes text.
     await driver.copy_records_to_table(_STATES.name, columns=_STATE_COLUMNS, records=states)
-
-
-async def changes_of(session: AsyncSession, version: FeedVersion) -> list[dict[str, Any]]:
-    """The diff of ``version``: records added (with their content), changed (with the fields), deleted."""
-    rows = list(
-        await session.scalars(
-            select(VersionChange).where(VersionChange.version_id == version.id).order_by(VersionChange.id)
-        )
-    )
-    diff = [
-        {"entity": c.entity, "id": c.key, "kind": c.kind, "fields": c.fields, "old": c.old, "new": c.new} for c in rows
-    ]
-    twin_of = await session.scalar(  # the full feed of a sequence first reached through a change page
-        select(FeedVersion.id)
-        .where(
-            FeedVersion.cut == version.cut,
-            FeedVersion.sequence == version.sequence,
-            FeedVersion.status == "accepted",
-            FeedVersion.id < version.id,
-        )
-        .limit(1)
-    )
-    if twin_of is not None:  # the records it opened were added by that earlier version, not by this one
-        return diff
-    changed = {(c.entity, c.key) for c in rows}
-    started = await session.execute(
-        select(RecordState.entity, RecordState.key, RecordState.data)
-        .where(RecordState.cut == version.cut, RecordState.valid_from_seq == version.sequence)
-        .order_by(RecordState.id)
-    )
-    added = [
-        {"entity": entity, "id": key, "kind": "added", "fields": [], "old": None, "new": data}
-        for entity, key, data in started
-        if (entity, key) not in changed
-    ]
-    return added + diff
-
-
-async def records_as_of(session: AsyncSession, cut: str, entity: str, at: datetime | None) -> list[dict[str, Any]]:
-    """A commune's records of one collection now (``at`` None) or as they stood at time ``at``."""
-    query = select(RecordState.data).where(RecordState.cut == cut, RecordState.entity == entity)
-    if at is None:
-        query = query.where(RecordState.valid_to_seq.is_(None))
-    else:
-        query = query.where(
-            RecordState.valid_from <= at, or_(RecordState.valid_to.is_(None), and_(RecordState.valid_to > at))
-        )
-    rows = await session.scalars(query.order_by(RecordState.key))
-    return list(rows)

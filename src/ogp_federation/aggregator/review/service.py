@@ -7,37 +7,32 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ogp_federation.aggregator.history import FeedVersion, apply_records
+from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import ConflictError, NotFoundError
 from ogp_federation.feed import decode
 
-from .harvest.history import apply_records
-from .models import FeedVersion, Node
+from .schemas import QuarantinedView
 
-__all__ = ["Review"]
+__all__ = ["ReviewService"]
 
 
-class Review:
-    """Quarantined versions waiting for an admin."""
+class ReviewService:
+    """Quarantined versions waiting for an operator; shared by the admin API and the CLI."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def pending(self) -> list[dict[str, Any]]:
-        """Every quarantined version."""
+    async def pending(self) -> list[QuarantinedView]:
+        """Every quarantined version, oldest first."""
         columns = (FeedVersion.id, FeedVersion.cut, FeedVersion.sequence, FeedVersion.fetched_at, FeedVersion.reason)
         async with self.db.sessions() as session:  # the columns listed, not the documents
             rows = await session.execute(
                 select(*columns).where(FeedVersion.status == "quarantined").order_by(FeedVersion.id)
             )
             return [
-                {
-                    "id": v.id,
-                    "cut": v.cut,
-                    "sequence": v.sequence,
-                    "fetched_at": v.fetched_at.isoformat(),
-                    "reason": v.reason,
-                }
+                QuarantinedView(id=v.id, cut=v.cut, sequence=v.sequence, fetched_at=v.fetched_at, reason=v.reason)
                 for v in rows
             ]
 

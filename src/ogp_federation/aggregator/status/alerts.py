@@ -10,16 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
-from dataclasses import dataclass
 from email.message import EmailMessage
 
+from ogp_federation.aggregator.common import AggregatorSettings, describe_es
+from ogp_federation.aggregator.harvest import StateChange
+from ogp_federation.aggregator.net import Fetcher
 from ogp_federation.core.errors import OGPError
 
-from .error_codes import describe_es
-from .harvest.fetch import Fetcher
-from .settings import AggregatorSettings
-
-__all__ = ["Alert", "AlertSender"]
+__all__ = ["AlertSender", "subject", "text"]
 
 logger = logging.getLogger(__name__)
 _TEXT_ES = {
@@ -30,31 +28,21 @@ _TEXT_ES = {
 }
 
 
-@dataclass(frozen=True)
-class Alert:
-    """A state change of a node, for its contact."""
+def subject(change: StateChange) -> str:
+    """The Spanish subject line of an alert."""
+    return f"[ogp-federation] {change.name} ({change.cut}): {_TEXT_ES.get(change.new_state, change.new_state)}"
 
-    cut: str
-    name: str
-    old_state: str | None
-    new_state: str
-    code: str | None
-    message: str | None
-    contact_email: str | None
-    webhook_url: str | None
 
-    def subject(self) -> str:
-        """Spanish subject line."""
-        return f"[ogp-federation] {self.name} ({self.cut}): {_TEXT_ES.get(self.new_state, self.new_state)}"
-
-    def text(self) -> str:
-        """Spanish body, with the error code when there is one."""
-        detail = (
-            f"\nProblema: {describe_es(self.code)}\nCódigo: {self.code}\nDetalle (en inglés): {self.message}"
-            if self.code and self.new_state != "ok"
-            else ""
-        )
-        return f"{self.subject()}\nEstado anterior: {self.old_state or '—'}; estado actual: {self.new_state}.{detail}\n"
+def text(change: StateChange) -> str:
+    """The Spanish body of an alert, with the error code when there is one."""
+    detail = (
+        f"\nProblema: {describe_es(change.code)}\nCódigo: {change.code}\nDetalle (en inglés): {change.message}"
+        if change.code and change.new_state != "ok"
+        else ""
+    )
+    return (
+        f"{subject(change)}\nEstado anterior: {change.old_state or '—'}; estado actual: {change.new_state}.{detail}\n"
+    )
 
 
 class AlertSender:
@@ -64,15 +52,15 @@ class AlertSender:
         self.settings = settings
         self.fetcher = fetcher
         self.tasks: set[asyncio.Task[None]] = set()
-        self.sent: list[Alert] = []
+        self.sent: list[StateChange] = []
 
-    def dispatch(self, alert: Alert) -> None:
+    def dispatch(self, alert: StateChange) -> None:
         """Send in the background."""
         task = asyncio.create_task(self.send(alert))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def send(self, alert: Alert) -> None:
+    async def send(self, alert: StateChange) -> None:
         """Send now (used by dispatch and tests); ``sent`` lists every alert handled, delivered or not."""
         if alert.webhook_url:
             await self._post(alert, alert.webhook_url)
@@ -83,7 +71,7 @@ class AlertSender:
                 logger.warning("e-mail alert for %s failed: %s", alert.cut, exc)
         self.sent.append(alert)
 
-    async def _post(self, alert: Alert, url: str) -> None:
+    async def _post(self, alert: StateChange, url: str) -> None:
         payload = {
             "cut": alert.cut,
             "name": alert.name,
@@ -92,7 +80,7 @@ class AlertSender:
             "code": alert.code,
             "explanation_es": describe_es(alert.code),
             "message": alert.message,
-            "text": alert.text(),
+            "text": text(alert),
         }
         try:
             status = await self.fetcher.post_json(url, payload)
@@ -105,12 +93,12 @@ class AlertSender:
         if not 200 <= status < 300:
             logger.warning("webhook alert for %s answered HTTP %s", alert.cut, status)
 
-    def _mail(self, alert: Alert) -> None:
+    def _mail(self, alert: StateChange) -> None:
         message = EmailMessage()
         message["From"] = self.settings.smtp_sender
         message["To"] = alert.contact_email
-        message["Subject"] = alert.subject()
-        message.set_content(alert.text())
+        message["Subject"] = subject(alert)
+        message.set_content(text(alert))
         with smtplib.SMTP(self.settings.smtp_host or "", self.settings.smtp_port, timeout=10) as smtp:
             smtp.send_message(message)
 

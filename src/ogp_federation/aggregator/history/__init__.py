@@ -1,0 +1,44 @@
+"""The history: every harvested version with its exact signed bytes, record states through time, diffs, polls.
+
+The write side (``writer``) is called by the harvest and the review inside their transactions; the read
+side (:class:`HistoryService`) answers the API, the CLI and the features built on the history.
+"""
+
+from __future__ import annotations
+
+from .models import FeedVersion, HarvestEvent, RecordState, VersionChange
+from .schemas import ChangeView, EventView, FeedDocument, VersionView
+from .service import DEFAULT_LIMIT, HistoryService
+from .writer import (
+    Applied,
+    OpenRecord,
+    RecordKey,
+    Snapshot,
+    apply_records,
+    apply_versions,
+    dropped_share,
+    open_records,
+    snapshot_records,
+)
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "Applied",
+    "ChangeView",
+    "EventView",
+    "FeedDocument",
+    "FeedVersion",
+    "HarvestEvent",
+    "HistoryService",
+    "OpenRecord",
+    "RecordKey",
+    "RecordState",
+    "Snapshot",
+    "VersionChange",
+    "VersionView",
+    "apply_records",
+    "apply_versions",
+    "dropped_share",
+    "open_records",
+    "snapshot_records",
+]

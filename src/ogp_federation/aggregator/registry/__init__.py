@@ -1,0 +1,19 @@
+"""The registry: the 346 communes with their peer-group attributes, and each commune's registered node."""
+
+from __future__ import annotations
+
+from .models import ETAG_LENGTH, LAST_MODIFIED_LENGTH, Commune, Node
+from .schemas import Attributes, CommuneView, NodeRegistration, NodeView
+from .service import RegistryService
+
+__all__ = [
+    "ETAG_LENGTH",
+    "LAST_MODIFIED_LENGTH",
+    "Attributes",
+    "Commune",
+    "CommuneView",
+    "Node",
+    "NodeRegistration",
+    "NodeView",
+    "RegistryService",
+]

@@ -1,0 +1,39 @@
+"""Operators' admin API of the review: versions held in quarantine, approved or discarded."""
+
+from __future__ import annotations
+
+from litestar import get, post
+from litestar.di import NamedDependency
+
+from ogp_federation.aggregator.common.operators import OPERATOR, Operator
+from ogp_federation.aggregator.common.params import VersionId
+
+from .schemas import Decision, QuarantinedView
+from .service import ReviewService
+
+__all__ = ["HANDLERS"]
+
+Review = NamedDependency[ReviewService]
+
+
+@get("/admin/api/quarantine", dependencies=OPERATOR, tags=["admin"])
+async def quarantine(review: Review, operator: Operator) -> list[QuarantinedView]:
+    """Versions held for review."""
+    return await review.pending()
+
+
+@post("/admin/api/quarantine/{version_id:int}/approve", dependencies=OPERATOR, tags=["admin"], status_code=200)
+async def approve(review: Review, operator: Operator, version_id: VersionId) -> Decision:
+    """Apply a quarantined version newer than the accepted one."""
+    await review.approve(version_id)
+    return Decision(id=version_id, status="accepted")
+
+
+@post("/admin/api/quarantine/{version_id:int}/discard", dependencies=OPERATOR, tags=["admin"], status_code=200)
+async def discard(review: Review, operator: Operator, version_id: VersionId) -> Decision:
+    """Keep a quarantined version out."""
+    await review.discard(version_id)
+    return Decision(id=version_id, status="discarded")
+
+
+HANDLERS = [quarantine, approve, discard]

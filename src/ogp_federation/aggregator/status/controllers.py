@@ -1,0 +1,61 @@
+"""The status page, its JSON twin, the communes listing, metrics and probes."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from .schemas import FederationStatus, StatusRow
+from .service import StatusService
+
+__all__ = ["HANDLERS"]
+
+Status = NamedDependency[StatusService]
+STATUS_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+@get("/status", include_in_schema=False)
+async def status_page(status: Status) -> Response[str]:
+    """The federation's health, in Spanish."""
+    return Response(
+        await status.page(),
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": STATUS_CSP, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@get("/status.json", tags=["status"])
+async def status_json(status: Status) -> FederationStatus:
+    """The federation's health as data."""
+    return await status.federation()
+
+
+@get("/api/v1/communes", tags=["read"])
+async def communes(status: Status) -> list[StatusRow]:
+    """Every commune with its node's state."""
+    return await status.rows()
+
+
+@get("/metrics", include_in_schema=False)
+async def metrics(status: Status) -> Response[bytes]:
+    """Prometheus metrics of this process."""
+    return Response(await status.metrics_text(), media_type=CONTENT_TYPE_LATEST)
+
+
+@get("/health", tags=["status"], sync_to_thread=False)
+def health() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["status"])
+async def ready(status: Status) -> dict[str, str]:
+    """The database answers and is migrated (503 with the reason otherwise)."""
+    await status.ready()
+    return {"status": "ready"}
+
+
+HANDLERS = [status_page, status_json, communes, metrics, health, ready]

@@ -1,0 +1,120 @@
+"""Federation health: each commune's node state for the status page, its JSON twin and the metrics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from prometheus_client import generate_latest
+from sqlalchemy import func, select
+
+from ogp_federation.aggregator.common import describe_es
+from ogp_federation.aggregator.registry import Commune, Node
+from ogp_federation.core.db import Database
+
+from .metrics import Metrics
+from .schemas import FederationStatus, LastError, StatusRow
+
+__all__ = ["STATE_ES", "StatusService"]
+
+STATE_ES = {
+    "never_harvested": "Nunca cosechado",
+    "ok": "Al día",
+    "stale": "Desactualizado",
+    "failing": "Con fallas",
+    "invalid": "Feed inválido",
+    "quarantined": "En cuarentena",
+    "removed": "Dado de baja",
+    "not_publishing": "No publica",
+}
+
+
+class StatusService:
+    """The federation's health; shared by the status page, ``/status.json``, the read API and ``/metrics``."""
+
+    def __init__(
+        self, db: Database, *, stale_factor: float, metrics: Metrics, ready: Callable[[], Awaitable[None]]
+    ) -> None:
+        self.db = db
+        self.stale_factor = stale_factor
+        self.metrics = metrics
+        self._ready = ready
+        self._templates = Environment(
+            loader=PackageLoader("ogp_federation.aggregator.status", "templates"),
+            autoescape=select_autoescape(default=True),
+        )
+
+    async def rows(self) -> list[StatusRow]:
+        """One row per commune (346), with its node's health when it has one."""
+        now = datetime.now(UTC)
+        async with self.db.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Commune, Node).outerjoin(Node, Node.cut == Commune.cut).order_by(Commune.cut)
+                )
+            ).all()
+        return [self._row(commune, node, now) for commune, node in rows]
+
+    async def federation(self) -> FederationStatus:
+        """Counts by state and every commune's row."""
+        rows = await self.rows()
+        return FederationStatus(counts=dict(Counter(row.state for row in rows)), communes=rows)
+
+    async def page(self) -> str:
+        """The Spanish status page."""
+        status = await self.federation()
+        published = [row for row in status.communes if row.state != "not_publishing"]
+        return self._templates.get_template("status.html").render(
+            rows=published, counts=status.counts, total=len(status.communes), states=STATE_ES, now=datetime.now(UTC)
+        )
+
+    async def queue_lag(self) -> float:
+        """Seconds the most overdue poll is late (0 when nothing is due)."""
+        async with self.db.sessions() as session:
+            oldest = await session.scalar(
+                select(func.min(Node.next_poll_at)).where(Node.keys_confirmed.is_(True), Node.state != "removed")
+            )
+        if oldest is None:
+            return 0.0
+        return max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+
+    async def metrics_text(self) -> bytes:
+        """This process's Prometheus metrics, with the queue lag read now."""
+        self.metrics.queue_lag.set(await self.queue_lag())
+        return generate_latest(self.metrics.registry)
+
+    async def ready(self) -> None:
+        """Raise a clear error unless the database answers and is migrated."""
+        await self._ready()
+
+    def _row(self, commune: Commune, node: Node | None, now: datetime) -> StatusRow:
+        state = "not_publishing" if node is None else node.state
+        late = (
+            node is not None
+            and node.last_success_at is not None
+            and (now - node.last_success_at > timedelta(seconds=node.poll_interval * self.stale_factor))
+        )
+        if state == "ok" and late:
+            state = "stale"
+        error = None
+        if node is not None and node.last_error_code:
+            error = LastError(
+                code=node.last_error_code,
+                explanation_es=describe_es(node.last_error_code),
+                message=node.last_error_message,
+                at=node.last_error_at,
+            )
+        return StatusRow(
+            cut=commune.cut,
+            name=commune.name,
+            region=commune.region,
+            state=state,
+            state_es=STATE_ES.get(state, state),
+            sequence=node.sequence if node else None,
+            last_success_at=node.last_success_at if node else None,
+            last_error=error,
+            failing_since=node.failing_since if node else None,
+            last_time_to_fix_seconds=node.last_fix_seconds if node else None,
+        )
