@@ -5,45 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from ogp_federation.core.process import tune_gc
 
+from ._aggregator import CONFIG_ENV, config_option, with_runtime
+from ._aggregator import settings as _settings
 from ._io import read_source
+from .history import HISTORY_COMMANDS
 from .node import _run
 
 __all__ = ["aggregator"]
-
-T = TypeVar("T")
-CONFIG_ENV = "OGP_AGG_CONFIG"
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=CONFIG_ENV,
-    help="Settings file ([aggregator] section); OGP_AGG_* variables override it.",
-)
-
-
-def _settings(config_path: Path | None) -> Any:
-    from ogp_federation.aggregator.common import load_settings  # noqa: PLC0415
-
-    return load_settings(config_path)
-
-
-async def _with_runtime(config_path: Path | None, action: Callable[[Any], Awaitable[T]]) -> T:
-    from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
-
-    runtime = AggregatorRuntime(_settings(config_path))
-    try:
-        return await action(runtime)
-    finally:
-        await runtime.stop()
 
 
 def _json_object(text: bytes | str, where: str) -> dict[str, Any]:
@@ -114,7 +89,7 @@ async def node_add(
 ) -> None:
     """Register the node of commune CUT at URL (a live node or a static folder's base URL)."""
     keys = _json_object(read_source(jwks, max_bytes=1024 * 1024), "--jwks") if jwks else None
-    node = await _with_runtime(
+    node = await with_runtime(
         config_path,
         lambda runtime: runtime.registry.add_node(
             cut,
@@ -137,7 +112,7 @@ async def node_add(
 @_run
 async def node_confirm(config_path: Path | None, cut: str) -> None:
     """Confirm the keys fetched from CUT's node on first contact."""
-    await _with_runtime(config_path, lambda runtime: runtime.registry.confirm_keys(cut))
+    await with_runtime(config_path, lambda runtime: runtime.registry.confirm_keys(cut))
     click.echo(f"claves de {cut} confirmadas / keys confirmed")
 
 
@@ -147,7 +122,7 @@ async def node_confirm(config_path: Path | None, cut: str) -> None:
 @_run
 async def node_remove(config_path: Path | None, cut: str) -> None:
     """Stop polling CUT's node (its history stays)."""
-    await _with_runtime(config_path, lambda runtime: runtime.registry.remove_node(cut))
+    await with_runtime(config_path, lambda runtime: runtime.registry.remove_node(cut))
     click.echo(f"nodo {cut} dado de baja / removed")
 
 
@@ -156,7 +131,7 @@ async def node_remove(config_path: Path | None, cut: str) -> None:
 @_run
 async def node_list(config_path: Path | None) -> None:
     """Registered nodes with their state."""
-    nodes = await _with_runtime(config_path, lambda runtime: runtime.registry.nodes())
+    nodes = await with_runtime(config_path, lambda runtime: runtime.registry.nodes())
     if not nodes:
         click.echo("ningún nodo registrado (aggregator node add CUT URL) / no node registered")
     from ogp_federation.aggregator.common import describe_es  # noqa: PLC0415
@@ -176,7 +151,7 @@ async def node_list(config_path: Path | None) -> None:
 async def harvest(config_path: Path | None) -> None:
     """Poll every due node once, now, and report."""
     tune_gc()
-    summary = await _with_runtime(config_path, lambda runtime: runtime.scheduler.tick())
+    summary = await with_runtime(config_path, lambda runtime: runtime.scheduler.tick())
     from ogp_federation.aggregator.common import describe_es  # noqa: PLC0415
 
     for result in summary.results:
@@ -205,7 +180,7 @@ def serve(config_path: Path | None, host: str, port: int) -> None:
 
 @_run
 async def _check_database(config_path: Path | None) -> None:
-    await _with_runtime(config_path, lambda runtime: runtime.check_database())
+    await with_runtime(config_path, lambda runtime: runtime.check_database())
 
 
 @aggregator.command("work")
@@ -261,7 +236,7 @@ def quarantine_group() -> None:
 @_run
 async def quarantine_list(config_path: Path | None) -> None:
     """Quarantined versions waiting for review."""
-    pending = await _with_runtime(config_path, lambda runtime: runtime.review.pending())
+    pending = await with_runtime(config_path, lambda runtime: runtime.review.pending())
     for item in pending:
         click.echo(f"{item.id:>6}  {item.cut}  seq {item.sequence:<6} {item.reason}")
     if not pending:
@@ -274,7 +249,7 @@ async def quarantine_list(config_path: Path | None) -> None:
 @_run
 async def quarantine_approve(config_path: Path | None, version_id: int) -> None:
     """Apply a quarantined version (newer than the accepted one)."""
-    await _with_runtime(config_path, lambda runtime: runtime.review.approve(version_id))
+    await with_runtime(config_path, lambda runtime: runtime.review.approve(version_id))
     click.echo(f"versión {version_id} aplicada / applied")
 
 
@@ -284,7 +259,7 @@ async def quarantine_approve(config_path: Path | None, version_id: int) -> None:
 @_run
 async def quarantine_discard(config_path: Path | None, version_id: int) -> None:
     """Discard a quarantined version for good (it stays stored, marked discarded)."""
-    await _with_runtime(config_path, lambda runtime: runtime.review.discard(version_id))
+    await with_runtime(config_path, lambda runtime: runtime.review.discard(version_id))
     click.echo(f"versión {version_id} descartada / discarded")
 
 
@@ -317,7 +292,7 @@ async def commune_set(
     config_path: Path | None, cut: str, population: int | None, subdere_group: int | None, groups: tuple[str, ...]
 ) -> None:
     """Record peer-group attributes of a commune."""
-    commune = await _with_runtime(
+    commune = await with_runtime(
         config_path,
         lambda runtime: runtime.registry.set_attributes(
             cut, population=population, subdere_group=subdere_group, groups=list(groups) if groups else None
@@ -327,3 +302,7 @@ async def commune_set(
         f"{commune.cut}: población {_or_dash(commune.population)}, grupo SUBDERE {_or_dash(commune.subdere_group)}, "
         f"grupos {', '.join(commune.groups) or '—'}"
     )
+
+
+for _command in HISTORY_COMMANDS:
+    aggregator.add_command(_command)

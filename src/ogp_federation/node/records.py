@@ -9,7 +9,7 @@ the caller gets every blocking finding. Used alike by the admin API, the spreads
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,10 +84,15 @@ class StoredRecord:
 
 
 def _findings_as_errors(findings: Sequence[Finding]) -> list[dict[str, object]]:
-    return [
-        {"path": f.path, "rule": f.rule, "severity": f.severity.value, "message": f.message, "message_en": f.message_en}
-        for f in findings
-    ]
+    return [finding.as_error() for finding in findings]
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a change published: the publication served now, and the new feed's non-blocking findings."""
+
+    snapshot: Snapshot
+    warnings: list[Finding] = field(default_factory=list)
 
 
 class PlanService:
@@ -164,8 +169,11 @@ class PlanService:
 
     # Changing -----------------------------------------------------------------------------------
 
-    async def apply(self, changes: Sequence[Change], *, author: str, summary: str = "") -> Snapshot:
-        """Apply ``changes`` as one published change; return the new (or unchanged) publication."""
+    async def apply(self, changes: Sequence[Change], *, author: str, summary: str = "") -> Published:
+        """Apply ``changes`` as one published change; return the new (or unchanged) publication.
+
+        The new feed is built, validated (against the previous publication) and signed once, here.
+        """
         async with self.db.transaction() as session:
             state = await session.scalar(select(NodeState).where(NodeState.id == 1).with_for_update())
             if state is None:
@@ -180,11 +188,16 @@ class PlanService:
                 batch.apply(change)
             if batch.errors:
                 raise InvalidInputError(
-                    "los datos no cumplen el estándar", "the data does not meet the standard", errors=batch.errors
+                    "los datos no cumplen el estándar",
+                    "the data does not meet the standard",
+                    code="feed.invalid",
+                    errors=self._every_problem(changes, sequence, now) or batch.errors,
                 )
             if not batch.changed and previous is not None:
-                return Snapshot.of(
-                    previous.sequence, previous.generated_at, previous.body, previous.signature, previous.kid
+                return Published(
+                    Snapshot.of(
+                        previous.sequence, previous.generated_at, previous.body, previous.signature, previous.kid
+                    )
                 )
             body = self._build(batch.rows, sequence, now)
             report = validate(body, previous.body if previous else None, reference=self.reference, now=now)
@@ -209,7 +222,27 @@ class PlanService:
             )
             await session.execute(delete(Publication).where(Publication.sequence <= sequence - KEEP_PUBLICATIONS))
             state.sequence, state.published_at = sequence, now
-        return Snapshot.of(sequence, now, body, signature, self.keyring.kid)
+        snapshot = Snapshot.of(sequence, now, body, signature, self.keyring.kid)
+        return Published(snapshot, [f for f in report.findings if not f.severity.blocking])
+
+    def _every_problem(self, changes: Sequence[Change], sequence: int, now: datetime) -> list[dict[str, object]]:
+        """Every blocking finding of a whole new plan (a :class:`ReplaceAll`) some of whose records are malformed.
+
+        Those records cannot be stored, so the feed is not built from the rows: the plan as given is
+        validated instead, so that one malformed record hides none of the other problems (its references
+        and semantics included). Empty for a change of single records, whose own findings are enough.
+        """
+        whole = [change for change in changes if isinstance(change, ReplaceAll)]
+        if not whole:
+            return []
+        document: dict[str, Any] = {
+            **envelope(self.settings, self.reference),
+            "generated_at": now.isoformat(),
+            "sequence": sequence,
+            **{entity.value: items for entity, items in whole[-1].records.items()},
+        }
+        report = validate(msgspec.json.encode(document), reference=self.reference, now=now)
+        return _findings_as_errors([f for f in report.findings if f.severity.blocking])
 
     def _build(self, rows: Sequence[RecordRow], sequence: int, now: datetime) -> bytes:
         document: dict[str, Any] = {

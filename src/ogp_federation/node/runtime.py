@@ -25,7 +25,7 @@ from .auth import StaffService
 from .evidence import EvidenceStore
 from .keyring import KeyRing
 from .push import PushNotifier
-from .records import Change, PlanService
+from .records import Change, PlanService, Published
 from .settings import NodeSettings
 from .snapshot import Snapshot
 
@@ -101,14 +101,15 @@ class NodeRuntime:
         await self.pusher.stop()
         await self.db.close()
 
-    async def change(self, changes: Sequence[Change], *, author: str, summary: str = "") -> Snapshot:
+    async def change(self, changes: Sequence[Change], *, author: str, summary: str = "") -> Published:
         """Apply and publish ``changes``; serve the result at once and tell the aggregators."""
         before = self.cache.snapshot.sequence if self.cache.snapshot else None
-        snapshot = await self.plan.apply(changes, author=author, summary=summary)
+        published = await self.plan.apply(changes, author=author, summary=summary)
+        snapshot = published.snapshot
         self.cache.put(snapshot)
         if snapshot.sequence != before:
             self.pusher.notify(self.settings.cut, snapshot.sequence, self.settings.base_url + FEED_PATH)
-        return snapshot
+        return published
 
     def descriptor(self, base_url: str | None = None, *, static: bool = False) -> NodeDescriptor:
         """The node descriptor, for the live node or for a static copy hosted at ``base_url``."""

@@ -7,9 +7,9 @@ history's write side. Push notices from nodes start a poll at once.
 from __future__ import annotations
 
 from .harvester import MAX_ENDORSEMENTS, Harvester
-from .push import PushAccepted, PushService, TooManyPushesError
 from .scheduler import PUSH_LANE, HarvestScheduler, RoundSummary
 from .schemas import Candidate, HarvestResult, Polled, StateChange
+from .service import PushAccepted, PushService, TooManyPushesError
 
 __all__ = [
     "MAX_ENDORSEMENTS",

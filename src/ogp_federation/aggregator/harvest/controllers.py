@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, post
 from litestar.di import NamedDependency
 
-from .push import PushAccepted, PushService
+from .service import PushAccepted, PushService
 
 __all__ = ["HANDLERS"]
 

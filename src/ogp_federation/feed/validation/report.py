@@ -45,6 +45,16 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     message: str
     message_en: str
 
+    def as_error(self) -> dict[str, object]:
+        """The finding as an error payload (the ``errors`` of a problem document)."""
+        return {
+            "path": self.path,
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "message": self.message,
+            "message_en": self.message_en,
+        }
+
 
 class Report(msgspec.Struct, kw_only=True):
     """The outcome of validating one document: every finding of every layer."""

@@ -84,9 +84,9 @@ def record_controller(collection: Collection) -> type[Controller]:
             self, runtime: Runtime, staff: CurrentStaff, data: Annotated[dict[str, Any], Body(description=record_doc)]
         ) -> Response[dict[str, Any]]:
             staff.require("editor")
-            snapshot = await runtime.change([Put(entity, data)], author=staff.username, summary=f"create {entity}")
+            published = await runtime.change([Put(entity, data)], author=staff.username, summary=f"create {entity}")
             record = await runtime.plan.get_record(entity, str(data.get(collection.key)))
-            return _published(snapshot, record.data, 201, record.version)
+            return _published(published.snapshot, record.data, 201, record.version)
 
         @put("/{key:str}", summary=f"Replace one of {entity.value}", request_max_body_size=MAX_RECORD_BYTES)
         async def replace_record(
@@ -105,9 +105,9 @@ def record_controller(collection: Collection) -> type[Controller]:
                     errors=[{"path": f"$.{collection.key}", "message": f"expected {key!r}"}],
                 )
             change = Put(entity, data, expected_version=_version(if_match))
-            snapshot = await runtime.change([change], author=staff.username, summary=f"update {entity} {key}")
+            published = await runtime.change([change], author=staff.username, summary=f"update {entity} {key}")
             record = await runtime.plan.get_record(entity, key)
-            return _published(snapshot, record.data, 200, record.version)
+            return _published(published.snapshot, record.data, 200, record.version)
 
         @delete("/{key:str}", summary=f"Delete one of {entity.value}", status_code=200)
         async def delete_record(
@@ -115,8 +115,8 @@ def record_controller(collection: Collection) -> type[Controller]:
         ) -> Response[None]:
             staff.require("editor")
             change = Delete(entity, key, _version(if_match))
-            snapshot = await runtime.change([change], author=staff.username, summary=f"delete {entity} {key}")
-            return _published(snapshot, None, 200)
+            published = await runtime.change([change], author=staff.username, summary=f"delete {entity} {key}")
+            return _published(published.snapshot, None, 200)
 
     RecordController.__name__ = f"{entity.value.title().replace('_', '')}Controller"
     return RecordController

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from ogp_federation.core.errors import InvalidInputError
-from ogp_federation.feed import COLLECTIONS, Entity, validate
+from ogp_federation.feed import COLLECTIONS, Entity
 from ogp_federation.node.records import ReplaceAll
 from ogp_federation.node.runtime import NodeRuntime
-from ogp_federation.node.snapshot import Snapshot, envelope
 
 from .files import read_workbook, write_csv_zip, write_xlsx
 from .tables import ParsedTables, records_to_tables, tables_to_records
@@ -59,36 +57,17 @@ async def import_workbook(runtime: NodeRuntime, filename: str, content: bytes, *
             code="spreadsheet.layout",
             errors=parsed.errors,
         )
-    now = datetime.now(UTC)
-    document = {
-        **envelope(runtime.settings, runtime.reference),
-        "generated_at": now.isoformat(),
-        "sequence": await runtime.plan.current_sequence() + 1,
-        **{entity.value: items for entity, items in parsed.records.items()},
-    }
-    report = validate(msgspec.json.encode(document), reference=runtime.reference, now=now)
-    findings = [
-        _locate(
-            parsed,
-            {
-                "path": f.path,
-                "rule": f.rule,
-                "severity": f.severity.value,
-                "message": f.message,
-                "message_en": f.message_en,
-            },
-        )
-        for f in report.findings
-    ]
-    blocking = [f for f in findings if f["severity"] in ("critical", "error")]
-    if blocking:
+    try:
+        published = await runtime.change([ReplaceAll(parsed.records)], author=author, summary=f"import {filename}")
+    except InvalidInputError as exc:
+        if exc.code != "feed.invalid":
+            raise
         raise InvalidInputError(
-            f"{len(blocking)} problema(s) en la planilla; no se importó nada",
-            f"{len(blocking)} problem(s) in the workbook; nothing was imported",
+            f"{len(exc.errors)} problema(s) en la planilla; no se importó nada",
+            f"{len(exc.errors)} problem(s) in the workbook; nothing was imported",
             code="spreadsheet.invalid",
-            errors=blocking,
-        )
-    snapshot: Snapshot = await runtime.change([ReplaceAll(parsed.records)], author=author, summary=f"import {filename}")
+            errors=[_locate(parsed, error) for error in exc.errors],
+        ) from exc
     count = sum(len(items) for items in parsed.records.values())
-    warnings = [f for f in findings if f["severity"] not in ("critical", "error")]
-    return ImportResult(sequence=snapshot.sequence, records=count, warnings=warnings)
+    warnings = [_locate(parsed, finding.as_error()) for finding in published.warnings]
+    return ImportResult(sequence=published.snapshot.sequence, records=count, warnings=warnings)

@@ -1,4 +1,4 @@
-"""Push notices from nodes: verified with the node's pinned keys, deduplicated, rate-limited, acted on."""
+"""The harvest's service to others: push notices, verified, deduplicated, rate-limited and harvested at once."""
 
 from __future__ import annotations
 
