@@ -5,17 +5,22 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
+import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from conftest import COMMUNE_FEEDS, FEEDS, ROOT
+from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.cli import cli
-from ogp_federation.cli._reference import cli_reference
+from ogp_federation.cli._reference import cli_reference, settings_document
+from ogp_federation.core.settings_docs import undocumented
 from ogp_federation.feed import build_schema, schema_json
 from ogp_federation.feed.docs import field_reference, rules_reference
 from ogp_federation.feed.schema import packaged_schema
+from ogp_federation.node.settings import NodeSettings
 
 FEED_PACKAGE = ROOT / "src" / "ogp_federation" / "feed"
 FORBIDDEN_IMPORTS = ("litestar", "sqlalchemy", "advanced_alchemy", "asyncpg", "aiosqlite", "apscheduler", "httpx")
@@ -39,6 +44,24 @@ def test_generated_docs_are_current() -> None:
     )
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_reference()
     assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == cli_reference(cli), "run: ogp-federation feed docs"
+    assert (ROOT / "docs" / "settings.md").read_text(encoding="utf-8") == settings_document(), (
+        "run: ogp-federation feed docs"
+    )
+
+
+@pytest.mark.parametrize("kind", [NodeSettings, AggregatorSettings], ids=["node", "aggregator"])
+def test_every_setting_has_a_description(kind: type[msgspec.Struct]) -> None:
+    assert undocumented(kind) == [], (
+        "describe each setting in its Meta(description=…): docs/settings.md is built from it"
+    )
+
+
+def test_an_undescribed_setting_is_caught() -> None:
+    class Settings(msgspec.Struct):
+        described: Annotated[int, msgspec.Meta(description="Said.")] = 1
+        silent: int = 2
+
+    assert undocumented(Settings) == ["silent"]
 
 
 def test_docs_check_flag_reports_stale_files(tmp_path: Path) -> None:

@@ -75,6 +75,7 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
     from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
     from ogp_federation.aggregator.setup import prepare_database  # noqa: PLC0415
     from ogp_federation.core.logs import configure_logging  # noqa: PLC0415
+    from ogp_federation.feed.protocol import FEED_PATH  # noqa: PLC0415
 
     configure_logging(level=logging.WARNING)  # a line per request or tick would drown the live table
     console = Console()
@@ -112,7 +113,7 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
         ok = await _watch(console, runtime, list(node_urls), timeout)
         console.print(f"\nEstado de la federación / status page: [link]{aggregator_url}/status[/link]")
         for cut, url in node_urls.items():
-            console.print(f"  nodo {cut}: {url}/  (feed {url}/feed/v1/plan.json)", soft_wrap=True)  # URLs whole
+            console.print(f"  nodo {cut}: {url}/  (feed {url}{FEED_PATH})", soft_wrap=True)  # URLs whole
         if not once:
             console.print("Ctrl-C para terminar / to stop.")
             await stop.wait()

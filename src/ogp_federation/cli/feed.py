@@ -14,7 +14,7 @@ from ogp_federation.feed.synth import commitments_for_bytes, generate_feed
 from ogp_federation.feed.validation import Report
 
 from ._io import EXIT_INVALID, EXIT_USAGE, read_source
-from ._reference import cli_reference
+from ._reference import cli_reference, settings_document
 from .feed_demo import feed_demo
 
 __all__ = ["feed"]
@@ -45,7 +45,7 @@ def schema_command(out: Path | None) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"), show_default=True)
 @click.option("--check", is_flag=True, help="Exit 1 if the files differ from the code instead of writing them.")
 def docs_command(out: Path, check: bool) -> None:
-    """Write the field reference, the rule catalogue and the command reference generated from the code."""
+    """Write the references generated from the code: fields, rules, commands and settings."""
     from ogp_federation.cli import cli  # noqa: PLC0415 (the root group imports this module)
 
     stale = []
@@ -53,6 +53,7 @@ def docs_command(out: Path, check: bool) -> None:
         ("feed-reference.md", docs.field_reference()),
         ("rules.md", docs.rules_reference()),
         ("cli.md", cli_reference(cli)),
+        ("settings.md", settings_document()),
     )
     for name, text in generated:
         target = out / name

@@ -18,7 +18,14 @@ import msgspec
 from ogp_federation import __version__
 from ogp_federation.core.db import Database
 from ogp_federation.core.migrations import require_current
-from ogp_federation.feed.protocol import NodeDescriptor
+from ogp_federation.feed.protocol import (
+    CHANGES_PATH,
+    FEED_PATH,
+    JWKS_PATH,
+    SIGNATURE_SUFFIX,
+    STATIC_CHANGES_TEMPLATE,
+    NodeDescriptor,
+)
 from ogp_federation.feed.reference import CommuneReference
 
 from .auth import StaffService
@@ -29,9 +36,8 @@ from .records import Change, PlanService, Published
 from .settings import NodeSettings
 from .snapshot import Snapshot
 
-__all__ = ["FEED_PATH", "MIGRATIONS", "NodeRuntime"]
+__all__ = ["MIGRATIONS", "NodeRuntime"]
 
-FEED_PATH = "/feed/v1/plan.json"
 MIGRATIONS = "ogp_federation.node:migrations"
 
 
@@ -114,13 +120,13 @@ class NodeRuntime:
     def descriptor(self, base_url: str | None = None, *, static: bool = False) -> NodeDescriptor:
         """The node descriptor, for the live node or for a static copy hosted at ``base_url``."""
         base = (base_url or self.settings.base_url).rstrip("/")
-        template = "/feed/v1/changes/since-{sequence}.json" if static else "/feed/v1/changes?since={sequence}"
+        template = STATIC_CHANGES_TEMPLATE if static else CHANGES_PATH + "?since={sequence}"
         return NodeDescriptor(
             cut=self.settings.cut,
             name=self.commune_name,
             feed_url=base + FEED_PATH,
-            signature_url=base + FEED_PATH + ".sig",
-            jwks_url=base + "/feed/v1/jwks.json",
+            signature_url=base + FEED_PATH + SIGNATURE_SUFFIX,
+            jwks_url=base + JWKS_PATH,
             changes_url_template=base + template,
             contact=msgspec.to_builtins(self.settings.contact),
             software=f"ogp-federation {__version__}",

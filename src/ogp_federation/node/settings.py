@@ -19,7 +19,7 @@ from ogp_federation.core.db import check_database_url
 from ogp_federation.core.errors import ConfigurationError
 from ogp_federation.feed.model import Contact, Identifier, Url
 
-__all__ = ["ENV_PREFIX", "NodeSettings", "PublisherSettings", "load_settings"]
+__all__ = ["ENV_FIELDS", "ENV_PREFIX", "NodeSettings", "PublisherSettings", "load_settings"]
 
 ENV_PREFIX = "OGP_NODE_"
 
@@ -83,7 +83,7 @@ class NodeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return self.public_url.rstrip("/")
 
 
-_ENV_FIELDS = ("data_dir", "public_url", "database_url", "license", "key_grace_days", "max_upload_bytes")
+ENV_FIELDS = ("data_dir", "public_url", "database_url", "license", "key_grace_days", "max_upload_bytes")
 
 
 def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> NodeSettings:
@@ -99,7 +99,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> NodeS
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"{path} ilegible", f"{path} is unreadable", detail=str(exc)) from exc
     node: dict[str, Any] = data.get("node", data)
-    for name in _ENV_FIELDS:
+    for name in ENV_FIELDS:
         value = environ.get(ENV_PREFIX + name.upper())
         if value is not None:
             node[name] = value
@@ -115,7 +115,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> NodeS
 
 def settings_toml(settings: NodeSettings) -> str:
     """``settings`` as the TOML text ``node init`` writes."""
-    lines = ["# ogp-federation node settings (see docs/node-settings.md)", "[node]"]
+    lines = ["# ogp-federation node settings: every setting is described in docs/settings.md", "[node]"]
     data = msgspec.to_builtins(settings)
     nested = {key: data.pop(key) for key in ("contact", "publisher")}
     lines += [f"{key} = {_toml(value)}" for key, value in data.items() if value is not None]

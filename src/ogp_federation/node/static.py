@@ -14,12 +14,18 @@ import msgspec
 
 from ogp_federation.core.errors import InvalidInputError, NotFoundError
 from ogp_federation.feed import signing
-from ogp_federation.feed.protocol import DESCRIPTOR_PATH
+from ogp_federation.feed.protocol import (
+    DESCRIPTOR_PATH,
+    FEED_PATH,
+    JWKS_PATH,
+    SIGNATURE_SUFFIX,
+    STATIC_CHANGES_TEMPLATE,
+)
 
 from .changes import change_page, encode_page
 from .citizen import render_commitment, render_plan
 from .controllers.citizen import STATIC_DIR
-from .runtime import FEED_PATH, NodeRuntime
+from .runtime import NodeRuntime
 
 __all__ = ["CHANGE_WINDOW", "export_static"]
 
@@ -41,25 +47,26 @@ async def export_static(runtime: NodeRuntime, out: Path, *, base_url: str | None
     if snapshot is None:
         raise NotFoundError("aún no hay nada publicado", "nothing has been published yet")
     jwks_body, endorsements = runtime.jwks_document()
-    feed_dir = out / "feed" / "v1"
-    changes_dir = feed_dir / "changes"
+    changes_dir = out / STATIC_CHANGES_TEMPLATE.lstrip("/").rpartition("/")[0]
     shutil.rmtree(changes_dir, ignore_errors=True)
     changes_dir.mkdir(parents=True, exist_ok=True)
-    (out / ".well-known").mkdir(parents=True, exist_ok=True)
     files = {
         out / DESCRIPTOR_PATH.lstrip("/"): msgspec.json.encode(runtime.descriptor(base_url, static=True)),
         out / FEED_PATH.lstrip("/"): snapshot.body,
-        out / (FEED_PATH.lstrip("/") + ".sig"): snapshot.signature.encode(),
-        feed_dir / "jwks.json": jwks_body,
-        feed_dir / "jwks.json.sig": endorsements,
+        out / (FEED_PATH.lstrip("/") + SIGNATURE_SUFFIX): snapshot.signature.encode(),
+        out / JWKS_PATH.lstrip("/"): jwks_body,
+        out / (JWKS_PATH.lstrip("/") + SIGNATURE_SUFFIX): endorsements,
     }
     for since in range(max(0, snapshot.sequence - CHANGE_WINDOW), snapshot.sequence + 1):
         page, _ = await change_page(
             runtime.plan, runtime.settings.cut, since=since, until=snapshot.sequence, after=(since, 0), limit=ALL
         )
         body = encode_page(page, None)
-        files[changes_dir / f"since-{since}.json"] = body
-        files[changes_dir / f"since-{since}.json.sig"] = signing.sign(body, runtime.keyring.current).encode()
+        page_path = out / STATIC_CHANGES_TEMPLATE.format(sequence=since).lstrip("/")
+        files[page_path] = body
+        files[page_path.with_name(page_path.name + SIGNATURE_SUFFIX)] = signing.sign(
+            body, runtime.keyring.current
+        ).encode()
     feed = snapshot.feed
     files[out / "index.html"] = render_plan(feed).encode()
     for commitment in feed.commitments:

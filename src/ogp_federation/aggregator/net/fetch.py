@@ -28,6 +28,7 @@ import yarl
 
 from ogp_federation.aggregator.common import describe_es
 from ogp_federation.core.errors import OGPError
+from ogp_federation.feed.protocol import JSON
 
 from .guard import NetworkGuard, ResolvedTarget
 
@@ -166,7 +167,7 @@ class Fetcher:
         try:
             async with asyncio.timeout(self.limits.total_timeout):
                 target = await self.guard.check(url)
-                headers = {"Content-Type": "application/json"}
+                headers = {"Content-Type": JSON}
                 try:
                     async with self._send("POST", url, target, headers, msgspec.json.encode(payload)) as response:
                         return response.status

@@ -18,6 +18,7 @@ from litestar.params import Body, FromPath, HeaderParameter, JSONBody
 
 from ogp_federation.core.errors import InvalidInputError, PreconditionRequiredError
 from ogp_federation.feed import COLLECTIONS, Collection, Entity
+from ogp_federation.feed.protocol import SCHEMA_PATH, SEQUENCE_HEADER
 from ogp_federation.node.auth import Staff
 from ogp_federation.node.records import Delete, Put
 from ogp_federation.node.snapshot import Snapshot
@@ -52,7 +53,7 @@ def _version(if_match: str | None) -> int:
 
 
 def _published(snapshot: Snapshot, content: Any = None, status: int = 200, etag: int | None = None) -> Response[Any]:
-    headers = {"OGP-Sequence": str(snapshot.sequence)}
+    headers = {SEQUENCE_HEADER: str(snapshot.sequence)}
     if etag is not None:
         headers["ETag"] = f'"{etag}"'
     return Response(content, status_code=status, headers=headers)
@@ -61,7 +62,7 @@ def _published(snapshot: Snapshot, content: Any = None, status: int = 200, etag:
 def record_controller(collection: Collection) -> type[Controller]:
     """The CRUD controller of one collection (the same shape for every collection)."""
     entity = collection.entity
-    record_doc = f"A {collection.record_type.__name__} record of Plan Feed v1 (see /feed/v1/schema.json)."
+    record_doc = f"A {collection.record_type.__name__} record of Plan Feed v1 (see {SCHEMA_PATH})."
 
     class RecordController(Controller):
         path = f"/admin/api/{entity.value}"

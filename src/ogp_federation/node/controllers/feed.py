@@ -13,17 +13,28 @@ from litestar.params import QueryParameter
 
 from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError
 from ogp_federation.feed import signing
-from ogp_federation.feed.protocol import DESCRIPTOR_PATH
+from ogp_federation.feed.protocol import (
+    CHANGES_PATH,
+    DESCRIPTOR_PATH,
+    FEED_PATH,
+    JOSE,
+    JSON,
+    JWK_SET,
+    JWKS_PATH,
+    SCHEMA_JSON,
+    SCHEMA_PATH,
+    SEQUENCE_HEADER,
+    SIGNATURE_HEADER,
+    SIGNATURE_SUFFIX,
+)
 from ogp_federation.feed.schema import packaged_schema
 from ogp_federation.node.changes import change_page, encode_page
-from ogp_federation.node.runtime import FEED_PATH
 from ogp_federation.node.snapshot import Snapshot
 
 from ._deps import Runtime
 
-__all__ = ["FEED_HANDLERS", "SIGNATURE_HEADER", "current_snapshot"]
+__all__ = ["FEED_HANDLERS", "current_snapshot"]
 
-SIGNATURE_HEADER = "OGP-Signature"
 CACHE_CONTROL = "public, no-cache"  # always revalidate: a 304 costs nothing and changes show at once
 
 
@@ -56,13 +67,13 @@ def _not_modified(request: Request[Any, Any, Any], snapshot: Snapshot) -> bool:
     return False
 
 
-@get(DESCRIPTOR_PATH, media_type="application/json", sync_to_thread=False)
+@get(DESCRIPTOR_PATH, media_type=JSON, sync_to_thread=False)
 def descriptor(runtime: Runtime) -> Response[bytes]:
     """What this node is and where its documents are."""
-    return Response(msgspec.json.encode(runtime.descriptor()), media_type="application/json")
+    return Response(msgspec.json.encode(runtime.descriptor()), media_type=JSON)
 
 
-@get(FEED_PATH, media_type="application/json")
+@get(FEED_PATH, media_type=JSON)
 async def plan_feed(request: Request[Any, Any, Any], runtime: Runtime) -> Response[bytes]:
     """The full current feed, signed; the bytes are built once per publication."""
     snapshot = await current_snapshot(runtime)
@@ -72,40 +83,40 @@ async def plan_feed(request: Request[Any, Any, Any], runtime: Runtime) -> Respon
         "Cache-Control": CACHE_CONTROL,
         "Vary": "Accept-Encoding",
         SIGNATURE_HEADER: snapshot.signature,
-        "OGP-Sequence": str(snapshot.sequence),
+        SEQUENCE_HEADER: str(snapshot.sequence),
     }
     if _not_modified(request, snapshot):
         return Response(b"", status_code=304, headers=headers)
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
-        return Response(snapshot.gzip_body, headers=headers, media_type="application/json")
-    return Response(snapshot.body, headers=headers, media_type="application/json")
+        return Response(snapshot.gzip_body, headers=headers, media_type=JSON)
+    return Response(snapshot.body, headers=headers, media_type=JSON)
 
 
-@get(FEED_PATH + ".sig", media_type="application/jose")
+@get(FEED_PATH + SIGNATURE_SUFFIX, media_type=JOSE)
 async def plan_signature(runtime: Runtime) -> Response[bytes]:
     """The detached signature of the current feed."""
     snapshot = await current_snapshot(runtime)
     headers = {"ETag": snapshot.etag, "Cache-Control": CACHE_CONTROL}
-    return Response(snapshot.signature.encode(), headers=headers, media_type="application/jose")
+    return Response(snapshot.signature.encode(), headers=headers, media_type=JOSE)
 
 
-@get("/feed/v1/jwks.json", media_type="application/jwk-set+json", sync_to_thread=False)
+@get(JWKS_PATH, media_type=JWK_SET, sync_to_thread=False)
 def jwks(runtime: Runtime) -> Response[bytes]:
     """The node's public keys (current and recently rotated out)."""
-    return Response(runtime.jwks_document()[0], media_type="application/jwk-set+json")
+    return Response(runtime.jwks_document()[0], media_type=JWK_SET)
 
 
-@get("/feed/v1/jwks.json.sig", media_type="application/json", sync_to_thread=False)
+@get(JWKS_PATH + SIGNATURE_SUFFIX, media_type=JSON, sync_to_thread=False)
 def jwks_endorsements(runtime: Runtime) -> Response[bytes]:
     """Detached signatures of ``jwks.json`` by each key it lists that the node still holds."""
-    return Response(runtime.jwks_document()[1], media_type="application/json")
+    return Response(runtime.jwks_document()[1], media_type=JSON)
 
 
-@get("/feed/v1/schema.json", media_type="application/schema+json", sync_to_thread=False)
+@get(SCHEMA_PATH, media_type=SCHEMA_JSON, sync_to_thread=False)
 def schema() -> Response[str]:
     """The JSON Schema of Plan Feed v1."""
-    return Response(packaged_schema(), media_type="application/schema+json")
+    return Response(packaged_schema(), media_type=SCHEMA_JSON)
 
 
 def _encode_cursor(since: int, until: int, last: tuple[int, int]) -> str:
@@ -130,7 +141,7 @@ def _decode_cursor(cursor: str) -> tuple[int, int, tuple[int, int]]:
     return since, until, (seq, row)
 
 
-@get("/feed/v1/changes", media_type="application/json")
+@get(CHANGES_PATH, media_type=JSON)
 async def changes(
     runtime: Runtime,
     since: Annotated[int, QueryParameter(ge=0, le=2**63 - 1, description="Last sequence the harvester has.")],
@@ -158,10 +169,10 @@ async def changes(
     next_url = None
     if following is not None:
         token = _encode_cursor(since, until, following)
-        next_url = f"{runtime.settings.base_url}/feed/v1/changes?since={since}&cursor={token}"
+        next_url = f"{runtime.settings.base_url}{CHANGES_PATH}?since={since}&cursor={token}"
     body = encode_page(page, next_url)
     headers = {SIGNATURE_HEADER: signing.sign(body, runtime.keyring.current), "Cache-Control": "no-store"}
-    return Response(body, headers=headers, media_type="application/json")
+    return Response(body, headers=headers, media_type=JSON)
 
 
 FEED_HANDLERS = [descriptor, plan_feed, plan_signature, jwks, jwks_endorsements, schema, changes]
