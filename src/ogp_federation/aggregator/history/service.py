@@ -127,10 +127,7 @@ class HistoryService:
             states.cut == cut, states.entity == entity, states.key > position.key
         )
         if position.sequence is not None:
-            query = query.where(
-                states.valid_from_seq <= position.sequence,
-                or_(states.valid_to_seq.is_(None), states.valid_to_seq > position.sequence),
-            )
+            query = query.where(_valid_at(position.sequence))
         else:
             query = query.where(
                 states.valid_from <= position.at, or_(states.valid_to.is_(None), states.valid_to > position.at)
@@ -281,31 +278,12 @@ class HistoryService:
             return await session.scalar(select(Node.sequence).where(Node.cut == cut))
 
 
-_LISTED = (
-    FeedVersion.id,
-    FeedVersion.sequence,
-    FeedVersion.generated_at,
-    FeedVersion.status,
-    FeedVersion.source,
-    FeedVersion.reason,
-    FeedVersion.sha256,
-    FeedVersion.kid,
-    FeedVersion.counts,
-)
+# The columns a version is listed with: those of its view, never the body.
+_LISTED = tuple(getattr(FeedVersion, name) for name in VersionView.__struct_fields__)
 
 
 def _version_view(row: Any) -> VersionView:
-    return VersionView(
-        id=row.id,
-        sequence=row.sequence,
-        generated_at=row.generated_at,
-        status=row.status,
-        source=row.source,
-        reason=row.reason,
-        sha256=row.sha256,
-        kid=row.kid,
-        counts=row.counts,
-    )
+    return VersionView(**row._asdict())
 
 
 def _document(version: FeedVersion) -> FeedDocument:
