@@ -285,7 +285,7 @@ async def test_a_change_page_dropping_most_records_is_held_and_the_full_feed_is_
         await make_due(runtime, CUT)
         (held,) = (await runtime.scheduler.tick()).results
         review = runtime.review
-        (pending,) = await review.pending()
+        (pending,) = (await review.pending()).items
         with pytest.raises(ConflictError):
             await review.approve(pending.id)
         # The node's full feed of the same deletion (a quarantined node is read through its full feed only).
@@ -299,7 +299,7 @@ async def test_a_change_page_dropping_most_records_is_held_and_the_full_feed_is_
         await make_due(runtime, CUT)
         feed_gets = _feed_gets(server.requests)
         (again,) = (await runtime.scheduler.tick()).results
-        full = next(v for v in await review.pending() if v.id != pending.id)
+        full = next(v for v in (await review.pending()).items if v.id != pending.id)
         await review.approve(full.id)
         versions = await _versions(runtime)
     assert (held.outcome, held.code) == ("quarantined", "records.dropped")

@@ -390,14 +390,19 @@ async def test_a_replayed_older_feed_is_quarantined_not_applied(database_url: st
         await make_due(runtime, BROKEN)
         (result,) = (await runtime.scheduler.tick()).results
         state = await _state(runtime, BROKEN)
-        held = await runtime.review.pending()  # the exact bytes of version 1: already stored, not again
+        held = (await runtime.review.pending()).items  # the exact bytes of version 1: already stored, not again
         outcomes = []
         for seed in (2, 3):  # two other versions with an old sequence: each held for review
             older = encode(generate_feed(node.cut, commitments=node.commitments, seed=seed, sequence=1))
             node.behaviour = body(lambda _, older=older: older)(node)
             await make_due(runtime, BROKEN)
             outcomes += [r.outcome for r in (await runtime.scheduler.tick()).results]
-        pending = await runtime.review.pending()
+        pending = (await runtime.review.pending()).items
+        first_page = await runtime.review.pending(limit=1)
+        second_page = await runtime.review.pending(cursor=first_page.next, limit=1)
+        assert [*first_page.items, *second_page.items] == pending
+        assert len(pending) == 2
+        assert second_page.next is None
         for item in pending:
             with pytest.raises(ConflictError):
                 await runtime.review.approve(item.id)

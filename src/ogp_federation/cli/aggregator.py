@@ -236,7 +236,16 @@ def quarantine_group() -> None:
 @_run
 async def quarantine_list(config_path: Path | None) -> None:
     """Quarantined versions waiting for review."""
-    pending = await with_runtime(config_path, lambda runtime: runtime.review.pending())
+
+    async def every(runtime: Any) -> list[Any]:
+        items, cursor = [], None
+        while True:
+            page = await runtime.review.pending(cursor=cursor)
+            items += page.items
+            if (cursor := page.next) is None:
+                return items
+
+    pending = await with_runtime(config_path, every)
     for item in pending:
         click.echo(f"{item.id:>6}  {item.cut}  seq {item.sequence:<6} {item.reason}")
     if not pending:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import get, post
+from typing import Any
+
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
 from ogp_federation.aggregator.common.operators import OPERATOR, Operator
-from ogp_federation.aggregator.common.params import VersionId
+from ogp_federation.aggregator.common.params import Cursor, Limit, VersionId
+from ogp_federation.core.http import paged
 
 from .schemas import Decision, QuarantinedView
 from .service import ReviewService
@@ -17,9 +20,11 @@ Review = NamedDependency[ReviewService]
 
 
 @get("/admin/api/quarantine", dependencies=OPERATOR, tags=["admin"])
-async def quarantine(review: Review, operator: Operator) -> list[QuarantinedView]:
-    """Versions held for review."""
-    return await review.pending()
+async def quarantine(
+    request: Request[Any, Any, Any], review: Review, operator: Operator, cursor: Cursor = None, limit: Limit = 500
+) -> Response[list[QuarantinedView]]:
+    """Versions held for review, oldest first (``Link: rel="next"`` while there are more)."""
+    return paged(request, await review.pending(cursor=cursor, limit=limit))
 
 
 @post("/admin/api/quarantine/{version_id:int}/approve", dependencies=OPERATOR, tags=["admin"], status_code=200)

@@ -5,17 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import func, select
 
 from ogp_federation.aggregator.history import FeedVersion, apply_records
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import ConflictError, NotFoundError
+from ogp_federation.core.pagination import Page, decode_cursor, encode_cursor
 from ogp_federation.feed import decode
 
 from .schemas import QuarantinedView
 
 __all__ = ["ReviewService"]
+
+
+class _PendingAt(msgspec.Struct, frozen=True, tag="quarantine"):
+    id: int
 
 
 class ReviewService:
@@ -24,17 +30,21 @@ class ReviewService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def pending(self) -> list[QuarantinedView]:
-        """Every quarantined version, oldest first."""
-        columns = (FeedVersion.id, FeedVersion.cut, FeedVersion.sequence, FeedVersion.fetched_at, FeedVersion.reason)
+    async def pending(self, *, cursor: str | None = None, limit: int = 500) -> Page[QuarantinedView]:
+        """The quarantined versions, oldest first, a page at a time."""
+        after = decode_cursor(cursor, _PendingAt).id if cursor is not None else 0
+        columns = [getattr(FeedVersion, name) for name in QuarantinedView.__struct_fields__]
         async with self.db.sessions() as session:  # the columns listed, not the documents
-            rows = await session.execute(
-                select(*columns).where(FeedVersion.status == "quarantined").order_by(FeedVersion.id)
-            )
-            return [
-                QuarantinedView(id=v.id, cut=v.cut, sequence=v.sequence, fetched_at=v.fetched_at, reason=v.reason)
-                for v in rows
-            ]
+            rows = (
+                await session.execute(
+                    select(*columns)
+                    .where(FeedVersion.status == "quarantined", FeedVersion.id > after)
+                    .order_by(FeedVersion.id)
+                    .limit(limit + 1)
+                )
+            ).all()
+        items = [QuarantinedView(**row._asdict()) for row in rows[:limit]]
+        return Page(items, encode_cursor(_PendingAt(id=items[-1].id)) if len(rows) > limit else None)
 
     async def approve(self, version_id: int) -> None:
         """Apply a quarantined version that is newer than the accepted one (e.g. a deliberate mass deletion)."""
