@@ -333,3 +333,29 @@ async def test_schema_is_served(node: Any) -> None:
     async with client(node) as http:
         schema = await http.get("/feed/v1/schema.json")
     assert json.loads(schema.content)["title"] == "Plan Feed 1.0"
+
+
+async def test_nodes_served_by_one_process_never_show_each_others_pages(tmp_path: Path, database_url: str) -> None:
+    """Regression: the rendered-page cache was process-wide and keyed by sequence only (demo: three nodes)."""
+    penalolen = await make_node(tmp_path / "a", database_url, cut="13122")
+    await load_fixture(penalolen, "penalolen.json")
+    maipu = await make_node(tmp_path / "b", f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", cut="13119")  # its own
+    await load_fixture(maipu, "maipu.json")
+    penalolen_feed = msgspec.json.decode((FEEDS / "penalolen.json").read_bytes())
+    maipu_feed = msgspec.json.decode((FEEDS / "maipu.json").read_bytes())
+    async with client(penalolen) as first, client(maipu) as second:
+        for _ in range(2):  # each node's pages rendered first by one, then read by the other
+            plan_a, plan_b = (await first.get("/")).text, (await second.get("/")).text
+            own_b = await second.get(f"/plan/{maipu_feed['commitments'][0]['id']}")
+            foreign = await second.get(f"/plan/{penalolen_feed['commitments'][0]['id']}")
+            own_a = await first.get(f"/plan/{penalolen_feed['commitments'][0]['id']}")
+            assert "Peñalolén" in plan_a
+            assert "Maipú" not in plan_a
+            assert "Maipú" in plan_b
+            assert "Peñalolén" not in plan_b
+            assert own_b.status_code == 200
+            assert maipu_feed["commitments"][0]["title"] in own_b.text
+            assert own_a.status_code == 200
+            assert penalolen_feed["commitments"][0]["title"] in own_a.text
+            if penalolen_feed["commitments"][0]["id"] not in {c["id"] for c in maipu_feed["commitments"]}:
+                assert foreign.status_code == 404

@@ -51,6 +51,15 @@ class Snapshot:
         """The decoded feed (for the citizen page)."""
         return decode(self.body)
 
+    @cached_property
+    def pages(self) -> dict[str | None, str | None]:
+        """The citizen pages rendered from this publication (the plan under None, commitments by id).
+
+        They live with the publication of the node they belong to: several nodes served by one process
+        never see each other's pages, and a new publication starts with none.
+        """
+        return {}
+
 
 def envelope(settings: NodeSettings, reference: CommuneReference) -> dict[str, Any]:
     """The feed's envelope fields that come from configuration and the communes reference."""

@@ -26,18 +26,15 @@ HTML_HEADERS = {
 }
 
 
-_pages: dict[tuple[int, str | None], str | None] = {}
-
-
 def _page(snapshot: Snapshot, commitment_id: str | None) -> str | None:
-    """The page rendered once per publication (the cache is emptied when the sequence moves on)."""
-    key = (snapshot.sequence, commitment_id)
-    if key not in _pages:
-        if any(sequence != snapshot.sequence for sequence, _ in _pages):
-            _pages.clear()
+    """The page, rendered once per publication (``None``: no such commitment)."""
+    pages = snapshot.pages
+    if commitment_id not in pages:
+        if commitment_id is not None and not any(c.id == commitment_id for c in snapshot.feed.commitments):
+            return None  # an unknown id is not kept: arbitrary ids must not grow the cache
         feed = snapshot.feed
-        _pages[key] = render_plan(feed) if commitment_id is None else render_commitment(feed, commitment_id)
-    return _pages[key]
+        pages[commitment_id] = render_plan(feed) if commitment_id is None else render_commitment(feed, commitment_id)
+    return pages[commitment_id]
 
 
 def _html(body: str, snapshot: Snapshot) -> Response[str]:
