@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.enums import MediaType
 from litestar.di import NamedDependency
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -22,7 +23,7 @@ async def status_page(status: Status) -> Response[str]:
     """The federation's health, in Spanish."""
     return Response(
         await status.page(),
-        media_type="text/html; charset=utf-8",
+        media_type=MediaType.HTML,
         headers={"Content-Security-Policy": STATUS_CSP, "X-Content-Type-Options": "nosniff"},
     )
 
@@ -42,7 +43,9 @@ async def communes(status: Status) -> list[StatusRow]:
 @get("/metrics", include_in_schema=False)
 async def metrics(status: Status) -> Response[bytes]:
     """Prometheus metrics of this process."""
-    return Response(await status.metrics_text(), media_type=CONTENT_TYPE_LATEST)
+    # Litestar adds "; charset=utf-8" to every text/* type itself: give the type without it.
+    media_type = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+    return Response(await status.metrics_text(), media_type=media_type)
 
 
 @get("/health", tags=["status"], sync_to_thread=False)

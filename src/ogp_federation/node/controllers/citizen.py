@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Response, get
+from litestar.enums import MediaType
 from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
@@ -38,7 +39,7 @@ def _page(snapshot: Snapshot, commitment_id: str | None) -> str | None:
 
 
 def _html(body: str, snapshot: Snapshot) -> Response[str]:
-    return Response(body, media_type="text/html; charset=utf-8", headers={**HTML_HEADERS, "ETag": snapshot.etag})
+    return Response(body, media_type=MediaType.HTML, headers={**HTML_HEADERS, "ETag": snapshot.etag})
 
 
 @get("/", include_in_schema=False)

@@ -1,0 +1,51 @@
+"""Headers every answer of both apps gets right: one media type with at most one charset, and nosniff."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agg_helpers import aggregator
+from node_helpers import client, load_fixture, make_node
+from ogp_federation.aggregator.app import create_app
+
+
+def _static_get_paths(app: Any) -> list[str]:
+    """Every GET route of ``app`` without path parameters (the ones a crawler reaches by itself)."""
+    paths = []
+    for route in app.routes:
+        if "{" in route.path or not hasattr(route, "route_handlers"):
+            continue
+        if any("GET" in (handler.http_methods or ()) for handler in route.route_handlers):
+            paths.append(route.path)
+    return sorted(set(paths))
+
+
+def _check(response: httpx.Response, path: str) -> None:
+    content_type = response.headers.get("content-type", "")
+    assert content_type.lower().count("charset=") <= 1, f"{path}: {content_type}"
+    assert response.headers.get("x-content-type-options") == "nosniff", path
+
+
+async def test_every_node_page_has_one_charset(tmp_path: Path) -> None:
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    await load_fixture(settings)
+    async with client(settings) as http:
+        paths = _static_get_paths(http.app)
+        assert "/" in paths
+        for path in [*paths, "/plan/c1"]:
+            _check(await http.get(path), path)
+        assert (await http.get("/")).headers["content-type"] == "text/html; charset=utf-8"
+
+
+async def test_every_aggregator_page_has_one_charset(tmp_path: Path) -> None:
+    async with aggregator(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}") as runtime:
+        app = create_app(runtime.settings, runtime=runtime)
+        paths = _static_get_paths(app)
+        assert "/status" in paths
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a.test") as http:
+            for path in paths:
+                _check(await http.get(path), path)
+            assert (await http.get("/status")).headers["content-type"] == "text/html; charset=utf-8"
