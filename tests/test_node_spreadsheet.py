@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from pathlib import Path
@@ -176,3 +177,31 @@ async def test_upload_endpoint_imports_and_reports(tmp_path: Path, database_url:
     assert good.json()["records"] == sum(len(v) for v in fixture_records().values())
     assert exported.headers["Content-Type"] == "application/zip"
     assert "hitos.csv" in zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+async def test_csv_export_guards_every_formula_start_and_reads_back_the_text(runtime: NodeRuntime, start: str) -> None:
+    records = fixture_records()
+    commitments = records[COLLECTIONS[2].entity]
+    commitments[0]["title"] = f"{start}2+3 cmd|' /C calc'!A0"
+    tables = records_to_tables(records)
+    csv_text = zipfile.ZipFile(io.BytesIO(write_csv_zip(tables))).read("compromisos.csv").decode("utf-8-sig")
+    cells = list(csv.reader(io.StringIO(csv_text, newline="")))
+    assert any(cell.startswith(f"'{start}2+3") for row in cells for cell in row)
+    assert not any(cell.startswith(start) for row in cells[1:] for cell in row if cell)  # no cell opens a formula
+    await import_workbook(runtime, "f.zip", write_csv_zip(tables), author="test")
+    published = decode((await runtime.plan.latest()).body)  # type: ignore[union-attr]
+    assert published.commitments[0].title == commitments[0]["title"]
+
+
+async def test_negative_numbers_are_exported_as_numbers(runtime: NodeRuntime) -> None:
+    records = fixture_records()
+    observation = records[COLLECTIONS[8].entity][0]
+    observation["value"] = -3.5
+    csv_text = (
+        zipfile.ZipFile(io.BytesIO(write_csv_zip(records_to_tables(records))))
+        .read("observaciones.csv")
+        .decode("utf-8-sig")
+    )
+    assert ",-3.5" in csv_text or "-3.5," in csv_text
+    assert "'-3.5" not in csv_text

@@ -14,14 +14,13 @@ from openpyxl.styles import Font
 from ogp_federation.core.errors import PayloadTooLargeError, UnsupportedMediaError
 
 from .layout import all_sheets
-from .tables import Table
+from .tables import FORMULA_START, Table
 
 __all__ = ["MAX_ROWS", "read_workbook", "write_csv_zip", "write_xlsx"]
 
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_RATIO = 200
 MAX_ROWS = 200_000
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
 
 
 def _check_zip(content: bytes) -> zipfile.ZipFile:
@@ -120,8 +119,10 @@ def write_xlsx(tables: dict[str, list[list[Any]]]) -> bytes:
 def _csv_value(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, int | float):  # a number, negative ones included, is read back as that number
+        return str(value)
     text = value.isoformat() if isinstance(value, date) else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text  # no formulas when opened in a spreadsheet
+    return "'" + text if text.startswith(FORMULA_START) else text  # no formulas when opened in a spreadsheet
 
 
 def write_csv_zip(tables: dict[str, list[list[Any]]]) -> bytes:

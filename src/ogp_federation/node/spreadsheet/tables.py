@@ -15,10 +15,12 @@ from ogp_federation.feed import Entity
 
 from .layout import PARENT, Column, Sheet, all_sheets, scalar_kind
 
-__all__ = ["Cell", "ParsedTables", "Table", "records_to_tables", "tables_to_records"]
+__all__ = ["FORMULA_START", "Cell", "ParsedTables", "Table", "records_to_tables", "tables_to_records"]
 
 CHILE = ZoneInfo("America/Santiago")
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
+# What makes a spreadsheet read a text cell as a formula (CSV injection, OWASP): such texts are written
+# with a leading apostrophe, which the import removes again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -132,7 +134,7 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value).strip()
-    if text.startswith("'") and text[1:2] in _FORMULA_START:
+    if text.startswith("'") and text[1:2] in FORMULA_START:
         return text[1:]  # the guard written by the CSV export
     return text
 
