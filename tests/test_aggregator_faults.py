@@ -540,3 +540,25 @@ async def test_jwks_signatures_shape(database_url: str) -> None:
     async with fake_nodes() as server:
         node = server.add(FakeNode(HEALTHY))
         assert json.loads(node.jwks())["keys"][0]["kid"] == node.key.thumbprint()
+
+
+async def test_a_304_to_a_request_without_validators_is_a_protocol_error(database_url: str) -> None:
+    """Regression: a 304 to the first, unconditional poll was recorded as unchanged, and the node shown "Al día"."""
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _register(runtime, server, BROKEN)
+
+        async def not_modified(writer: Writer, headers: dict[str, str]) -> None:
+            assert "if-none-match" not in headers
+            writer.write(b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n")
+
+        server.nodes[BROKEN].behaviour = not_modified
+        (result,) = (await runtime.scheduler.tick()).results
+        node = await _state(runtime, BROKEN)
+        row = next(r for r in await runtime.status.rows() if r.cut == BROKEN)
+    assert result.outcome == "error"
+    assert result.code == "http.unexpected_304"
+    assert node.state == "failing"
+    assert node.current_version_id is None
+    assert row.state_es == "Con fallas"
+    assert row.last_error is not None
+    assert row.last_error.explanation_es == describe_es("http.unexpected_304")

@@ -21,6 +21,7 @@ _ES = {
     "redirect.limit": "demasiadas redirecciones",
     "redirect.loop": "las redirecciones forman un ciclo",
     "http.protocol": "respuesta HTTP defectuosa",
+    "http.unexpected_304": "el servidor respondió «sin cambios» (HTTP 304) a una lectura que no lo permite",
     "http.404": "el servidor no tiene lo pedido en esa dirección (HTTP 404)",
     "http.429": "el servidor pidió esperar antes de volver a leer (HTTP 429)",
     "http.503": "el servidor no está disponible por ahora (HTTP 503)",

@@ -35,6 +35,7 @@ from .guard import NetworkGuard, ResolvedTarget
 __all__ = ["FetchFailedError", "FetchLimits", "Fetched", "Fetcher", "retry_after_seconds"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CONDITIONAL = frozenset({"if-none-match", "if-modified-since"})  # what makes a 304 a possible answer
 
 
 def retry_after_seconds(value: str) -> float | None:
@@ -217,6 +218,9 @@ class Fetcher:
                         redirects.append(url)
                         continue
                     if response.status == 304:
+                        if not _CONDITIONAL & {name.lower() for name in headers}:
+                            # "not modified" since nothing: the server does not follow HTTP (RFC 9110 §15.4.5)
+                            raise FetchFailedError("http.unexpected_304", "HTTP 304 to a request with no validator")
                         return Fetched(url, 304, response.headers, redirects=redirects)
                     if response.status != 200:
                         raise self._status_failure(response)
