@@ -549,7 +549,7 @@ async def test_a_304_to_a_request_without_validators_is_a_protocol_error(databas
 
         async def not_modified(writer: Writer, headers: dict[str, str]) -> None:
             assert "if-none-match" not in headers
-            writer.write(b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n")
+            writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\n\r\n')
 
         server.nodes[BROKEN].behaviour = not_modified
         (result,) = (await runtime.scheduler.tick()).results

@@ -359,3 +359,36 @@ async def test_nodes_served_by_one_process_never_show_each_others_pages(tmp_path
             assert penalolen_feed["commitments"][0]["title"] in own_a.text
             if penalolen_feed["commitments"][0]["id"] not in {c["id"] for c in maipu_feed["commitments"]}:
                 assert foreign.status_code == 404
+
+
+UPLOADS = ("/admin/api/import", "/admin/api/evidence")
+BAD_UPLOADS: dict[str, dict[str, Any]] = {
+    "plain_field_named_like_the_file": {"files": {"data": (None, "not a file")}},
+    "file_under_another_name": {"files": {"other": ("plan.xlsx", b"PK")}},
+    "no_part_at_all": {"files": {"x": (None, "")}},
+    "json_body": {"json": {"data": "x"}},
+    "urlencoded": {"data": {"data": "x"}},
+    "broken_multipart": {
+        "content": b'--b\r\nContent-Disposition: form-data; name="data"\r\n\r\nunterminated',
+        "headers": {"Content-Type": "multipart/form-data; boundary=b"},
+    },
+}
+
+
+@pytest.mark.parametrize("path", UPLOADS)
+@pytest.mark.parametrize("case", list(BAD_UPLOADS))
+async def test_malformed_uploads_are_4xx_problems_after_authentication(
+    tmp_path: Path, path: str, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: a multipart part that was not a file answered 500, before authentication."""
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    token = await staff_token(settings)
+    request = BAD_UPLOADS[case]
+    async with client(settings) as http:
+        anonymous = await http.post(path, **request)
+        extra = dict(request.get("headers", {}))
+        authenticated = await http.post(path, **{**request, "headers": {**extra, **bearer(token)}})
+    assert anonymous.status_code == 401, anonymous.text
+    assert 400 <= authenticated.status_code < 500, authenticated.text
+    assert authenticated.headers["content-type"].startswith("application/problem+json")
+    assert "Traceback" not in caplog.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
@@ -29,9 +30,8 @@ def create_app(
     push_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Litestar:
     """The node app for ``settings`` (the database must be migrated and the key created: ``node init``)."""
-    lifespan, provide_runtime = service_wiring(
-        NodeRuntime(settings, reference=reference, push_transport=push_transport)
-    )
+    runtime = NodeRuntime(settings, reference=reference, push_transport=push_transport)
+    lifespan, provide_runtime = service_wiring(runtime)
     return answer_head_like_get(
         Litestar(
             route_handlers=[
@@ -42,6 +42,7 @@ def create_app(
                 *CITIZEN_HANDLERS,
             ],
             dependencies={"runtime": provide_runtime},
+            state=State({"runtime": runtime}),  # for guards, which run before dependencies are resolved
             lifespan=[lifespan],
             exception_handlers=exception_handlers,
             response_headers=SECURITY_HEADERS,

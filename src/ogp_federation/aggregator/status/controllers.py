@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from litestar import Response, get
-from litestar.enums import MediaType
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from .schemas import FederationStatus, StatusRow

@@ -32,7 +32,10 @@ MAX_RECORD_BYTES = 1024 * 1024
 
 
 async def provide_staff(request: Request[Any, Any, State], runtime: Runtime) -> Staff:
-    """The staff member behind the request's bearer token."""
+    """The staff member behind the request's bearer token (already checked when a guard ran first)."""
+    known = request.state.get("staff")
+    if isinstance(known, Staff):
+        return known
     return await runtime.staff.authenticate(request.headers.get("authorization"))
 
 

@@ -5,30 +5,27 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import File
 
-from ._deps import CurrentStaff, Runtime
+from ._deps import CurrentStaff, Runtime, Upload, editor_first
 from .admin import provide_staff
 
 __all__ = ["EVIDENCE_HANDLERS"]
 
 
-@post("/admin/api/evidence", tags=["evidence"], dependencies={"staff": Provide(provide_staff)})
+@post("/admin/api/evidence", tags=["evidence"], dependencies={"staff": Provide(provide_staff)}, guards=[editor_first])
 async def upload_evidence(
     runtime: Runtime,
     staff: CurrentStaff,
-    data: Annotated[
-        UploadFile, Body(media_type=RequestEncodingType.MULTI_PART, description="The file (field 'data').")
-    ],
+    data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART, description="Field 'data': the file.")],
 ) -> Response[dict[str, Any]]:
     """Store an evidence file; answer its SHA-256 and the stable URL to cite in a milestone."""
     staff.require("editor")
-    content = await data.read(runtime.settings.max_upload_bytes + 1)
-    row = await runtime.evidence.add(data.filename, content, staff.username)
+    content = await data.data.read(runtime.settings.max_upload_bytes + 1)
+    row = await runtime.evidence.add(data.data.filename, content, staff.username)
     url = f"{runtime.settings.base_url}/evidence/{row.sha256}"
     body = {"url": url, "sha256": row.sha256, "size": row.size, "content_type": row.content_type}
     return Response(body, status_code=201, headers={"Location": url})

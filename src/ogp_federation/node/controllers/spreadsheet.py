@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 
 from ogp_federation.node.spreadsheet.service import FORMATS, export_workbook, import_workbook
 
-from ._deps import CurrentStaff, Runtime
+from ._deps import CurrentStaff, Runtime, Upload, editor_first
 from .admin import provide_staff
 
 __all__ = ["SPREADSHEET_HANDLERS"]
@@ -20,16 +19,18 @@ __all__ = ["SPREADSHEET_HANDLERS"]
 _staff = {"staff": Provide(provide_staff)}
 
 
-@post("/admin/api/import", tags=["spreadsheet"], dependencies=_staff)
+@post("/admin/api/import", tags=["spreadsheet"], dependencies=_staff, guards=[editor_first])
 async def import_upload(
     runtime: Runtime,
     staff: CurrentStaff,
-    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART, description="XLSX or zip of CSV.")],
+    data: Annotated[
+        Upload, Body(media_type=RequestEncodingType.MULTI_PART, description="Field 'data': an XLSX or a zip of CSV.")
+    ],
 ) -> dict[str, Any]:
     """Replace the plan with the uploaded workbook: all or nothing, every bad cell reported (422)."""
     staff.require("editor")
-    content = await data.read(runtime.settings.max_upload_bytes + 1)
-    result = await import_workbook(runtime, data.filename, content, author=staff.username)
+    content = await data.data.read(runtime.settings.max_upload_bytes + 1)
+    result = await import_workbook(runtime, data.data.filename, content, author=staff.username)
     return {"sequence": result.sequence, "records": result.records, "warnings": result.warnings}
 
 
