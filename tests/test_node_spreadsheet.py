@@ -205,3 +205,58 @@ async def test_negative_numbers_are_exported_as_numbers(runtime: NodeRuntime) ->
     )
     assert ",-3.5" in csv_text or "-3.5," in csv_text
     assert "'-3.5" not in csv_text
+
+
+def _rewrite_sheet(workbook: bytes, change: Any) -> bytes:
+    """``workbook`` with the XML of its second sheet passed through ``change``."""
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, change(data) if info.filename == "xl/worksheets/sheet2.xml" else data)
+    return out.getvalue()
+
+
+ENTITIES = b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+HOSTILE_FILES = {
+    "sheet_xml_cut_short": lambda: _rewrite_sheet(penalolen_workbook(), lambda d: d[: len(d) // 2]),
+    "sheet_xml_with_entities": lambda: _rewrite_sheet(
+        penalolen_workbook(), lambda d: d.replace(b"<worksheet", ENTITIES + b"<worksheet", 1)
+    ),
+    "sheet_xml_not_xml": lambda: _rewrite_sheet(penalolen_workbook(), lambda d: b"\x00\x01binary"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_FILES))
+async def test_damaged_or_hostile_sheet_xml_is_refused_and_nothing_changes(runtime: NodeRuntime, case: str) -> None:
+    """Regression: a sheet whose XML was cut short or used entities answered 500 (a traceback in the CLI)."""
+    await import_workbook(runtime, "penalolen.xlsx", penalolen_workbook(), author="test")
+    before = await runtime.plan.latest()
+    with pytest.raises(UnsupportedMediaError) as caught:
+        await import_workbook(runtime, "x.xlsx", HOSTILE_FILES[case](), author="test")
+    assert "Excel o LibreOffice" in caught.value.message
+    assert (await runtime.plan.latest()) == before
+
+
+async def test_a_csv_the_reader_cannot_parse_is_refused(runtime: NodeRuntime) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as target:  # one field past the csv module's field limit
+        target.writestr("hitos.csv", "id,titulo\r\nh1," + "a" * 200_000 + "\r\n")
+    with pytest.raises(UnsupportedMediaError) as caught:
+        await import_workbook(runtime, "x.zip", archive.getvalue(), author="test")
+    assert "hitos.csv" in caught.value.message
+
+
+async def test_the_upload_endpoint_answers_a_damaged_sheet_with_a_problem(tmp_path: Path) -> None:
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    token = await staff_token(settings)
+    async with client(settings) as http:
+        answer = await http.post(
+            "/admin/api/import",
+            files={"data": ("plan.xlsx", HOSTILE_FILES["sheet_xml_cut_short"]())},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert answer.status_code == 415
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "planes" in answer.json()["title"]

@@ -68,14 +68,38 @@ def _table(rows: Any, sheet: str) -> Table:
 
 
 def _read_xlsx(content: bytes) -> dict[str, Table]:
+    # openpyxl parses with defusedxml (installed with this package): a DOCTYPE or an entity is refused.
+    # Whatever a damaged or hostile file makes the parser raise is the file's fault, never a 500: the
+    # exceptions are many (XML, zip, value and key errors), so every one of them is turned into a 415.
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except PayloadTooLargeError:
+        raise
     except Exception as exc:
-        raise UnsupportedMediaError("el XLSX está dañado", "the XLSX file is damaged", detail=str(exc)[:200]) from exc
+        raise _damaged(None, exc) from exc
     try:
-        return {ws.title: _table(ws.iter_rows(values_only=True), ws.title) for ws in workbook.worksheets}
+        tables = {}
+        for worksheet in workbook.worksheets:
+            try:
+                tables[worksheet.title] = _table(worksheet.iter_rows(values_only=True), worksheet.title)
+            except PayloadTooLargeError:
+                raise
+            except Exception as exc:
+                raise _damaged(worksheet.title, exc) from exc
+        return tables
     finally:
         workbook.close()
+
+
+def _damaged(sheet: str | None, exc: Exception) -> UnsupportedMediaError:
+    again_es, again_en = "guárdelo de nuevo desde Excel o LibreOffice", "save it again from Excel or LibreOffice"
+    if sheet is None:
+        message_es, message_en = "el XLSX está dañado o no es una planilla", "the XLSX is damaged or not a spreadsheet"
+    else:
+        message_es, message_en = f"la hoja «{sheet}» está dañada", f"sheet '{sheet}' is damaged"
+    return UnsupportedMediaError(
+        f"{message_es}; {again_es}", f"{message_en}; {again_en}", detail=f"{type(exc).__name__}: {exc}"[:200]
+    )
 
 
 def _read_csv_zip(archive: zipfile.ZipFile) -> dict[str, Table]:
@@ -88,7 +112,12 @@ def _read_csv_zip(archive: zipfile.ZipFile) -> dict[str, Table]:
             text = archive.read(info).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise UnsupportedMediaError(f"{info.filename} no está en UTF-8", f"{info.filename} is not UTF-8") from exc
-        tables[name] = _table(csv.reader(io.StringIO(text, newline="")), name)
+        try:
+            tables[name] = _table(csv.reader(io.StringIO(text, newline="")), name)
+        except csv.Error as exc:
+            raise UnsupportedMediaError(
+                f"{info.filename} no es un CSV legible", f"{info.filename} is not a readable CSV", detail=str(exc)
+            ) from exc
     return tables
 
 
