@@ -5,17 +5,21 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+from openpyxl import load_workbook
 
 from conftest import FEEDS
 from node_helpers import PASSWORD, client, fixture_records, load_fixture, make_node, staff_token
 from ogp_federation.feed import decode, signing, validate
 from ogp_federation.node.settings import NodeSettings, PublisherSettings
+from ogp_federation.node.spreadsheet.files import write_xlsx
+from ogp_federation.node.spreadsheet.tables import records_to_tables
 
 
 @pytest.fixture
@@ -392,3 +396,32 @@ async def test_malformed_uploads_are_4xx_problems_after_authentication(
     assert 400 <= authenticated.status_code < 500, authenticated.text
     assert authenticated.headers["content-type"].startswith("application/problem+json")
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("name", "Oficina\u000b de partes", "text.control"),  # vertical tab, pasted from a PDF
+        ("name", "Oficina\u001b[31m roja", "text.control"),  # an escape sequence
+        ("id", "oficina\n", "schema.constraint"),  # an id with a final newline (Python's $ let it through)
+        ("id", "ofi\tcina", "schema.constraint"),
+    ],
+)
+async def test_control_characters_are_refused_with_their_rule(node: Any, field: str, value: str, rule: str) -> None:
+    settings = node
+    token = await staff_token(settings)
+    record = {"id": "oficina", "name": "Oficina", "classification": "other", field: value}
+    async with client(settings) as http:
+        refused = await http.post("/admin/api/organizations", json=record, headers=bearer(token))
+        export = await http.get("/admin/api/export", headers=bearer(token))
+    assert refused.status_code == 422, refused.text
+    assert rule in {e["rule"] for e in refused.json()["errors"]}
+    assert any(e["path"].endswith(f".{field}") for e in refused.json()["errors"])
+    assert export.status_code == 200
+
+
+def test_the_xlsx_export_survives_control_characters_stored_before_they_were_refused() -> None:
+    records = fixture_records()
+    records[next(iter(records))][0]["name"] = "Oficina\u000b antigua"
+    book = load_workbook(io.BytesIO(write_xlsx(records_to_tables(records))))
+    assert book["organizaciones"]["B2"].value == "Oficina\ufffd antigua"

@@ -52,6 +52,7 @@ def test_the_invalid_fixtures_report_the_path_of_the_change() -> None:
         "schema.unknown_field": "$.commitments[0].titel",
         "observation.future_period": "$.observations[47].period_end",
         "text.nul": "$.commitments[0].title",
+        "text.control": "$.commitments[0].title",
     }
     for rule, path in cases.items():
         report = validate((FEEDS / "invalid" / f"{rule}.json").read_bytes())

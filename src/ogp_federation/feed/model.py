@@ -69,15 +69,15 @@ SPEC_VERSION = "1.0"
 MAX_SEQUENCE = 2**53  # the largest integer every JSON reader keeps exactly (a millisecond clock fits)
 
 # Shared constrained types. Limits are generous for real plans and stop hostile documents early.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*\Z"
 RecordId = Annotated[str, Meta(min_length=1, max_length=128, pattern=ID_PATTERN)]
-Cut = Annotated[str, Meta(pattern=r"^[0-9]{5}$", description="Código Único Territorial of a commune.")]
-Url = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")]
+Cut = Annotated[str, Meta(pattern=r"^[0-9]{5}\Z", description="Código Único Territorial of a commune.")]
+Url = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+\Z")]
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
 Text = Annotated[str, Meta(min_length=1, max_length=20_000)]
 Percent = Annotated[float, Meta(ge=0, le=100)]
 Value = Annotated[float, Meta(ge=-1e15, le=1e15)]
-Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}\Z")]
 Count = Annotated[int, Meta(ge=0, le=10_000_000)]
 Many = Meta(max_length=1_000_000)
 
@@ -113,8 +113,8 @@ class Jurisdiction(_Record):
 
     cut: Annotated[Cut, Meta(description="5-digit official commune code (CUT), e.g. 13122 for Peñalolén.")]
     name: Annotated[Name, Meta(description="Official commune name.")]
-    region_cut: Annotated[str, Meta(pattern=r"^[0-9]{2}$", description="2-digit region code.")]
-    province_cut: Annotated[str, Meta(pattern=r"^[0-9]{3}$", description="3-digit province code.")]
+    region_cut: Annotated[str, Meta(pattern=r"^[0-9]{2}\Z", description="2-digit region code.")]
+    province_cut: Annotated[str, Meta(pattern=r"^[0-9]{3}\Z", description="3-digit province code.")]
     identifiers: Annotated[list[Identifier], Meta(max_length=50, description="Identifiers in other schemes.")] = []
     population: Annotated[Population | None, Meta(description="Population, used to form peer groups.")] = None
     subdere_group: Annotated[
@@ -127,7 +127,7 @@ class Contact(_Record):
 
     name: Annotated[Name, Meta(description="Person or office.")]
     email: Annotated[
-        Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None, Meta(description="E-mail.")
+        Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")] | None, Meta(description="E-mail.")
     ] = None
     url: Annotated[Url | None, Meta(description="Contact web page.")] = None
     phone: Annotated[Annotated[str, Meta(max_length=40)] | None, Meta(description="Phone number.")] = None
@@ -368,7 +368,7 @@ class Tombstone(_Record):
 class PlanFeed(_Record):
     """A commune's Open Government plan feed, Plan Feed v1."""
 
-    spec_version: Annotated[str, Meta(pattern=r"^1\.[0-9]+$", description="Version of the standard: 1.0.")]
+    spec_version: Annotated[str, Meta(pattern=r"^1\.[0-9]+\Z", description="Version of the standard: 1.0.")]
     generated_at: Annotated[datetime, Meta(tz=True, description="When this document was generated.")]
     sequence: Annotated[
         int, Meta(ge=0, le=MAX_SEQUENCE, description="Strictly increasing with every published change.")
@@ -376,9 +376,9 @@ class PlanFeed(_Record):
     publisher: Annotated[Jurisdiction, Meta(description="The commune that publishes the feed.")]
     license: Annotated[Name, Meta(description="Licence of the data (SPDX identifier or URL).")]
     contact: Annotated[Contact, Meta(description="Who answers questions about the feed.")]
-    language: Annotated[str, Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="Language of the texts (BCP 47).")] = (
-        "es-CL"
-    )
+    language: Annotated[
+        str, Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?\Z", description="Language of the texts (BCP 47).")
+    ] = "es-CL"
     organizations: Annotated[list[Organization], Many, Meta(description="Organizations.")] = []
     action_plans: Annotated[list[ActionPlan], Many, Meta(description="Action plans.")] = []
     commitments: Annotated[list[Commitment], Many, Meta(description="Commitments.")] = []

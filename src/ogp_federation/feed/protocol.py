@@ -73,7 +73,7 @@ class NodeDescriptor(_Document, kw_only=True):
     signature_url: Annotated[Url, Meta(description="Detached signature of the feed.")]
     jwks_url: Annotated[Url, Meta(description="Public keys (JWKS).")]
     changes_url_template: Annotated[
-        Annotated[str, Meta(max_length=2048, pattern=r"^https?://\S*\{sequence\}\S*$")] | None,
+        Annotated[str, Meta(max_length=2048, pattern=r"^https?://\S*\{sequence\}\S*\Z")] | None,
         Meta(description="Change feed URL with '{sequence}' to replace by the last sequence seen; null if none."),
     ] = None
     contact: Annotated[dict[str, Any] | None, Meta(description="Contact, as in the feed.")] = None

@@ -18,7 +18,7 @@ SCHEMA_FILE = "plan-feed-v1.schema.json"
 
 def build_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) generated from the typed structures."""
-    generated = msgspec.json.schema(PlanFeed)
+    generated = _ecma_patterns(msgspec.json.schema(PlanFeed))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -27,6 +27,25 @@ def build_schema() -> dict[str, Any]:
         "A commune's Open Government plan feed.",
         **generated,
     }
+
+
+def _ecma_patterns(value: Any) -> Any:
+    """``value`` with each pattern written for JSON Schema's regular expressions (ECMA-262).
+
+    The model's patterns end with ``\\Z``: in Python, ``$`` also matches before a final newline, so
+    ``"abc\\n"`` would pass ``^[a-z]+$`` in the validator and fail it in the schema. ECMA's ``$`` (no
+    multiline flag) is Python's ``\\Z``; written so, the two accept exactly the same strings.
+    """
+    if isinstance(value, dict):
+        return {
+            key: item[:-2] + "$"
+            if key == "pattern" and isinstance(item, str) and item.endswith("\\Z")
+            else _ecma_patterns(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_ecma_patterns(item) for item in value]
+    return value
 
 
 def schema_json() -> str:

@@ -13,7 +13,7 @@ from .report import Finding, Layer, Severity
 
 __all__ = ["RULES", "RULESET_VERSION", "Rule"]
 
-RULESET_VERSION = "1.1.0"  # 1.1.0: text.nul
+RULESET_VERSION = "1.2.0"  # 1.1.0: text.nul; 1.2.0: text.control, patterns end at the end (no final newline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,15 @@ _CATALOGUE = (
         _SC,
         "El texto contiene el carácter nulo (U+0000), que las bases de datos no guardan; quítelo.",
         "The text contains the NUL character (U+0000), which databases do not store; remove it.",
+    ),
+    Rule(
+        "text.control",
+        _E,
+        _SC,
+        "El texto contiene un carácter de control invisible ({code}), que rompe planillas y exportaciones; "
+        "quítelo (se admiten tabulación y saltos de línea).",
+        "The text contains an invisible control character ({code}), which breaks spreadsheets and exports; "
+        "remove it (tabs and line breaks are allowed).",
     ),
     Rule(
         "enum.value",

@@ -57,44 +57,55 @@ def parse(document: bytes, *, max_bytes: int) -> Parsed:
     if len(document) > max_bytes:
         return Parsed(None, [RULES["json.too_large"].at("$", size=len(document), limit=max_bytes)])
     try:
-        return Parsed(msgspec.json.decode(document, type=PlanFeed), _nul_findings(document))
+        return Parsed(msgspec.json.decode(document, type=PlanFeed), _control_findings(document))
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass  # Malformed bytes or JSON, or a structural problem: the slow path tells which.
     raw_or_finding = _decode_untyped(document)
     if isinstance(raw_or_finding, Finding):
         return Parsed(None, [raw_or_finding])
     parsed = _walk_document(raw_or_finding)
-    parsed.findings += _nul_findings(document, raw_or_finding)
+    parsed.findings += _control_findings(document, raw_or_finding)
     return parsed
 
 
-_NUL_ESCAPE = b"\\u0000"  # in JSON text a NUL can only be written this way
-_MAX_NUL_FINDINGS = 20
+# In JSON text a control character can only be written escaped: \u0000–\u001f, or \b \f \n \r \t.
+_CONTROL_ESCAPES = re.compile(rb"\\u00[01][0-9a-fA-F]|\\[bf]")
+# Refused in every text: C0 controls but tab, line feed and carriage return (which texts may hold;
+# identifiers, codes and URLs refuse them through their patterns). U+0000 has a rule of its own.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_MAX_CONTROL_FINDINGS = 20
 
 
-def _nul_findings(document: bytes, raw: Any = None) -> list[Finding]:
-    """Where a string (or a member name) holds U+0000, which PostgreSQL and most tools cannot store.
+def _control_findings(document: bytes, raw: Any = None) -> list[Finding]:
+    """Where a string (or a member name) holds a control character that no text should hold.
 
-    The byte search costs next to nothing; the document is walked only when it finds something.
+    U+0000 (``text.nul``) cannot be stored by PostgreSQL and most tools; the others (``text.control``)
+    are invisible, break XML exports such as spreadsheets, and are never typed by a person. The byte
+    search costs next to nothing; the document is walked only when it finds an escape.
     """
-    if _NUL_ESCAPE not in document:
+    if _CONTROL_ESCAPES.search(document) is None:
         return []
     found: list[Finding] = []
     stack: list[tuple[Any, str]] = [(msgspec.json.decode(document) if raw is None else raw, "$")]
-    while stack and len(found) < _MAX_NUL_FINDINGS:
+
+    def check(text: str, path: str) -> None:
+        if "\x00" in text:
+            found.append(RULES["text.nul"].at(path))
+        elif (match := _CONTROL.search(text)) is not None:
+            found.append(RULES["text.control"].at(path, code=f"U+{ord(match.group()):04X}"))
+
+    while stack and len(found) < _MAX_CONTROL_FINDINGS:
         value, path = stack.pop()
         if isinstance(value, str):
-            if "\x00" in value:
-                found.append(RULES["text.nul"].at(path))
+            check(value, path)
         elif isinstance(value, dict):
             for name, item in reversed(value.items()):
                 child = _join(path, name)
-                if "\x00" in name:
-                    found.append(RULES["text.nul"].at(child))
+                check(name, child)
                 stack.append((item, child))
         elif isinstance(value, list):
             stack.extend((item, f"{path}[{index}]") for index, item in reversed(list(enumerate(value))))
-    return found[:_MAX_NUL_FINDINGS]
+    return found[:_MAX_CONTROL_FINDINGS]
 
 
 def check_record(collection: Collection, data: Any, path: str = "$") -> tuple[Record | None, list[Finding]]:

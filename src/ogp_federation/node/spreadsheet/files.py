@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from ogp_federation.core.errors import PayloadTooLargeError, UnsupportedMediaError
@@ -132,7 +133,7 @@ def write_xlsx(tables: dict[str, list[list[Any]]]) -> bytes:
             cell.font = Font(bold=True)
         worksheet.freeze_panes = "A2"
         for row in tables.get(sheet.name, []):
-            worksheet.append(row)
+            worksheet.append([_xlsx_value(value) for value in row])
             for cell in worksheet[worksheet.max_row]:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # text, never a formula, whatever it starts with
@@ -143,6 +144,12 @@ def write_xlsx(tables: dict[str, list[list[Any]]]) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _xlsx_value(value: Any) -> Any:
+    """A cell value XML can carry: a control character (refused by the standard since ruleset 1.2.0, but
+    possibly in records stored before) is shown as U+FFFD instead of making the export fail."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _csv_value(value: Any) -> str:
