@@ -260,3 +260,77 @@ async def test_the_upload_endpoint_answers_a_damaged_sheet_with_a_problem(tmp_pa
     assert answer.status_code == 415
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert "planes" in answer.json()["title"]
+
+
+def _cell_errors(caught: pytest.ExceptionInfo[InvalidInputError]) -> set[tuple[object, object, object]]:
+    return {(e["sheet"], e["row"], e["column"]) for e in caught.value.errors}
+
+
+async def test_formulas_excel_errors_and_merged_cells_are_refused_with_their_cell(runtime: NodeRuntime) -> None:
+    """Regression: a formula was imported as its cached result (or nothing), #REF! as text, and a merged
+    cell over an optional column left the rows below without their value."""
+    await import_workbook(runtime, "penalolen.xlsx", penalolen_workbook(), author="test")
+    before = await runtime.plan.latest()
+    book = load_workbook(io.BytesIO(penalolen_workbook()))
+    hitos = book["hitos"]
+    headers = [cell.value for cell in hitos[1]]
+    progress, description = headers.index("avance") + 1, headers.index("descripcion") + 1
+    hitos.cell(row=2, column=progress, value="=40+10")
+    hitos.cell(row=3, column=progress, value="#REF!")
+    assert hitos.cell(row=3, column=progress).data_type == "e"
+    column = hitos.cell(row=4, column=description).column_letter
+    hitos.merge_cells(f"{column}4:{column}5")
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(InvalidInputError) as caught:
+        await import_workbook(runtime, "x.xlsx", out.getvalue(), author="test")
+    assert _cell_errors(caught) == {("hitos", 2, "avance"), ("hitos", 3, "avance"), ("hitos", 4, "descripcion")}
+    messages = " ".join(str(e["message"]) for e in caught.value.errors)
+    assert "fórmula" in messages
+    assert "#REF!" in messages
+    assert "combinadas" in messages
+    assert (await runtime.plan.latest()) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("1.234,5", 1234.5), ("12,5", 12.5), ("0,125", 0.125), ("1.234.567", 1234567), ("2.75", 2.75), ("-3,5", -3.5)],
+)
+async def test_chilean_numbers_typed_as_text_are_read_as_meant(runtime: NodeRuntime, typed: str, stored: float) -> None:
+    book = _edit(penalolen_workbook(), {("observaciones", 2, "valor"): typed})
+    await import_workbook(runtime, "x.xlsx", book, author="test")
+    published = decode((await runtime.plan.latest()).body)  # type: ignore[union-attr]
+    assert published.observations[0].value == stored
+
+
+@pytest.mark.parametrize("typed", ["1.234", "1,234", "12.345,6.7", "1..5"])
+async def test_ambiguous_or_broken_numbers_are_refused(runtime: NodeRuntime, typed: str) -> None:
+    book = _edit(penalolen_workbook(), {("observaciones", 2, "valor"): typed})
+    with pytest.raises(InvalidInputError) as caught:
+        await import_workbook(runtime, "x.xlsx", book, author="test")
+    assert ("observaciones", 2, "valor") in _cell_errors(caught)
+
+
+@pytest.mark.parametrize("bom", [True, False])
+async def test_a_csv_saved_by_spanish_excel_imports(runtime: NodeRuntime, bom: bool) -> None:
+    """Semicolon-separated, Windows-1252 (or UTF-8 with a BOM), decimal commas: what Excel in Spanish saves."""
+    tables = records_to_tables(fixture_records())
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as target:
+        for sheet in all_sheets():
+            text = io.StringIO(newline="")
+            writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
+            writer.writerow(sheet.headers())
+            for row in tables.get(sheet.name, []):
+                writer.writerow(
+                    [str(v).replace(".", ",") if isinstance(v, float) else "" if v is None else v for v in row]
+                )
+            content = ("\ufeff" + text.getvalue()).encode("utf-8") if bom else text.getvalue().encode("cp1252")
+            target.writestr(f"{sheet.name}.csv", content)
+    result = await import_workbook(runtime, "plan.zip", archive.getvalue(), author="test")
+    published = decode((await runtime.plan.latest()).body)  # type: ignore[union-attr]
+    expected = decode((FEEDS / "penalolen.json").read_bytes())
+    assert result.records > 0
+    assert published.commitments == expected.commitments
+    assert published.observations == expected.observations
+    assert published.organizations[0].name == expected.organizations[0].name  # accents survive cp1252

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
+from defusedxml import DefusedXmlException, ElementTree
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.utils import column_index_from_string
 
 from ogp_federation.core.errors import PayloadTooLargeError, UnsupportedMediaError
 
 from .layout import all_sheets
-from .tables import FORMULA_START, Table
+from .tables import FORMULA_START, Refused, Table
 
 __all__ = ["MAX_ROWS", "read_workbook", "write_csv_zip", "write_xlsx"]
 
@@ -68,28 +72,113 @@ def _table(rows: Any, sheet: str) -> Table:
     return Table(headers, body)
 
 
+# What openpyxl, zipfile and the XML parsers raise on a file that is not what it claims (an XML
+# ParseError is a SyntaxError); a NameError or our own errors are bugs and stay what they are.
+_DAMAGED = (
+    SyntaxError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    EOFError,
+    OSError,
+    zipfile.BadZipFile,
+    DefusedXmlException,
+)
+
+
 def _read_xlsx(content: bytes) -> dict[str, Table]:
     # openpyxl parses with defusedxml (installed with this package): a DOCTYPE or an entity is refused.
-    # Whatever a damaged or hostile file makes the parser raise is the file's fault, never a 500: the
-    # exceptions are many (XML, zip, value and key errors), so every one of them is turned into a 415.
+    # What a damaged or hostile file makes the parser raise is the file's fault, never a 500: the
+    # exceptions are many (XML, zip, value and key errors: _DAMAGED), each turned into a 415.
+    # Formulas are read as formulas (not their cached results) so that they can be refused.
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except PayloadTooLargeError:
-        raise
-    except Exception as exc:
+        merged = _merged_cells(content)
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    except _DAMAGED as exc:
         raise _damaged(None, exc) from exc
     try:
         tables = {}
         for worksheet in workbook.worksheets:
             try:
-                tables[worksheet.title] = _table(worksheet.iter_rows(values_only=True), worksheet.title)
-            except PayloadTooLargeError:
-                raise
-            except Exception as exc:
+                rows = _cell_values(worksheet.iter_rows(min_row=1, min_col=1), merged.get(worksheet.title, {}))
+                tables[worksheet.title] = _table(rows, worksheet.title)
+            except _DAMAGED as exc:
                 raise _damaged(worksheet.title, exc) from exc
         return tables
     finally:
         workbook.close()
+
+
+def _cell_values(rows: Iterable[tuple[Any, ...]], merged: dict[tuple[int, int], str]) -> Iterator[list[Any]]:
+    """Each row's values; a formula, an Excel error or a merged range is a :class:`Refused` value."""
+    for row_number, row in enumerate(rows, start=1):  # read-only rows come one by one, gaps included
+        values: list[Any] = []
+        for column_number, cell in enumerate(row, start=1):
+            kind, value = getattr(cell, "data_type", None), getattr(cell, "value", None)
+            if (row_number, column_number) in merged:
+                values.append(_merged(merged[(row_number, column_number)]))
+            elif kind == "f":
+                values.append(_formula(value))
+            elif kind == "e":
+                values.append(_excel_error(value))
+            else:
+                values.append(value)
+        yield values
+
+
+def _formula(formula: Any) -> Refused:
+    text = str(getattr(formula, "text", formula))[:80]
+    return Refused(
+        f"la celda tiene una fórmula ({text}): escriba su resultado como valor (Copiar y Pegar valores)",
+        f"the cell holds a formula ({text}): type its result as a value (copy, paste values)",
+    )
+
+
+def _merged(span: str) -> Refused:
+    return Refused(
+        f"las celdas {span} están combinadas: sepárelas y escriba el valor en cada fila y columna",
+        f"cells {span} are merged: unmerge them and type the value in every row and column",
+    )
+
+
+def _excel_error(value: Any) -> Refused:
+    return Refused(
+        f"la celda tiene el error de Excel {value}: corrija la fórmula y escriba el valor",
+        f"the cell holds the Excel error {value}: fix the formula behind it and type the value",
+    )
+
+
+_MERGE_CELL = re.compile(
+    rb"""<(?:\w+:)?mergeCell\b[^>]*?\bref=["']([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?["']"""
+)
+_NAMESPACES = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "p": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+
+
+def _merged_cells(content: bytes) -> dict[str, dict[tuple[int, int], str]]:
+    """For each sheet title, the (row, column) of the first cell of every merged range, with the range."""
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in relations.findall("p:Relationship", _NAMESPACES)}
+    out: dict[str, dict[tuple[int, int], str]] = {}
+    for sheet in workbook.findall("m:sheets/m:sheet", _NAMESPACES):
+        target = targets.get(sheet.get(f"{{{_NAMESPACES['r']}}}id"), "")
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if path not in archive.namelist():
+            continue
+        ranges = {}
+        for match in _MERGE_CELL.finditer(archive.read(path)):
+            first, row = match.group(1).decode(), int(match.group(2))
+            last = (match.group(3) or match.group(1)).decode() + (match.group(4) or match.group(2)).decode()
+            ranges[(row, column_index_from_string(first))] = f"{first}{row}:{last}"
+        if ranges:
+            out[sheet.get("name", "")] = ranges
+    return out
 
 
 def _damaged(sheet: str | None, exc: Exception) -> UnsupportedMediaError:
@@ -109,17 +198,29 @@ def _read_csv_zip(archive: zipfile.ZipFile) -> dict[str, Table]:
         if info.is_dir() or not info.filename.lower().endswith(".csv"):
             continue
         name = info.filename.rsplit("/", 1)[-1][:-4]
+        text = _csv_text(archive.read(info))
         try:
-            text = archive.read(info).decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise UnsupportedMediaError(f"{info.filename} no está en UTF-8", f"{info.filename} is not UTF-8") from exc
-        try:
-            tables[name] = _table(csv.reader(io.StringIO(text, newline="")), name)
+            tables[name] = _table(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)), name)
         except csv.Error as exc:
             raise UnsupportedMediaError(
                 f"{info.filename} no es un CSV legible", f"{info.filename} is not a readable CSV", detail=str(exc)
             ) from exc
     return tables
+
+
+def _csv_text(raw: bytes) -> str:
+    """A CSV file's text: UTF-8 (with or without BOM), else Windows-1252 — what Excel in Spanish saves
+    when "CSV (delimitado por comas)" is chosen instead of "CSV UTF-8"."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _delimiter(text: str) -> str:
+    """``;`` when the header line is separated by semicolons (Excel with a Spanish locale), else ``,``."""
+    header = text.split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
 
 
 def write_xlsx(tables: dict[str, list[list[Any]]]) -> bytes:

@@ -51,6 +51,13 @@ async def import_workbook(runtime: NodeRuntime, filename: str, content: bytes, *
     """Make the plan exactly what the workbook says, or change nothing and report every problem."""
     parsed = tables_to_records(read_workbook(filename, content))
     if parsed.errors:
+        if all(error["rule"] == "spreadsheet.cell" for error in parsed.errors):
+            raise InvalidInputError(
+                f"{len(parsed.errors)} celda(s) no se pueden leer sin adivinar; no se importó nada",
+                f"{len(parsed.errors)} cell(s) cannot be read without guessing; nothing was imported",
+                code="spreadsheet.invalid",
+                errors=parsed.errors,
+            )
         raise InvalidInputError(
             "la planilla no tiene la forma de la plantilla",
             "the workbook does not follow the template",

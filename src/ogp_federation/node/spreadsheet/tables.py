@@ -15,12 +15,39 @@ from ogp_federation.feed import Entity
 
 from .layout import PARENT, Column, Sheet, all_sheets, scalar_kind
 
-__all__ = ["FORMULA_START", "Cell", "ParsedTables", "Table", "records_to_tables", "tables_to_records"]
+__all__ = [
+    "EXCEL_ERRORS",
+    "FORMULA_START",
+    "Cell",
+    "ParsedTables",
+    "Refused",
+    "Table",
+    "records_to_tables",
+    "tables_to_records",
+]
 
 CHILE = ZoneInfo("America/Santiago")
 # What makes a spreadsheet read a text cell as a formula (CSV injection, OWASP): such texts are written
 # with a leading apostrophe, which the import removes again.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What Excel writes in a cell whose formula failed: never a value to import.
+EXCEL_ERRORS = frozenset(
+    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
+)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A cell whose content cannot be imported as it stands (a formula, an Excel error, a merged cell…)."""
+
+    message: str
+    message_en: str
+
+
+class _CellError(Exception):
+    def __init__(self, refused: Refused) -> None:
+        super().__init__(refused.message_en)
+        self.refused = refused
 
 
 @dataclass
@@ -65,13 +92,13 @@ class ParsedTables:
         return None
 
 
-def _error(cell: Cell, message: str, message_en: str) -> dict[str, object]:
+def _error(cell: Cell, message: str, message_en: str, rule: str = "spreadsheet") -> dict[str, object]:
     return {
         "sheet": cell.sheet,
         "row": cell.row,
         "column": cell.column,
         "cell": cell.describe(),
-        "rule": "spreadsheet",
+        "rule": rule,
         "message": message,
         "message_en": message_en,
     }
@@ -140,9 +167,21 @@ def _text(value: Any) -> str:
 
 
 def _in(column: Column, value: Any) -> Any:  # noqa: PLR0911 (one return per kind of cell)
-    """A cell's value as the record wants it; anything doubtful is passed on for the validator to judge."""
+    """A cell's value as the record wants it; anything doubtful is passed on for the validator to judge.
+
+    A cell that cannot be read without guessing (:class:`Refused`) raises :class:`_CellError`.
+    """
+    if isinstance(value, Refused):
+        raise _CellError(value)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
+        raise _CellError(
+            Refused(
+                f"la celda tiene el error de Excel {value.strip()}: corrija la fórmula y escriba el valor",
+                f"the cell holds the Excel error {value.strip()}: fix the formula behind it and type the value",
+            )
+        )
     if column.kind == "list":
         return [part.strip() for part in _text(value).split(",") if part.strip()]
     kind = scalar_kind(column.type)
@@ -171,14 +210,69 @@ def _number(value: Any, kind: str) -> Any:
         return value
     if isinstance(value, int | float):
         return int(value) if isinstance(value, float) and value.is_integer() else value
-    text = _text(value).replace(" ", "")
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")  # Chilean decimal comma
+    text = _text(value).replace(" ", "").replace("\u00a0", "")
+    plain = _plain_number(text)
+    if plain is None:
+        return _text(value)  # not a number: the validator says so, with the cell
     try:
-        number = float(text)
+        number = float(plain)
     except ValueError:
         return _text(value)
     return int(number) if number.is_integer() else number
+
+
+def _plain_number(text: str) -> str | None:
+    """``text`` (a number as typed, in Chile's way or the English one) with a point as its only separator.
+
+    Chile writes ``1.234,5``; English ``1,234.5``. Whatever only one reading allows is accepted:
+    ``1.234,5``, ``1,234.5``, ``12.345.678``, ``0,5``, ``1,5``, ``2.75``. A single separator followed by
+    exactly three digits (``1.234``, ``1,234``) is a thousand in one reading and a decimal in the
+    other: it is refused (:class:`_CellError`) rather than guessed. None when it is not a number.
+    """
+    sign = text[:1] if text[:1] in "+-" else ""
+    body = text[len(sign) :]
+    if not body or any(c not in "0123456789.," for c in body):
+        return None
+    dots, commas = body.count("."), body.count(",")
+    if dots and commas:  # both: the last one is the decimal separator, the other groups thousands
+        decimal = "." if body.rfind(".") > body.rfind(",") else ","
+        group = "," if decimal == "." else "."
+        whole, _, fraction = body.rpartition(decimal)
+        if whole.count(decimal) or not _grouped(whole, group):
+            return None
+        return f"{sign}{whole.replace(group, '')}.{fraction}"
+    separator = "." if dots else "," if commas else ""
+    if not separator:
+        return sign + body
+    parts = body.split(separator)
+    if len(parts) > 2:  # only thousands can repeat
+        return sign + "".join(parts) if _grouped(body, separator) else None
+    whole, fraction = parts
+    if len(fraction) == 3 and whole not in ("", "0") and not whole.startswith("0"):
+        raise _CellError(
+            Refused(
+                f"«{text}» puede leerse como {whole}{fraction} o como {whole},{fraction}: escriba {whole}{fraction} "
+                f"si es un número entero, o {whole},{fraction}0 si tiene decimales",
+                f"'{text}' reads as {whole}{fraction} or as {whole}.{fraction}: type {whole}{fraction} for a whole "
+                f"number, or {whole},{fraction}0 for a decimal one",
+            )
+        )
+    return f"{sign}{whole or '0'}.{fraction}"
+
+
+def _grouped(text: str, separator: str) -> bool:
+    """Whether ``text`` is digits grouped by threes with ``separator`` (``12.345.678``)."""
+    groups = text.split(separator)
+    return 1 <= len(groups[0]) <= 3 and groups[0].isdigit() and all(len(g) == 3 and g.isdigit() for g in groups[1:])
+
+
+def _read(column: Column, value: Any, cell: Cell, parsed: ParsedTables) -> Any:
+    """:func:`_in`, with a cell that cannot be read recorded as an error of that cell (its value: None)."""
+    try:
+        return _in(column, value)
+    except _CellError as problem:
+        parsed.errors.append(_error(cell, problem.refused.message, problem.refused.message_en, "spreadsheet.cell"))
+        return None
 
 
 def _put(record: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -243,8 +337,9 @@ def _read_main(sheet: Sheet, table: Table, parsed: ParsedTables) -> None:
         record: dict[str, Any] = {}
         parsed.cells[f"$.{entity}[{index}]"] = Cell(sheet.name, row_number, None)
         for position, column in positions.items():
-            value = _in(column, values[position] if position < len(values) else None)
-            parsed.cells[f"$.{entity}[{index}]." + ".".join(column.path)] = Cell(sheet.name, row_number, column.header)
+            cell = Cell(sheet.name, row_number, column.header)
+            value = _read(column, values[position] if position < len(values) else None, cell, parsed)
+            parsed.cells[f"$.{entity}[{index}]." + ".".join(column.path)] = cell
             if value is not None:
                 _put(record, column.path, value)
         records.append(record)
@@ -276,13 +371,16 @@ def _read_child(sheet: Sheet, table: Table, parsed: ParsedTables) -> None:
         parsed.cells[item_path] = Cell(sheet.name, row_number, None)
         if any(column.kind == "text_item" for column in positions.values()):
             column = next(iter(positions.values()))
-            items.append(_in(column, values[next(iter(positions))]) or "")
+            items.append(
+                _read(column, values[next(iter(positions))], Cell(sheet.name, row_number, column.header), parsed) or ""
+            )
             parsed.cells[item_path] = Cell(sheet.name, row_number, column.header)
             continue
         item: dict[str, Any] = {}
         for position, column in positions.items():
-            value = _in(column, values[position] if position < len(values) else None)
-            parsed.cells[item_path + "." + ".".join(column.path)] = Cell(sheet.name, row_number, column.header)
+            cell = Cell(sheet.name, row_number, column.header)
+            value = _read(column, values[position] if position < len(values) else None, cell, parsed)
+            parsed.cells[item_path + "." + ".".join(column.path)] = cell
             if value is not None:
                 _put(item, column.path, value)
         items.append(item)
