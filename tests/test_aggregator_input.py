@@ -514,3 +514,31 @@ def test_only_database_failures_are_reported_as_such() -> None:
     assert refused.code == "database.unavailable"
     assert database_failure(FileNotFoundError(2, "No such file or directory", "plan.xlsx")) is None
     assert database_failure(ValueError("a bug")) is None
+
+
+def test_cli_harvest_now_forces_a_poll_of_every_node_or_the_ones_named(
+    cli_env: dict[str, str], static_node: tuple[str, Path, list[str]], tmp_path: Path
+) -> None:
+    base, _, _ = static_node
+    (tmp_path / "keys.json").write_text(json.dumps(signing.jwks_of([signing.generate_key()])), encoding="utf-8")
+    assert agg(cli_env, "node", "add", CUT, base, "--jwks", str(tmp_path / "keys.json"))[0] == 0
+    first = agg(cli_env, "harvest")
+    nothing_due = agg(cli_env, "harvest")
+    forced = agg(cli_env, "harvest", "--now")
+    named = agg(cli_env, "harvest", "--now", "--cut", CUT)
+    unknown = agg(cli_env, "harvest", "--now", "--cut", "05101")
+    unknown_due = agg(cli_env, "harvest", "--cut", "05101")
+
+    def polled(output: str) -> list[str]:
+        return [line for line in output.splitlines() if line.startswith(CUT)]
+
+    assert len(polled(first[1])) == 1
+    assert polled(nothing_due[1]) == []  # failed a moment ago: its retry is not due yet
+    assert "0 nodos cosechados" in nothing_due[1]
+    assert "1 nodo cosechado, 1 con problemas" in forced[1]
+    assert len(polled(forced[1])) == 1
+    assert len(polled(named[1])) == 1
+    for result in (unknown, unknown_due):
+        assert result[0] == 2
+        assert result[3] is None
+        assert "05101" in result[2]

@@ -147,17 +147,34 @@ async def node_list(config_path: Path | None) -> None:
 
 @aggregator.command("harvest")
 @config_option
+@click.option("--now", is_flag=True, help="Cosechar ya, aunque no toque / poll now, due or not (circuits closed).")
+@click.option("--cut", "cuts", multiple=True, help="Solo esta comuna (repetible) / only this commune (repeat).")
 @_run
-async def harvest(config_path: Path | None) -> None:
-    """Poll every due node once, now, and report."""
-    tune_gc()
-    summary = await with_runtime(config_path, lambda runtime: runtime.scheduler.tick())
+async def harvest(config_path: Path | None, now: bool, cuts: tuple[str, ...]) -> None:
+    """Cosechar una vez cada nodo que toca / poll every due node once, and report.
+
+    With --now, every node (or each --cut) is polled now even if it is not due yet.
+    """
     from ogp_federation.aggregator.common import describe_es  # noqa: PLC0415
 
-    for result in summary.results:
+    tune_gc()
+    chosen = list(cuts) or None
+
+    async def run(runtime: Any) -> list[Any]:
+        if now:
+            await runtime.scheduler.make_due(chosen)  # an unknown CUT is an error naming it
+        elif chosen:
+            await runtime.scheduler.require_registered(chosen)
+        results: list[Any] = await runtime.scheduler.harvest_due(cuts=chosen)
+        return results
+
+    results = await with_runtime(config_path, run)
+    for result in results:
         explained = f"{result.code}: {describe_es(result.code)}" if result.code else ""
         click.echo(f"{result.cut}  {result.outcome:<12} {explained}")
-    click.echo(f"{len(summary.results)} nodos; ronda marcada / round flagged: {summary.flagged}")
+    failed = sum(1 for result in results if result.outcome not in ("accepted", "unchanged"))
+    polled = "1 nodo cosechado" if len(results) == 1 else f"{len(results)} nodos cosechados"
+    click.echo(f"{polled}, {failed} con problemas / {len(results)} polled, {failed} failed")
 
 
 @aggregator.command("serve")

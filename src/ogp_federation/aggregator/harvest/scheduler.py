@@ -22,6 +22,7 @@ from sqlalchemy import or_, select, update
 from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database, database_failure
+from ogp_federation.core.errors import NotFoundError
 from ogp_federation.core.logs import get_logger
 
 from .group_commit import GroupCommit
@@ -90,6 +91,32 @@ class HarvestScheduler:
                     .values(lease_owner=self.worker, lease_until=now + timedelta(seconds=self.settings.lease_seconds))
                 )
         return rows
+
+    async def make_due(self, cuts: list[str] | None = None) -> int:
+        """Make nodes due now, their open circuits closed (every polled node, or those of ``cuts``).
+
+        Returns how many nodes were made due; an unknown or removed CUT is an error naming it.
+        """
+        async with self.db.transaction() as session:
+            found = await _registered(session, cuts)
+            await session.execute(
+                update(Node).where(Node.cut.in_(found)).values(next_poll_at=datetime.now(UTC), circuit_open_until=None)
+            )
+        return len(found)
+
+    async def require_registered(self, cuts: list[str]) -> None:
+        """An error naming every CUT of ``cuts`` that has no registered node."""
+        async with self.db.sessions() as session:
+            await _registered(session, cuts)
+
+    async def harvest_due(self, *, cuts: list[str] | None = None) -> list[HarvestResult]:
+        """Rounds until nothing is due any more (each due node polled once); the results of them all."""
+        results: list[HarvestResult] = []
+        while True:
+            summary = await self.tick(cuts=cuts)
+            results += summary.results
+            if len(summary.results) < self.settings.batch_size:
+                return results
 
     async def tick(self, *, cuts: list[str] | None = None) -> RoundSummary:
         """One round: claim what is due and harvest it all (rounds of one process never overlap)."""
@@ -261,3 +288,17 @@ class HarvestScheduler:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+
+
+async def _registered(session: Any, cuts: list[str] | None) -> set[str]:
+    """The CUTs of the registered nodes (of ``cuts`` only, every one of which must be registered)."""
+    query = select(Node.cut).where(Node.state != "removed")
+    if cuts is not None:
+        query = query.where(Node.cut.in_(cuts))
+    found = set(await session.scalars(query))
+    missing = sorted(set(cuts or ()) - found)
+    if missing:
+        raise NotFoundError(
+            f"sin nodo registrado para {', '.join(missing)}", f"no registered node for {', '.join(missing)}"
+        )
+    return found
