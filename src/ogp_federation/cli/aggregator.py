@@ -290,16 +290,20 @@ async def quarantine_discard(config_path: Path | None, version_id: int) -> None:
 
 
 @aggregator.command("admin-token")
-def admin_token() -> None:
-    """Make an operator token for the admin API: the token (give it to the operator) and its hash (settings)."""
+@click.option("--metrics", is_flag=True, help="Un token solo para leer /metrics / a token that only reads /metrics.")
+def admin_token(metrics: bool) -> None:
+    """Token de operador y su hash / an operator token (give it to the operator) and its hash (for the settings).
+
+    With --metrics, a token for the Prometheus scraper: once its hash is in metrics_token_hashes, /metrics
+    answers only to it (and to operator tokens).
+    """
     import hashlib  # noqa: PLC0415
     import secrets  # noqa: PLC0415
 
-    token = "ogpa_" + secrets.token_urlsafe(32)
+    token = ("ogpm_" if metrics else "ogpa_") + secrets.token_urlsafe(32)
+    setting = "metrics_token_hashes" if metrics else "admin_token_hashes"
     click.echo(f"token: {token}")
-    click.echo(
-        f'admin_token_hashes = ["{hashlib.sha256(token.encode()).hexdigest()}"]  # or OGP_AGG_ADMIN_TOKEN_HASHES'
-    )
+    click.echo(f'{setting} = ["{hashlib.sha256(token.encode()).hexdigest()}"]  # or OGP_AGG_{setting.upper()}')
 
 
 @aggregator.group("commune")

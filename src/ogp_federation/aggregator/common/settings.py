@@ -72,6 +72,13 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
         list[Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]],
         Meta(description="SHA-256 (hex) of the operators' admin API tokens (`aggregator admin-token`)."),
     ] = []
+    metrics_token_hashes: Annotated[
+        list[Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]],
+        Meta(
+            description="SHA-256 (hex) of the tokens that may read /metrics (Authorization: Bearer; operator "
+            "tokens also may); empty: /metrics is public."
+        ),
+    ] = []
     json_logs: Annotated[bool, Meta(description="Write logs as JSON lines (for collectors) instead of key=value.")] = (
         False
     )
@@ -115,7 +122,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     for name in fields:
         value = environ.get(ENV_PREFIX + name.upper())
         if value is not None:
-            listed = name in ("allowed_networks", "admin_token_hashes")
+            listed = name in ("allowed_networks", "admin_token_hashes", "metrics_token_hashes")
             data[name] = [v.strip() for v in value.split(",") if v.strip()] if listed else value
     try:
         return msgspec.convert(data, AggregatorSettings, strict=False)

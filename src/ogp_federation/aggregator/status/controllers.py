@@ -7,6 +7,8 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ogp_federation.aggregator.common.operators import METRICS_READER
+
 from .schemas import FederationStatus, StatusRow
 from .service import StatusService
 
@@ -40,8 +42,8 @@ async def communes(status: Status) -> list[StatusRow]:
     return await status.rows()
 
 
-@get("/metrics", include_in_schema=False)
-async def metrics(status: Status) -> Response[bytes]:
+@get("/metrics", include_in_schema=False, dependencies=METRICS_READER)
+async def metrics(status: Status, reader: NamedDependency[None]) -> Response[bytes]:
     """Prometheus metrics of this process."""
     # Litestar adds "; charset=utf-8" to every text/* type itself: give the type without it.
     media_type = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")

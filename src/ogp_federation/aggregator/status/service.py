@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import generate_latest
@@ -17,7 +18,19 @@ from ogp_federation.core.db import Database
 from .metrics import Metrics
 from .schemas import FederationStatus, LastError, StatusRow
 
-__all__ = ["STATE_ES", "StatusService"]
+__all__ = ["CHILE", "STATE_ES", "StatusService", "chile_time"]
+
+CHILE = ZoneInfo("America/Santiago")  # continental Chile: UTC-4 in winter, UTC-3 in summer
+
+
+def chile_time(moment: datetime) -> str:
+    """``moment`` as a reader in Chile says it, with its zone named: ``01-12-2026 16:30 (hora de Chile, UTC−3)``."""
+    local = moment.astimezone(CHILE)
+    total = int((local.utcoffset() or timedelta(0)).total_seconds()) // 60
+    hours, minutes = divmod(abs(total), 60)
+    zone = f"UTC{'+' if total >= 0 else '−'}{hours}" + (f":{minutes:02d}" if minutes else "")
+    return f"{local:%d-%m-%Y %H:%M} (hora de Chile, {zone})"
+
 
 STATE_ES = {
     "never_harvested": "Nunca cosechado",
@@ -45,6 +58,7 @@ class StatusService:
             loader=PackageLoader("ogp_federation.aggregator.status", "templates"),
             autoescape=select_autoescape(default=True),
         )
+        self._templates.filters["chile"] = chile_time
 
     async def rows(self) -> list[StatusRow]:
         """One row per commune (346), with its node's health when it has one."""
