@@ -16,7 +16,9 @@ from openpyxl import load_workbook
 
 from conftest import FEEDS
 from node_helpers import PASSWORD, client, fixture_records, load_fixture, make_node, staff_token
+from ogp_federation.core.errors import DatabaseUnavailableError
 from ogp_federation.feed import decode, signing, validate
+from ogp_federation.node.runtime import NodeRuntime
 from ogp_federation.node.settings import NodeSettings, PublisherSettings
 from ogp_federation.node.spreadsheet.files import write_xlsx
 from ogp_federation.node.spreadsheet.tables import records_to_tables
@@ -425,3 +427,24 @@ def test_the_xlsx_export_survives_control_characters_stored_before_they_were_ref
     records[next(iter(records))][0]["name"] = "Oficina\u000b antigua"
     book = load_workbook(io.BytesIO(write_xlsx(records_to_tables(records))))
     assert book["organizaciones"]["B2"].value == "Oficina\ufffd antigua"
+
+
+async def test_the_node_has_health_and_readiness_probes(tmp_path: Path) -> None:
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    async with client(settings) as http:
+        health = await http.get("/health")
+        ready = await http.get("/ready")
+    assert health.json() == {"status": "ok"}
+    assert ready.status_code == 200  # node init publishes a first, empty plan
+    assert ready.json() == {"status": "ready"}
+
+
+async def test_the_node_is_not_ready_without_its_tables(tmp_path: Path) -> None:
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    unmigrated = msgspec.structs.replace(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    runtime = NodeRuntime(unmigrated)
+    try:
+        with pytest.raises(DatabaseUnavailableError):
+            await runtime.check_ready()
+    finally:
+        await runtime.db.close()

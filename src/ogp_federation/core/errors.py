@@ -14,6 +14,7 @@ __all__ = [
     "FetchError",
     "InvalidInputError",
     "NotFoundError",
+    "NotReadyError",
     "OGPError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -135,6 +136,13 @@ class ConfigurationError(OGPError):
     """Settings or files on disk are missing or inconsistent."""
 
     default_code = "configuration"
+
+
+class NotReadyError(OGPError):
+    """The service is up but cannot do its job yet (e.g. a node that publishes nothing so far)."""
+
+    default_code = "not_ready"
+    status_code = 503
 
 
 class DatabaseUnavailableError(OGPError):

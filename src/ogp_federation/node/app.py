@@ -16,6 +16,7 @@ from .controllers.admin import ADMIN_HANDLERS
 from .controllers.citizen import CITIZEN_HANDLERS
 from .controllers.evidence import EVIDENCE_HANDLERS
 from .controllers.feed import FEED_HANDLERS
+from .controllers.ops import OPS_HANDLERS
 from .controllers.spreadsheet import SPREADSHEET_HANDLERS
 from .runtime import NodeRuntime
 from .settings import NodeSettings
@@ -40,6 +41,7 @@ def create_app(
                 *EVIDENCE_HANDLERS,
                 *SPREADSHEET_HANDLERS,
                 *CITIZEN_HANDLERS,
+                *OPS_HANDLERS,
             ],
             dependencies={"runtime": provide_runtime},
             state=State({"runtime": runtime}),  # for guards, which run before dependencies are resolved

@@ -18,5 +18,5 @@ __all__ = ["app_from_environment"]
 def app_from_environment() -> Litestar:
     """The node app from the settings file named by ``OGP_NODE_CONFIG`` (read when called); logs configured."""
     settings = load_settings(Path(os.environ.get("OGP_NODE_CONFIG", "node.toml")))
-    configure_logging()  # in each worker process: uvicorn starts them afresh
+    configure_logging(json=settings.json_logs)  # in each worker process: uvicorn starts them afresh
     return create_app(settings)

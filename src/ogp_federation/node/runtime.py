@@ -17,6 +17,7 @@ import msgspec
 
 from ogp_federation import __version__
 from ogp_federation.core.db import Database
+from ogp_federation.core.errors import NotReadyError
 from ogp_federation.core.migrations import require_current
 from ogp_federation.feed.protocol import (
     CHANGES_PATH,
@@ -101,6 +102,15 @@ class NodeRuntime:
         await require_current(self.db, MIGRATIONS)
         self.pusher.start()
         await self.cache.get()
+
+    async def check_ready(self) -> None:
+        """Raise a clear error unless the database answers, is migrated, and a feed is published."""
+        await require_current(self.db, MIGRATIONS)
+        if await self.cache.get() is None:
+            raise NotReadyError(
+                "el nodo aún no publica su plan (ogp-federation node import o la API)",
+                "the node publishes no plan yet (ogp-federation node import, or the API)",
+            )
 
     async def stop(self) -> None:
         """Stop background work and close the database."""

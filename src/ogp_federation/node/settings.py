@@ -62,6 +62,9 @@ class NodeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     feed_cache_check_seconds: Annotated[
         float, Meta(gt=0, description="How often a worker checks the database for a newer publication.")
     ] = 1.0
+    json_logs: Annotated[bool, Meta(description="Write logs as JSON lines (for collectors) instead of key=value.")] = (
+        False
+    )
 
     def __post_init__(self) -> None:
         if self.database_url is not None:
@@ -83,7 +86,7 @@ class NodeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return self.public_url.rstrip("/")
 
 
-ENV_FIELDS = ("data_dir", "public_url", "database_url", "license", "key_grace_days", "max_upload_bytes")
+ENV_FIELDS = ("data_dir", "public_url", "database_url", "license", "key_grace_days", "max_upload_bytes", "json_logs")
 
 
 def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> NodeSettings:
