@@ -199,7 +199,7 @@ async def test_staff_names_and_token_names_are_checked_before_the_database(node:
             name: await http.post(
                 "/admin/api/users", json={"username": name, "password": password}, headers=bearer(admin)
             )
-            for name in ("", "a" * 65, "ana\u0000", " ana", "ana perez")
+            for name in ("", "a" * 65, "ana\u0000", "ana perez", "ana\u200b", "-ana")
         }
         good = await http.post(
             "/admin/api/users", json={"username": "ana.perez", "password": password}, headers=bearer(admin)
@@ -209,6 +209,21 @@ async def test_staff_names_and_token_names_are_checked_before_the_database(node:
             "/admin/api/login", json={"username": "ana.perez", "password": password, "token_name": "t" * 101}
         )
         login = await http.post("/admin/api/login", json={"username": "ana.perez", "password": password})
+        # Regression: " ana\n" made a second account that looked like "ana". Names are normalised now.
+        spaced = await http.post(
+            "/admin/api/users", json={"username": " Ana\n", "password": password}, headers=bearer(admin)
+        )
+        look_alike = await http.post(
+            "/admin/api/users", json={"username": "ana", "password": password}, headers=bearer(admin)
+        )
+        fullwidth = await http.post(
+            "/admin/api/users", json={"username": "\uff41na", "password": password}, headers=bearer(admin)
+        )
+        login_as_written = await http.post("/admin/api/login", json={"username": "ANA ", "password": password})
+    assert (spaced.status_code, spaced.json()["username"]) == (201, "ana")
+    assert look_alike.status_code == 409
+    assert fullwidth.status_code == 409  # NFKC: a full-width "ａ" is an "a"
+    assert login_as_written.status_code in (200, 201)
     for name, answer in names.items():
         assert answer.status_code == 422, name
         assert answer.json()["errors"][0]["path"] == "username", name

@@ -195,16 +195,61 @@ def user_group() -> None:
     """Cuentas del personal / staff accounts."""
 
 
+def _password(password_stdin: bool, generate: bool) -> str:
+    """The new account's password: from standard input, generated, or asked twice (in Spanish)."""
+    from ogp_federation.node.auth import MIN_PASSWORD, StaffService  # noqa: PLC0415
+
+    if password_stdin and generate:
+        raise click.UsageError("use --password-stdin o --generate-password, no ambos / not both")
+    if generate:
+        import secrets  # noqa: PLC0415
+
+        return secrets.token_urlsafe(18)  # 24 characters, 144 bits
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        StaffService.check_password(password)
+        return password
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            "no hay terminal para preguntar la contraseña: use --password-stdin o --generate-password"
+            " / no terminal to ask for the password: use --password-stdin or --generate-password"
+        )
+
+    def long_enough(value: str) -> str:
+        if len(value) < MIN_PASSWORD:
+            raise click.BadParameter(f"al menos {MIN_PASSWORD} caracteres / at least {MIN_PASSWORD} characters")
+        return value
+
+    entered: str = click.prompt(
+        f"Contraseña (al menos {MIN_PASSWORD} caracteres) / password",
+        hide_input=True,
+        confirmation_prompt="Repita la contraseña / repeat it",
+        value_proc=long_enough,
+    )
+    return entered
+
+
 @user_group.command("create")
 @config_option
 @click.argument("username")
-@click.option("--role", type=click.Choice(["editor", "admin"]), default="editor", show_default=True)
-@click.password_option(help="At least 12 characters (prompted when omitted).")
+@click.option("--role", type=click.Choice(["editor", "admin"]), default="editor", show_default=True, help="Rol / role.")
+@click.option("--password-stdin", is_flag=True, help="Leer la contraseña de la entrada / read it from standard input.")
+@click.option("--generate-password", "generate", is_flag=True, help="Generar una y mostrarla / make one and show it.")
 @_run
-async def user_create(config_path: Path, username: str, role: str, password: str) -> None:
-    """Create a staff account."""
-    await _with_runtime(config_path, lambda runtime: runtime.staff.create_user(username, password, role))
-    click.echo(f"usuario {username} ({role}) creado / created")
+async def user_create(config_path: Path, username: str, role: str, password_stdin: bool, generate: bool) -> None:
+    """Crear una cuenta del personal / create a staff account.
+
+    The password is asked twice (at least 12 characters), read from standard input with
+    --password-stdin (for scripts), or generated with --generate-password and shown once.
+    """
+    from ogp_federation.node.auth import StaffService  # noqa: PLC0415
+
+    stored = StaffService.check_username(username)  # before asking anything
+    password = _password(password_stdin, generate)
+    stored = await _with_runtime(config_path, lambda runtime: runtime.staff.create_user(stored, password, role))
+    click.echo(f"usuario {stored} ({role}) creado / created")
+    if generate:
+        click.echo(f"contraseña (se muestra solo esta vez) / password (shown only now): {password}")
 
 
 @node.group("token")
@@ -215,12 +260,50 @@ def token_group() -> None:
 @token_group.command("create")
 @config_option
 @click.argument("username")
-@click.option("--name", default="personal", show_default=True, help="What the token is for.")
+@click.option("--name", default="personal", show_default=True, help="Para qué es / what the token is for.")
+@click.option(
+    "--days", type=click.IntRange(1, 3650), default=180, show_default=True, help="Vigencia en días / valid for."
+)
 @_run
-async def token_create(config_path: Path, username: str, name: str) -> None:
-    """Create a personal API token (printed once; only its hash is stored)."""
-    token = await _with_runtime(config_path, lambda runtime: runtime.staff.create_token(username, name))
+async def token_create(config_path: Path, username: str, name: str, days: int) -> None:
+    """Crear un token personal / create a personal API token (shown once; only its hash is stored)."""
+    token = await _with_runtime(config_path, lambda runtime: runtime.staff.create_token(username, name, days=days))
     click.echo(token)
+    click.echo(
+        f"úselo así / use it so (vence en {days} días / expires in {days} days):\n"
+        f'  curl -H "Authorization: Bearer {token}" http://127.0.0.1:8080/admin/api/organizations',
+        err=True,
+    )
+
+
+@token_group.command("list")
+@config_option
+@click.argument("username", required=False)
+@_run
+async def token_list(config_path: Path, username: str | None) -> None:
+    """Listar los tokens (nunca su valor) / list the tokens, never their value."""
+    tokens = await _with_runtime(config_path, lambda runtime: runtime.staff.tokens(username))
+    for token in tokens:
+        state = (
+            "revocado / revoked"
+            if token.revoked_at
+            else f"vence / expires {token.expires_at:%Y-%m-%d}"
+            if token.expires_at
+            else "sin vencimiento / no expiry"
+        )
+        click.echo(f"{token.id:>5}  {token.username:<20} {token.name:<20} {token.created_at:%Y-%m-%d}  {state}")
+    if not tokens:
+        click.echo("ningún token / no token")
+
+
+@token_group.command("revoke")
+@config_option
+@click.argument("token_id", type=click.IntRange(1))
+@_run
+async def token_revoke(config_path: Path, token_id: int) -> None:
+    """Revocar un token ya / revoke a token now (its id from `node token list`)."""
+    await _with_runtime(config_path, lambda runtime: runtime.staff.revoke_token(token_id))
+    click.echo(f"token {token_id} revocado / revoked")
 
 
 @node.command("export-static")

@@ -21,6 +21,7 @@ __all__ = [
     "PreconditionFailedError",
     "PreconditionRequiredError",
     "SignatureError",
+    "TooManyRequestsError",
     "UnsupportedMediaError",
     "invalid_input",
 ]
@@ -136,6 +137,17 @@ class ConfigurationError(OGPError):
     """Settings or files on disk are missing or inconsistent."""
 
     default_code = "configuration"
+
+
+class TooManyRequestsError(OGPError):
+    """Too many attempts too close together; ``retry_after`` says in how many seconds to try again."""
+
+    default_code = "rate_limited"
+    status_code = 429
+
+    def __init__(self, message: str, message_en: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(message, message_en, code=code)
+        self.retry_after = retry_after
 
 
 class NotReadyError(OGPError):

@@ -8,6 +8,7 @@ the lifespan wiring of a runtime.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, cast
@@ -20,7 +21,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
 from .db import database_failure
-from .errors import DatabaseUnavailableError, InvalidInputError, OGPError
+from .errors import DatabaseUnavailableError, InvalidInputError, OGPError, TooManyRequestsError
 from .pagination import Page, next_link
 
 __all__ = [
@@ -74,6 +75,8 @@ def _ogp_error(request: Request[Any, Any, Any], exc: OGPError) -> Response[Any]:
     response = problem(exc.status_code, exc.code, exc.message_en if english else exc.message, detail, **extra)
     if isinstance(exc, DatabaseUnavailableError):
         response.headers["Retry-After"] = "30"
+    if isinstance(exc, TooManyRequestsError):
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response
 
 

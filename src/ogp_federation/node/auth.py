@@ -1,7 +1,10 @@
 """Staff accounts, hashed passwords, personal API tokens and the role check of the admin API.
 
-Passwords are hashed with scrypt (standard library, memory-hard); tokens are 256 random bits shown
-once and stored only as their SHA-256. Roles: ``editor`` changes the plan, ``admin`` also manages staff.
+Passwords are hashed with Argon2id (argon2-cffi, RFC 9106 parameters); hashes of an older scheme
+(scrypt, before 0.2) or of weaker parameters are replaced at the next successful login. Tokens are 256
+random bits shown once, stored only as their SHA-256, and expire. Usernames are compared as written in
+Unicode normal form and lower case, so no look-alike account can be made. Failed logins are limited per
+account and per address. Roles: ``editor`` changes the plan, ``admin`` also manages staff.
 """
 
 from __future__ import annotations
@@ -11,10 +14,16 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+import unicodedata
+from collections import defaultdict, deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, or_, select, update
 
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import (
@@ -23,38 +32,68 @@ from ogp_federation.core.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    TooManyRequestsError,
 )
 
 from .models import ApiToken, User
 
-__all__ = ["ROLES", "Staff", "StaffService", "hash_password", "verify_password"]
+__all__ = [
+    "MIN_PASSWORD",
+    "ROLES",
+    "LoginThrottle",
+    "Staff",
+    "StaffService",
+    "TokenView",
+    "hash_password",
+    "normalise_username",
+    "verify_password",
+]
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-TOKEN_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+TOKEN_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
+MIN_PASSWORD = 12
+TOKEN_DAYS = 180  # a personal token lasts this long unless said otherwise
+LOGIN_TOKEN_DAYS = 30
 
 
 def _check(value: str, pattern: re.Pattern[str], field: str, rule_es: str, rule_en: str) -> None:
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise InvalidInputError(
             f"{field}: {rule_es}", f"{field}: {rule_en}", errors=[{"path": field, "message": rule_en}]
         )
 
 
+def normalise_username(raw: str) -> str:
+    """``raw`` as accounts are compared: Unicode NFKC, without surrounding spaces, lower case."""
+    return unicodedata.normalize("NFKC", raw).strip().casefold()
+
+
 ROLES = ("editor", "admin")
 TOKEN_PREFIX = "ogpn_"  # noqa: S105 (a public prefix that makes leaked tokens easy to spot)
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+_HASHER = PasswordHasher()  # Argon2id, t=3, m=64 MiB, p=4: RFC 9106's second recommended option
 
 
 def hash_password(password: str) -> str:
-    """``scrypt$n$r$p$salt$hash`` for ``password``."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${encoded[0]}${encoded[1]}"
+    """The Argon2id hash of ``password`` (PHC string format)."""
+    return _HASHER.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches ``stored`` (constant-time comparison)."""
+    """Whether ``password`` matches ``stored``, an Argon2id hash or an older scrypt one (constant time)."""
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether ``stored`` should be replaced by a hash of today's scheme and parameters."""
+    return stored.startswith("scrypt$") or _HASHER.check_needs_rehash(stored)
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         expected = base64.b64decode(digest)
@@ -64,6 +103,47 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return scheme == "scrypt" and hmac.compare_digest(actual, expected)
+
+
+class LoginThrottle:
+    """Failed logins, counted per account and per client address over a sliding window (this process).
+
+    Past the limits a login is refused with 429 and ``Retry-After`` before the password is even checked.
+    """
+
+    def __init__(self, *, per_account: int = 5, per_address: int = 20, window: float = 900.0) -> None:
+        self.limits = {"account": per_account, "address": per_address}
+        self.window = window
+        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+    def check(self, username: str, address: str) -> None:
+        """Raise :class:`TooManyRequestsError` when either the account or the address is over its limit."""
+        now = time.monotonic()
+        for kind, key in (("account", username), ("address", address)):
+            failures = self._recent((kind, key), now)
+            if len(failures) >= self.limits[kind]:
+                raise TooManyRequestsError(
+                    "demasiados intentos fallidos; espere antes de volver a intentar",
+                    "too many failed attempts; wait before trying again",
+                    retry_after=failures[0] + self.window - now,
+                    code="login.throttled",
+                )
+
+    def failed(self, username: str, address: str) -> None:
+        """Count a failed login."""
+        now = time.monotonic()
+        for key in (("account", username), ("address", address)):
+            self._recent(key, now).append(now)
+
+    def succeeded(self, username: str) -> None:
+        """Forget the account's failures (the address keeps its own)."""
+        self._failures.pop(("account", username), None)
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        failures = self._failures[key]
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        return failures
 
 
 def _token_hash(token: str) -> str:
@@ -83,14 +163,29 @@ class Staff:
             raise PermissionDeniedError(f"se requiere el rol {role}", f"the {role} role is required")
 
 
+@dataclass(frozen=True)
+class TokenView:
+    """A personal token as listed (never the token itself)."""
+
+    id: int
+    username: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
 class StaffService:
     """Accounts and tokens, shared by the CLI and the admin API."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, throttle: LoginThrottle | None = None) -> None:
         self.db = db
+        self.throttle = throttle or LoginThrottle()
 
-    async def create_user(self, username: str, password: str, role: str) -> None:
-        """Add a staff account."""
+    @staticmethod
+    def check_username(raw: str) -> str:
+        """The normalised username, or a clear error naming the rule."""
+        username = normalise_username(raw)
         _check(
             username,
             USERNAME,
@@ -98,43 +193,111 @@ class StaffService:
             "letras, dígitos y . _ @ -, hasta 64, empezando por letra o dígito",
             "letters, digits and . _ @ -, at most 64, starting with a letter or digit",
         )
-        if role not in ROLES:
-            raise InvalidInputError("rol desconocido", "unknown role", errors=[{"path": "role", "message": role}])
-        if len(password) < 12:
+        return username
+
+    @staticmethod
+    def check_password(password: str) -> None:
+        """A clear error unless ``password`` is long enough."""
+        if len(password) < MIN_PASSWORD:
             raise InvalidInputError(
-                "la contraseña necesita al menos 12 caracteres",
-                "the password needs at least 12 characters",
+                f"la contraseña necesita al menos {MIN_PASSWORD} caracteres",
+                f"the password needs at least {MIN_PASSWORD} characters",
                 errors=[{"path": "password", "message": "too short"}],
             )
+
+    async def create_user(self, username: str, password: str, role: str) -> str:
+        """Add a staff account; its username as stored (normalised)."""
+        username = self.check_username(username)
+        if role not in ROLES:
+            raise InvalidInputError("rol desconocido", "unknown role", errors=[{"path": "role", "message": role}])
+        self.check_password(password)
         async with self.db.transaction() as session:
-            if await session.scalar(select(User.id).where(User.username == username)) is not None:
+            if await self._user_id(session, username) is not None:
                 raise ConflictError(f"el usuario {username} ya existe", f"user {username} already exists")
             session.add(
                 User(username=username, password_hash=hash_password(password), role=role, created_at=datetime.now(UTC))
             )
+        return username
 
-    async def create_token(self, username: str, name: str = "personal") -> str:
-        """A new token for ``username``; the only time the plain token is seen."""
+    async def create_token(self, username: str, name: str = "personal", *, days: int | None = TOKEN_DAYS) -> str:
+        """A new token for ``username``, valid ``days`` (None: until revoked); the only time it is seen."""
         _check(name, TOKEN_NAME, "token_name", "de 1 a 100 caracteres imprimibles", "1 to 100 printable characters")
+        if days is not None and not 1 <= days <= 3650:
+            raise InvalidInputError(
+                "la vigencia va de 1 a 3650 días",
+                "validity is 1 to 3650 days",
+                errors=[{"path": "days", "message": str(days)}],
+            )
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
         async with self.db.transaction() as session:
-            user_id = await session.scalar(select(User.id).where(User.username == username))
+            user_id = await self._user_id(session, normalise_username(username))
             if user_id is None:
                 raise NotFoundError(f"el usuario {username} no existe", f"user {username} does not exist")
             session.add(
-                ApiToken(user_id=user_id, token_hash=_token_hash(token), name=name, created_at=datetime.now(UTC))
+                ApiToken(
+                    user_id=user_id,
+                    token_hash=_token_hash(token),
+                    name=name,
+                    created_at=now,
+                    expires_at=now + timedelta(days=days) if days is not None else None,
+                )
             )
         return token
 
-    async def token_for_password(self, username: str, password: str, name: str) -> str:
-        """Exchange a username and password for a new token."""
-        if not USERNAME.match(username):  # no such account can exist: no need to ask the database
-            raise AuthenticationError("usuario o contraseña incorrectos", "wrong username or password")
+    async def tokens(self, username: str | None = None) -> list[TokenView]:
+        """Every token (of ``username``), newest first, revoked and expired ones included."""
+        query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+        if username is not None:
+            query = query.where(func.lower(User.username) == normalise_username(username))
         async with self.db.sessions() as session:
-            user = await session.scalar(select(User).where(User.username == username))
+            rows = (await session.execute(query.order_by(ApiToken.id.desc()))).all()
+        return [
+            TokenView(
+                id=token.id,
+                username=owner,
+                name=token.name,
+                created_at=token.created_at,
+                expires_at=token.expires_at,
+                revoked_at=token.revoked_at,
+            )
+            for token, owner in rows
+        ]
+
+    async def revoke_token(self, token_id: int) -> None:
+        """Revoke a token at once (it stays listed)."""
+        async with self.db.transaction() as session:
+            done = await session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFoundError(f"no hay token vigente con id {token_id}", f"no token in force with id {token_id}")
+
+    async def token_for_password(self, username: str, password: str, name: str, *, address: str = "") -> str:
+        """Exchange a username and password for a new token (failed attempts are limited)."""
+        username = normalise_username(username)
+        self.throttle.check(username, address)
+        user = None
+        if USERNAME.fullmatch(username):  # else no such account can exist: no need to ask the database
+            async with self.db.sessions() as session:
+                user = await session.scalar(select(User).where(func.lower(User.username) == username))
         if user is None or not verify_password(password, user.password_hash):
+            self.throttle.failed(username, address)
             raise AuthenticationError("usuario o contraseña incorrectos", "wrong username or password")
-        return await self.create_token(username, name)
+        self.throttle.succeeded(username)
+        if needs_rehash(user.password_hash):  # an older scheme or weaker parameters: replaced now
+            async with self.db.transaction() as session:
+                await session.execute(
+                    update(User).where(User.id == user.id).values(password_hash=hash_password(password))
+                )
+        return await self.create_token(user.username, name, days=LOGIN_TOKEN_DAYS)
+
+    @staticmethod
+    async def _user_id(session: Any, username: str) -> int | None:
+        user_id: int | None = await session.scalar(select(User.id).where(func.lower(User.username) == username))
+        return user_id
 
     async def authenticate(self, authorization: str | None) -> Staff:
         """The staff member behind an ``Authorization: Bearer`` header."""
@@ -148,9 +311,13 @@ class StaffService:
                 await session.execute(
                     select(User.username, User.role)
                     .join(ApiToken, ApiToken.user_id == User.id)
-                    .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
+                    .where(
+                        ApiToken.token_hash == _token_hash(token),
+                        ApiToken.revoked_at.is_(None),
+                        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > datetime.now(UTC)),
+                    )
                 )
             ).first()
         if row is None:
-            raise AuthenticationError("token inválido o revocado", "invalid or revoked token")
+            raise AuthenticationError("token inválido, vencido o revocado", "invalid, expired or revoked token")
         return Staff(username=row.username, role=row.role)

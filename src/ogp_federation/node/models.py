@@ -128,4 +128,5 @@ class ApiToken(NodeBase):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True), nullable=True)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database
-from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError, invalid_input
+from ogp_federation.core.errors import InvalidInputError, NotFoundError, TooManyRequestsError, invalid_input
 from ogp_federation.feed import signing
 from ogp_federation.feed.protocol import PUSH_NOTICE_TYPE, PushNotice
 
@@ -25,7 +25,7 @@ __all__ = ["PushAccepted", "PushService", "TooManyPushesError"]
 MAX_AGE = timedelta(minutes=10)
 
 
-class TooManyPushesError(OGPError):
+class TooManyPushesError(TooManyRequestsError):
     """The node pushed again too soon."""
 
     default_code = "push.rate_limited"
@@ -94,7 +94,9 @@ class PushService:
                 .values(last_push_at=now)
             )
         if admitted.rowcount == 0:  # type: ignore[attr-defined]
-            raise TooManyPushesError("demasiados avisos seguidos", "too many notices in a row")
+            raise TooManyPushesError(
+                "demasiados avisos seguidos", "too many notices in a row", retry_after=self.min_seconds
+            )
         if node.sequence is not None and notice.sequence <= node.sequence:
             return notice, False
         try:

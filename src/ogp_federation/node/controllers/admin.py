@@ -151,9 +151,10 @@ class Login(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 @post("/admin/api/login", tags=["auth"], request_max_body_size=16 * 1024)
-async def login(runtime: Runtime, data: JSONBody[Login]) -> dict[str, str]:
-    """Exchange a username and password for a new personal API token."""
-    token = await runtime.staff.token_for_password(data.username, data.password, data.token_name)
+async def login(request: Request[Any, Any, State], runtime: Runtime, data: JSONBody[Login]) -> dict[str, str]:
+    """Exchange a username and password for a new personal API token (failed attempts limited: 429)."""
+    address = request.client.host if request.client else ""
+    token = await runtime.staff.token_for_password(data.username, data.password, data.token_name, address=address)
     return {"token": token, "token_type": "Bearer"}
 
 
@@ -171,8 +172,8 @@ class NewStaff(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 async def create_user(runtime: Runtime, staff: CurrentStaff, data: JSONBody[NewStaff]) -> dict[str, str]:
     """Create a staff account (admins only)."""
     staff.require("admin")
-    await runtime.staff.create_user(data.username, data.password, data.role)
-    return {"username": data.username, "role": data.role}
+    username = await runtime.staff.create_user(data.username, data.password, data.role)
+    return {"username": username, "role": data.role}
 
 
 ADMIN_HANDLERS: list[Any] = [milestone_history, login, create_user] + [record_controller(c) for c in COLLECTIONS]
