@@ -34,6 +34,7 @@ from agg_helpers import test_settings as settings_for
 from ogp_federation.aggregator.app import create_app
 from ogp_federation.aggregator.common import load_settings
 from ogp_federation.aggregator.harvest import StateChange
+from ogp_federation.aggregator.net import BlockedAddressError, NetworkGuard
 from ogp_federation.aggregator.registry import Commune, Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.setup import MIGRATIONS, prepare_database
@@ -542,3 +543,38 @@ def test_cli_harvest_now_forces_a_poll_of_every_node_or_the_ones_named(
         assert result[0] == 2
         assert result[3] is None
         assert "05101" in result[2]
+
+
+def test_registering_again_keeps_confirmed_keys_and_says_when_they_changed(
+    cli_env: dict[str, str], static_node: tuple[str, Path, list[str]]
+) -> None:
+    """Regression: `node add` again reset confirmed keys to unconfirmed without a word."""
+    base, site, _ = static_node
+    (site / "jwks.json").write_text(json.dumps(signing.jwks_of([signing.generate_key()])), encoding="utf-8")
+    assert agg(cli_env, "node", "add", CUT, base, "--trust-fetched-keys")[0] == 0
+    same_keys = agg(cli_env, "node", "add", CUT, base)
+    (site / "jwks.json").write_text(json.dumps(signing.jwks_of([signing.generate_key()])), encoding="utf-8")
+    new_keys = agg(cli_env, "node", "add", CUT, base)
+    assert same_keys[0] == 0
+    assert "confirmadas" in same_keys[1]
+    assert "atención" not in same_keys[2]
+    assert new_keys[0] == 0
+    assert "por confirmar" in new_keys[1]
+    assert "ya no están confirmadas" in new_keys[2]
+    assert f"aggregator node confirm {CUT}" in new_keys[2]
+
+
+def test_a_missing_or_bad_setting_names_its_environment_variable() -> None:
+    with pytest.raises(ConfigurationError) as missing:
+        load_settings(None, {})
+    with pytest.raises(ConfigurationError) as bad:
+        load_settings(None, {"OGP_AGG_DATABASE_URL": "sqlite+aiosqlite:///x.db", "OGP_AGG_CONCURRENCY": "muchos"})
+    assert "OGP_AGG_DATABASE_URL" in missing.value.message
+    assert "OGP_AGG_CONCURRENCY" in bad.value.message
+
+
+async def test_the_ssrf_refusal_says_which_setting_allows_a_network() -> None:
+    with pytest.raises(BlockedAddressError) as caught:
+        await NetworkGuard().check("http://127.0.0.1:8080/")
+    assert "allowed_networks" in caught.value.message
+    assert "OGP_AGG_ALLOWED_NETWORKS" in caught.value.message_en

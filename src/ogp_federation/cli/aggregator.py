@@ -89,9 +89,10 @@ async def node_add(
 ) -> None:
     """Register the node of commune CUT at URL (a live node or a static folder's base URL)."""
     keys = _json_object(read_source(jwks, max_bytes=1024 * 1024), "--jwks") if jwks else None
-    node = await with_runtime(
-        config_path,
-        lambda runtime: runtime.registry.add_node(
+
+    async def register(runtime: Any) -> tuple[Any, Any]:
+        before = next((n for n in await runtime.registry.nodes() if n.cut == cut), None)
+        node = await runtime.registry.add_node(
             cut,
             url,
             jwks=keys,
@@ -99,11 +100,20 @@ async def node_add(
             interval=interval,
             contact_email=contact_email,
             webhook_url=webhook,
-        ),
-    )
+        )
+        return before, node
+
+    before, node = await with_runtime(config_path, register)
     kids = ", ".join(str(k.get("kid")) for k in node.keys.get("keys", []))
     state = "confirmadas" if node.keys_confirmed else "por confirmar (aggregator node confirm)"
     click.echo(f"nodo {cut} registrado: {node.feed_url}\nclaves / keys: {kids} — {state}")
+    if before is not None and before.keys_confirmed and not node.keys_confirmed:
+        click.echo(
+            f"atención: las claves del nodo cambiaron y ya no están confirmadas; no se cosechará hasta "
+            f"«aggregator node confirm {cut}» / warning: the node's keys changed and are no longer confirmed; "
+            f"it is not harvested until `aggregator node confirm {cut}`",
+            err=True,
+        )
 
 
 @node_group.command("confirm")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import tomllib
 from collections.abc import Mapping
@@ -127,4 +128,21 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     try:
         return msgspec.convert(data, AggregatorSettings, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigurationError("configuración inválida", "invalid settings", detail=str(exc)) from exc
+        raise _invalid(exc) from exc
+
+
+_FIELD = re.compile(r"field `(\w+)`|at `\$\.(\w+)")
+
+
+def _invalid(exc: msgspec.ValidationError) -> ConfigurationError:
+    """The settings error, naming the setting and the environment variable that sets it."""
+    match = _FIELD.search(str(exc))
+    name = next((group for group in match.groups() if group), None) if match else None
+    if name is None:
+        return ConfigurationError("configuración inválida", "invalid settings", detail=str(exc))
+    variable = ENV_PREFIX + name.upper()
+    return ConfigurationError(
+        f"configuración inválida: {name} (variable {variable}, o «{name} = …» en [aggregator])",
+        f"invalid settings: {name} (variable {variable}, or '{name} = …' under [aggregator])",
+        detail=str(exc),
+    )

@@ -103,8 +103,10 @@ class NetworkGuard:
         blocked = [a for a in addresses if not self.is_allowed(a)]
         if blocked:
             raise BlockedAddressError(
-                f"{parts.hostname} apunta a una dirección no pública ({blocked[0]})",
-                f"{parts.hostname} points at a non-public address ({blocked[0]})",
+                f"{parts.hostname} apunta a una dirección no pública ({blocked[0]}); si el nodo está en una red "
+                "suya, agréguela al ajuste allowed_networks (OGP_AGG_ALLOWED_NETWORKS)",
+                f"{parts.hostname} points at a non-public address ({blocked[0]}); if the node is in a network of "
+                "yours, add it to the allowed_networks setting (OGP_AGG_ALLOWED_NETWORKS)",
             )
         return ResolvedTarget(parts.scheme, host, port, addresses[0])
 

@@ -126,7 +126,10 @@ class RegistryService:
             node.base_url, node.feed_url = base, descriptor.feed_url
             node.signature_url, node.jwks_url = descriptor.signature_url, descriptor.jwks_url
             node.changes_template = descriptor.changes_url_template
-            node.keys, node.keys_confirmed = signing.pinned_jwks(keys), confirmed  # only what verifying needs
+            pinned = signing.pinned_jwks(keys)  # only what verifying needs
+            if node.keys_confirmed and not confirmed and pinned == node.keys:
+                confirmed = True  # registered again with the keys already confirmed: nothing to confirm anew
+            node.keys, node.keys_confirmed = pinned, confirmed
             node.poll_interval = interval or node.poll_interval or self.default_interval
             node.contact_email = contact_email or node.contact_email
             node.webhook_url = webhook_url or node.webhook_url
