@@ -201,3 +201,26 @@ def test_push_urls_must_be_http_urls(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_settings(config, {})
     assert "$.push_urls[0]" in (caught.value.detail or "")
+
+
+async def test_serving_on_another_port_derives_a_local_public_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: `node serve --port N` with the default public_url published a descriptor for port 8080."""
+    from node_helpers import make_node  # noqa: PLC0415
+    from ogp_federation.cli.node import _local_public_url  # noqa: PLC0415
+
+    monkeypatch.delenv("OGP_NODE_PUBLIC_URL", raising=False)
+    local = await make_node(
+        tmp_path / "a", f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", public_url="http://127.0.0.1:8080"
+    )
+    public = await make_node(
+        tmp_path / "b", f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", public_url="https://ga.comuna.cl"
+    )
+    config_a, config_b = tmp_path / "a" / "node.toml", tmp_path / "b" / "node.toml"
+    assert local.public_url == "http://127.0.0.1:8080"
+    assert public.public_url == "https://ga.comuna.cl"
+    assert _local_public_url(config_a, "127.0.0.1", 9000) == "http://127.0.0.1:9000"
+    assert _local_public_url(config_a, "::1", 9000) == "http://[::1]:9000"
+    assert _local_public_url(config_a, "127.0.0.1", 8080) is None
+    assert _local_public_url(config_b, "127.0.0.1", 9000) is None  # behind a proxy: the port differs by design

@@ -136,6 +136,10 @@ def serve_command(config_path: Path, host: str, port: int, workers: int) -> None
 
     _check_node(config_path)  # fail early and clearly: bad settings, a database down or not migrated
     os.environ[CONFIG_ENV] = str(config_path.resolve())
+    derived = _local_public_url(config_path, host, port)
+    if derived is not None:  # the descriptor and the pushes must name the port actually served
+        os.environ["OGP_NODE_PUBLIC_URL"] = derived
+        click.echo(f"public_url local ajustada al puerto servido / local public_url set to the port served: {derived}")
     uvicorn.run(
         "ogp_federation.node.asgi:app_from_environment",
         factory=True,
@@ -145,6 +149,24 @@ def serve_command(config_path: Path, host: str, port: int, workers: int) -> None
         log_level="info",
         log_config=None,  # the app factory configures logging; uvicorn's own records then share its format
     )
+
+
+def _local_public_url(config_path: Path, host: str, port: int) -> str | None:
+    """The public URL to serve under when the configured one is this machine at another port, else None.
+
+    A node published at a real address (behind a proxy, say) keeps it: only a loopback URL is derived.
+    """
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    from ogp_federation.node.settings import load_settings  # noqa: PLC0415
+
+    configured = urlsplit(load_settings(config_path).public_url)
+    local = configured.hostname in ("127.0.0.1", "localhost", "::1")
+    if not local or configured.port == port or "OGP_NODE_PUBLIC_URL" in os.environ:
+        return None
+    served = host if host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104 (compared, not bound)
+    served = f"[{served}]" if ":" in served else served
+    return f"{configured.scheme}://{served}:{port}{configured.path.rstrip('/')}"
 
 
 @_run
