@@ -463,3 +463,27 @@ async def test_the_node_is_not_ready_without_its_tables(tmp_path: Path) -> None:
             await runtime.check_ready()
     finally:
         await runtime.db.close()
+
+
+def test_the_citizen_page_marks_overdue_milestones_and_says_what_progress_means() -> None:
+    from datetime import date  # noqa: PLC0415
+
+    from ogp_federation.node.citizen import render_commitment, render_plan  # noqa: PLC0415
+
+    feed = decode((FEEDS / "penalolen.json").read_bytes())
+    open_ones = [m for m in feed.milestones if m.status.value not in ("completed", "cancelled")]
+    assert open_ones, "the fixture has milestones still open"
+    latest_due = max(m.due for m in feed.milestones)
+    before_all = render_plan(feed, today=min(m.due for m in feed.milestones))
+    after_all = date(latest_due.year + 1, 1, 1)
+    late_plan = render_plan(feed, today=after_all)
+    commitment = open_ones[0].commitment_id
+    late_page = render_commitment(feed, commitment, today=after_all)
+    assert late_page is not None
+    assert "Vencido" not in before_all
+    assert late_page.count("Vencido: su plazo pasó sin cumplirse") == sum(
+        1 for m in open_ones if m.commitment_id == commitment
+    )
+    assert "Avance informado por la municipalidad" in late_plan
+    assert "hitos vencidos" in late_plan or "1 hito vencido" in late_plan
+    assert "1 hitos" not in late_plan  # plurals agree

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ogp_federation.feed import PlanFeed
+from ogp_federation.feed.enums import MilestoneStatus
 from ogp_federation.feed.labels import label
 from ogp_federation.feed.model import Commitment, Indicator, Observation
 
-__all__ = ["CONTENT_SECURITY_POLICY", "Sparkline", "render_commitment", "render_plan"]
+__all__ = ["CONTENT_SECURITY_POLICY", "Sparkline", "chile_today", "render_commitment", "render_plan"]
+
+CHILE = ZoneInfo("America/Santiago")
+
+
+def chile_today() -> date:
+    """Today's date in continental Chile (what "overdue" is measured against)."""
+    return datetime.now(CHILE).date()
+
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
@@ -37,8 +47,13 @@ def _fecha(value: date | None) -> str:
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}" if value else ""
 
 
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 _environment.filters["label"] = label
 _environment.filters["fecha"] = _fecha
+_environment.globals["plural"] = _plural
 
 
 @dataclass(frozen=True)
@@ -72,10 +87,19 @@ class Sparkline:
         return cls(points, values[0], values[-1], ordered[0].period_start, ordered[-1].period_end, len(values))
 
 
-def _context(feed: PlanFeed) -> dict[str, Any]:
+_CLOSED = (MilestoneStatus.COMPLETED, MilestoneStatus.CANCELLED)
+
+
+def _context(feed: PlanFeed, today: date) -> dict[str, Any]:
     milestones: dict[str, list[Any]] = defaultdict(list)
     for milestone in sorted(feed.milestones, key=lambda m: m.due):
         milestones[milestone.commitment_id].append(milestone)
+    # Overdue: due before today and neither completed nor cancelled (shown in words, not by colour alone).
+    overdue = {m.id for m in feed.milestones if m.due < today and m.status not in _CLOSED}
+    children: dict[str, int] = defaultdict(int)
+    for commitment in feed.commitments:
+        if commitment.parent_id is not None:
+            children[commitment.parent_id] += 1
     inputs: dict[str, list[Any]] = defaultdict(list)
     for item in feed.inputs:
         inputs[item.event_id].append(item)
@@ -104,17 +128,23 @@ def _context(feed: PlanFeed) -> dict[str, Any]:
         "indicators": indicators,
         "organizations": {o.id: o for o in feed.organizations},
         "generated": feed.generated_at,
+        "overdue": overdue,
+        "children": children,
+        "today": today,
     }
 
 
-def render_plan(feed: PlanFeed, *, root: str = "") -> str:
-    """The plan's main page; ``root`` is the relative path back to the site root."""
-    return _environment.get_template("plan.html").render(**_context(feed), root=root)
+def render_plan(feed: PlanFeed, *, root: str = "", today: date | None = None) -> str:
+    """The plan's main page; ``root`` is the relative path back to the site root; overdue as of ``today``."""
+    return _environment.get_template("plan.html").render(**_context(feed, today or chile_today()), root=root)
 
 
-def render_commitment(feed: PlanFeed, commitment_id: str, *, root: str = "../../") -> str | None:
+def render_commitment(
+    feed: PlanFeed, commitment_id: str, *, root: str = "../../", today: date | None = None
+) -> str | None:
     """The page of one commitment, or None if there is no such commitment."""
     commitment = next((c for c in feed.commitments if c.id == commitment_id), None)
     if commitment is None:
         return None
-    return _environment.get_template("commitment.html").render(**_context(feed), commitment=commitment, root=root)
+    context = _context(feed, today or chile_today())
+    return _environment.get_template("commitment.html").render(**context, commitment=commitment, root=root)

@@ -52,8 +52,8 @@ class Snapshot:
         return decode(self.body)
 
     @cached_property
-    def pages(self) -> dict[str | None, str | None]:
-        """The citizen pages rendered from this publication (the plan under None, commitments by id).
+    def pages(self) -> dict[str, str | None]:
+        """The citizen pages rendered from this publication, by path (and the day they were rendered on).
 
         They live with the publication of the node they belong to: several nodes served by one process
         never see each other's pages, and a new publication starts with none.

@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from ogp_federation.core.errors import NotFoundError
-from ogp_federation.node.citizen import CONTENT_SECURITY_POLICY, render_commitment, render_plan
+from ogp_federation.node.citizen import CONTENT_SECURITY_POLICY, chile_today, render_commitment, render_plan
 from ogp_federation.node.snapshot import Snapshot
 
 from ._deps import Runtime
@@ -28,14 +28,23 @@ HTML_HEADERS = {
 
 
 def _page(snapshot: Snapshot, commitment_id: str | None) -> str | None:
-    """The page, rendered once per publication (``None``: no such commitment)."""
+    """The page, rendered once per publication and day (overdue milestones change with the date)."""
+    today = chile_today()
     pages = snapshot.pages
-    if commitment_id not in pages:
+    if pages.get("day") != today.isoformat():
+        pages.clear()
+        pages["day"] = today.isoformat()
+    key = f"plan/{commitment_id}" if commitment_id is not None else "plan"
+    if key not in pages:
         if commitment_id is not None and not any(c.id == commitment_id for c in snapshot.feed.commitments):
             return None  # an unknown id is not kept: arbitrary ids must not grow the cache
         feed = snapshot.feed
-        pages[commitment_id] = render_plan(feed) if commitment_id is None else render_commitment(feed, commitment_id)
-    return pages[commitment_id]
+        pages[key] = (
+            render_plan(feed, today=today)
+            if commitment_id is None
+            else render_commitment(feed, commitment_id, today=today)
+        )
+    return pages[key]
 
 
 def _html(body: str, snapshot: Snapshot) -> Response[str]:
