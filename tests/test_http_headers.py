@@ -49,3 +49,25 @@ async def test_every_aggregator_page_has_one_charset(tmp_path: Path) -> None:
             for path in paths:
                 _check(await http.get(path), path)
             assert (await http.get("/status")).headers["content-type"] == "text/html; charset=utf-8"
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+async def test_a_person_gets_a_spanish_page_and_a_client_a_problem_for_an_unknown_page(tmp_path: Path) -> None:
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    await load_fixture(settings)
+    async with client(settings) as http:
+        person = await http.get("/no-existe<script>", headers={"Accept": BROWSER})
+        missing_commitment = await http.get("/plan/no-existe", headers={"Accept": BROWSER})
+        machine = await http.get("/no-existe", headers={"Accept": "application/json"})
+        default = await http.get("/no-existe")
+    assert person.status_code == missing_commitment.status_code == 404
+    assert person.headers["content-type"] == "text/html; charset=utf-8"
+    assert "Página no encontrada" in person.text
+    assert "<script>" not in person.text
+    assert "default-src 'none'" in person.headers["content-security-policy"]
+    assert "compromiso no encontrado" in missing_commitment.text
+    for answer in (machine, default):
+        assert answer.status_code == 404
+        assert answer.headers["content-type"].startswith("application/problem+json")

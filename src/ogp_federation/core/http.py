@@ -7,6 +7,7 @@ the lifespan wiring of a runtime.
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 from collections.abc import AsyncIterator, Callable
@@ -16,7 +17,7 @@ from typing import Any, Protocol, cast
 from litestar import Litestar, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
-from litestar.enums import ScopeType
+from litestar.enums import MediaType, ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 
@@ -29,11 +30,13 @@ __all__ = [
     "SECURITY_HEADERS",
     "Service",
     "answer_head_like_get",
+    "error_page",
     "exception_handlers",
     "paged",
     "problem",
     "provide_value",
     "service_wiring",
+    "wants_html",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -63,7 +66,48 @@ def paged(request: Request[Any, Any, Any], page: Page[Any]) -> Response[list[Any
     return Response(page.items, headers=next_link(request.url.path, request.query_params, page.next))
 
 
+_ERROR_PAGE = """<!doctype html>
+<html lang="es-CL"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title></head>
+<body><main><h1>{title}</h1><p>{detail}</p><p><a href="/">Volver al inicio</a></p>
+<p lang="en"><small>{title_en}</small></p></main></body></html>
+"""
+_ERROR_PAGE_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+_PAGE_TITLES = {
+    404: ("Página no encontrada", "Page not found"),
+    401: ("Necesita identificarse", "Authentication needed"),
+    403: ("No tiene permiso", "Forbidden"),
+    405: ("Acción no permitida", "Method not allowed"),
+    500: ("Error interno", "Internal error"),
+    503: ("Servicio no disponible por ahora", "Service unavailable for now"),
+}
+
+
+def wants_html(request: Request[Any, Any, Any]) -> bool:
+    """Whether the client is a person's browser (it asks for HTML before JSON)."""
+    accept = request.headers.get("accept", "").lower()
+    html, json_ = accept.find("text/html"), accept.find("json")
+    return html != -1 and (json_ == -1 or html < json_)
+
+
+def error_page(status: int, detail: str, detail_en: str) -> Response[str]:
+    """The Spanish (then English) page a browser gets for an error, everything in it escaped."""
+    title, title_en = _PAGE_TITLES.get(status, ("No se pudo atender la solicitud", "The request could not be served"))
+    body = _ERROR_PAGE.format(
+        title=html.escape(title), detail=html.escape(detail), title_en=html.escape(f"{title_en}: {detail_en}")
+    )
+    headers = {header.name: header.value or "" for header in SECURITY_HEADERS}
+    return Response(
+        body,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={**headers, "Content-Security-Policy": _ERROR_PAGE_CSP},
+    )
+
+
 def _ogp_error(request: Request[Any, Any, Any], exc: OGPError) -> Response[Any]:
+    if wants_html(request) and not isinstance(exc, DatabaseUnavailableError | TooManyRequestsError):
+        return error_page(exc.status_code, exc.describe(), exc.describe("en"))
     english = "en" in request.headers.get("accept-language", "")[:2]
     extra: dict[str, Any] = {"message": exc.message, "message_en": exc.message_en}
     if isinstance(exc, InvalidInputError):
@@ -86,8 +130,13 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
     return problem(400, "bad_request", "solicitud inválida / invalid request", detail, errors=errors)
 
 
-def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     headers = dict(exc.headers or {})
+    if wants_html(request) and exc.status_code in (404, 405):
+        detail = "la dirección no existe en este sitio" if exc.status_code == 404 else "esta acción no se admite aquí"
+        page = error_page(exc.status_code, detail, exc.detail)
+        page.headers.update(headers)
+        return page
     if exc.status_code == 400:  # e.g. a body that is not JSON: same shape as a failed validation
         response = problem(400, "bad_request", "solicitud inválida / invalid request", exc.detail)
     else:
