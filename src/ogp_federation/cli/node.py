@@ -217,12 +217,17 @@ def user_group() -> None:
     """Cuentas del personal / staff accounts."""
 
 
-def _password(password_stdin: bool, generate: bool) -> str:
-    """The new account's password: from standard input, generated, or asked twice (in Spanish)."""
+def _password(given: str | None, password_stdin: bool, generate: bool) -> str:
+    """The new account's password: given, from standard input, generated, or asked twice (in Spanish)."""
     from ogp_federation.node.auth import MIN_PASSWORD, StaffService  # noqa: PLC0415
 
-    if password_stdin and generate:
-        raise click.UsageError("use --password-stdin o --generate-password, no ambos / not both")
+    if sum((given is not None, password_stdin, generate)) > 1:
+        raise click.UsageError(
+            "use solo una de --password, --password-stdin y --generate-password / use only one of them"
+        )
+    if given is not None:
+        StaffService.check_password(given)
+        return given
     if generate:
         import secrets  # noqa: PLC0415
 
@@ -255,10 +260,17 @@ def _password(password_stdin: bool, generate: bool) -> str:
 @config_option
 @click.argument("username")
 @click.option("--role", type=click.Choice(["editor", "admin"]), default="editor", show_default=True, help="Rol / role.")
+@click.option(
+    "--password",
+    "given",
+    help="La contraseña (visible para otros usuarios del equipo: mejor --password-stdin) / the password.",
+)
 @click.option("--password-stdin", is_flag=True, help="Leer la contraseña de la entrada / read it from standard input.")
 @click.option("--generate-password", "generate", is_flag=True, help="Generar una y mostrarla / make one and show it.")
 @_run
-async def user_create(config_path: Path, username: str, role: str, password_stdin: bool, generate: bool) -> None:
+async def user_create(
+    config_path: Path, username: str, role: str, given: str | None, password_stdin: bool, generate: bool
+) -> None:
     """Crear una cuenta del personal / create a staff account.
 
     The password is asked twice (at least 12 characters), read from standard input with
@@ -267,7 +279,7 @@ async def user_create(config_path: Path, username: str, role: str, password_stdi
     from ogp_federation.node.auth import StaffService  # noqa: PLC0415
 
     stored = StaffService.check_username(username)  # before asking anything
-    password = _password(password_stdin, generate)
+    password = _password(given, password_stdin, generate)
     stored = await _with_runtime(config_path, lambda runtime: runtime.staff.create_user(stored, password, role))
     click.echo(f"usuario {stored} ({role}) creado / created")
     if generate:
