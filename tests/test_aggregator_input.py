@@ -578,3 +578,40 @@ async def test_the_ssrf_refusal_says_which_setting_allows_a_network() -> None:
         await NetworkGuard().check("http://127.0.0.1:8080/")
     assert "allowed_networks" in caught.value.message
     assert "OGP_AGG_ALLOWED_NETWORKS" in caught.value.message_en
+
+
+def test_cli_node_import_registers_every_row_and_reports_each(
+    cli_env: dict[str, str], static_node: tuple[str, Path, list[str]], tmp_path: Path
+) -> None:
+    base, site, _ = static_node
+    (site / "jwks.json").write_text(json.dumps(signing.jwks_of([signing.generate_key()])), encoding="utf-8")
+    listing = tmp_path / "nodos.csv"
+    listing.write_text(
+        "cut;url;interval;trust_fetched_keys\n"
+        f"{CUT};{base};600;sí\n"
+        "13119;http://127.0.0.1:9/nada;;no\n"  # nothing listens there
+        "99999;https://x.example.cl;;\n"  # not a commune
+        f"{CUT};{base};;\n"  # the same commune twice
+        "13128;no-es-url;;\n",
+        encoding="cp1252",
+    )
+    first = agg(cli_env, "node", "import", str(listing))
+    again = agg(cli_env, "node", "import", str(listing))
+    listed = agg(cli_env, "node", "list")
+    bad_header = tmp_path / "malo.csv"
+    bad_header.write_text("comuna,direccion\n13122,http://x\n", encoding="utf-8")
+    refused_file = agg(cli_env, "node", "import", str(bad_header))
+    lines = [line for line in first[1].splitlines() if line.startswith("fila")]
+    assert first[0] == 1  # some rows were refused
+    assert first[3] is None
+    assert len(lines) == 5
+    assert "fila    2  13122  registrado (claves confirmadas)" in first[1]
+    assert "fila    3  13119  rechazado: [connect.refused]" in first[1]
+    assert "fila    4  99999  rechazado" in first[1]
+    assert "ya está en la fila 2" in first[1]
+    assert "fila    6  13128  rechazado" in first[1]
+    assert "1 de 5 filas registradas" in first[1]
+    assert "fila    2  13122  actualizado (claves confirmadas)" in again[1]  # idempotent
+    assert listed[1].count(CUT) == 1
+    assert refused_file[0] == 2
+    assert "columna comuna" in refused_file[2]

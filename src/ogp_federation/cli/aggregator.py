@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,41 @@ async def node_add(
             f"it is not harvested until `aggregator node confirm {cut}`",
             err=True,
         )
+
+
+@node_group.command("import")
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), default=16, show_default=True, help="Nodos a la vez / at once."
+)
+@_run
+async def node_import(config_path: Path | None, file: Path, concurrency: int) -> None:
+    """Registrar muchos nodos desde un CSV / register many nodes from a CSV file, concurrently.
+
+    Columns: cut, url (required), interval, contact_email, webhook_url, trust_fetched_keys (sí/no).
+    Every row's outcome is printed; running the same file again is safe. Exit 1 when a row was refused.
+    """
+    from ogp_federation.aggregator.registry import parse_registrations  # noqa: PLC0415
+
+    if file.stat().st_size > 1024 * 1024:
+        raise click.UsageError(f"{file}: más de 1 MiB / over 1 MiB")
+    rows, refused = parse_registrations(file.read_bytes())
+    done = await with_runtime(
+        config_path, lambda runtime: runtime.registry.register_many(rows, concurrency=concurrency)
+    )
+    outcomes = sorted([*refused, *done], key=lambda outcome: outcome.row)
+    words = {"registered": "registrado", "updated": "actualizado", "refused": "rechazado"}
+    for outcome in outcomes:
+        keys = ""
+        if outcome.keys_confirmed is not None:
+            keys = " (claves confirmadas)" if outcome.keys_confirmed else " (claves por confirmar)"
+        why = f": [{outcome.code}] {outcome.message}" if outcome.outcome == "refused" else ""
+        click.echo(f"fila {outcome.row:>4}  {outcome.cut or '—':<5}  {words[outcome.outcome]}{keys}{why}")
+    failed = sum(1 for outcome in outcomes if outcome.outcome == "refused")
+    click.echo(f"{len(outcomes) - failed} de {len(outcomes)} filas registradas / rows registered")
+    if failed:
+        sys.exit(1)
 
 
 @node_group.command("confirm")

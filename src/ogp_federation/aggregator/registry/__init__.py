@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .bulk import BulkRow, RowOutcome, parse_registrations
 from .models import ETAG_LENGTH, LAST_MODIFIED_LENGTH, Commune, Node
 from .schemas import Attributes, CommuneView, NodeRegistration, NodeView
 from .service import RegistryService
@@ -10,10 +11,13 @@ __all__ = [
     "ETAG_LENGTH",
     "LAST_MODIFIED_LENGTH",
     "Attributes",
+    "BulkRow",
     "Commune",
     "CommuneView",
     "Node",
     "NodeRegistration",
     "NodeView",
     "RegistryService",
+    "RowOutcome",
+    "parse_registrations",
 ]

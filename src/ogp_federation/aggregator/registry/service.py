@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from ogp_federation.feed import signing
 from ogp_federation.feed.protocol import DESCRIPTOR_PATH, NodeDescriptor
 from ogp_federation.feed.reference import CommuneReference
 
+from .bulk import BulkRow, RowOutcome
 from .models import Commune, Node
 from .schemas import Attributes, NodeRegistration, checked
 
@@ -62,6 +64,34 @@ class RegistryService:
             contact_email=entry.contact_email,
             webhook_url=entry.webhook_url,
         )
+
+    async def register_many(self, rows: list[BulkRow], *, concurrency: int = 16) -> list[RowOutcome]:
+        """Register every row, ``concurrency`` at a time (each reads its node); one outcome per row, in order.
+
+        Idempotent: registering the same file again re-reads each node and keeps confirmed keys that did
+        not change. A node that cannot be read is that row's refusal, never the others'.
+        """
+        known = {node.cut for node in await self.nodes()}
+        limit = asyncio.Semaphore(concurrency)
+
+        async def one(item: BulkRow) -> RowOutcome:
+            entry = item.registration
+            async with limit:
+                try:
+                    node = await self.register(entry)
+                except OGPError as exc:
+                    return RowOutcome(
+                        row=item.row,
+                        cut=entry.cut,
+                        outcome="refused",
+                        code=exc.code,
+                        message=exc.describe(),
+                        message_en=exc.describe("en"),
+                    )
+            outcome = "updated" if entry.cut in known else "registered"
+            return RowOutcome(row=item.row, cut=entry.cut, outcome=outcome, keys_confirmed=node.keys_confirmed)
+
+        return list(await asyncio.gather(*(one(item) for item in rows)))
 
     async def add_node(
         self,
