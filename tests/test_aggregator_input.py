@@ -615,3 +615,26 @@ def test_cli_node_import_registers_every_row_and_reports_each(
     assert listed[1].count(CUT) == 1
     assert refused_file[0] == 2
     assert "columna comuna" in refused_file[2]
+
+
+def test_aggregator_init_writes_settings_and_a_database_and_never_overwrites(tmp_path: Path) -> None:
+    config = tmp_path / "agg" / "aggregator.toml"
+    runner = CliRunner()
+    made = runner.invoke(cli, ["aggregator", "init", "--config", str(config), "--allow-network", "127.0.0.0/8"])
+    again = runner.invoke(cli, ["aggregator", "init", "--config", str(config)])
+    bad = runner.invoke(
+        cli, ["aggregator", "init", "--config", str(tmp_path / "x.toml"), "--allow-network", "300.0.0.0/8"]
+    )
+    assert made.exit_code == 0, made.output
+    token = made.stdout.split("(shown only now): ")[1].split()[0]
+    settings = load_settings(config, {})
+    assert settings.allowed_networks == ["127.0.0.0/8"]
+    assert settings.admin_token_hashes == [hashlib.sha256(token.encode()).hexdigest()]
+    assert token not in config.read_text(encoding="utf-8")
+    assert oct(config.stat().st_mode & 0o777) == "0o600"
+    listed = runner.invoke(cli, ["aggregator", "node", "list", "--config", str(config)])
+    assert listed.exit_code == 0, listed.output  # migrated and seeded
+    assert again.exit_code == 2
+    assert "ya existe" in again.stderr
+    assert bad.exit_code == 2
+    assert not (tmp_path / "x.toml").exists()

@@ -47,6 +47,38 @@ def aggregator() -> None:
     """Agregador de la asociación / the association's aggregator."""
 
 
+@aggregator.command("init")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("aggregator.toml"),
+    show_default=True,
+    help="Archivo de configuración a crear / settings file to create.",
+)
+@click.option("--database-url", help="postgresql+asyncpg://… (por omisión SQLite junto al archivo / default SQLite).")
+@click.option("--public-url", default="http://127.0.0.1:8100", show_default=True, help="Dónde se le encuentra.")
+@click.option(
+    "--allow-network", "networks", multiple=True, help="Red no pública con nodos (repetible), p. ej. 127.0.0.0/8."
+)
+@_run
+async def init_command(config_path: Path, database_url: str | None, public_url: str, networks: tuple[str, ...]) -> None:
+    """Crear configuración y base de datos / create the settings file and the database, seeded with the communes.
+
+    An operator token is printed once; only its hash is written. Then: aggregator node add, or node import.
+    """
+    from ogp_federation.aggregator.setup import init_aggregator  # noqa: PLC0415
+
+    settings, token = await init_aggregator(
+        config_path, database_url=database_url, public_url=public_url, allowed_networks=list(networks)
+    )
+    click.echo(f"agregador listo / aggregator ready: {config_path} ({settings.database_url})")
+    click.echo(f"token de operador (se muestra solo esta vez) / operator token (shown only now): {token}")
+    click.echo(
+        f"siguiente / next: export {CONFIG_ENV}={config_path.resolve()}; ogp-federation aggregator node add CUT URL"
+    )
+
+
 @aggregator.group("db")
 def db_group() -> None:
     """Base de datos / database."""
