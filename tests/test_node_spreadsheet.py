@@ -48,7 +48,8 @@ def _edit(workbook: bytes, edits: dict[tuple[str, int, str], Any]) -> bytes:
 
 async def test_template_has_one_sheet_per_collection_with_spanish_headers(runtime: NodeRuntime) -> None:
     book = load_workbook(io.BytesIO(await export_workbook(runtime, "xlsx", template=True)))
-    assert book.sheetnames == [sheet.name for sheet in all_sheets()]
+    assert book.sheetnames == ["instrucciones", *[sheet.name for sheet in all_sheets()], "listas"]
+    assert book["listas"].sheet_state == "hidden"
     assert [c.value for c in book["hitos"][1]] == [
         "id",
         "compromiso",
@@ -60,7 +61,7 @@ async def test_template_has_one_sheet_per_collection_with_spanish_headers(runtim
         "cumplido_el",
         "motivo_fuera_de_plazo",
     ]
-    assert all(book[name].max_row == 1 for name in book.sheetnames)
+    assert all(book[sheet.name].max_row == 1 for sheet in all_sheets())  # no example row to import by mistake
 
 
 async def test_importing_the_penalolen_workbook_publishes_the_fixture(runtime: NodeRuntime) -> None:
@@ -96,7 +97,7 @@ async def test_three_bad_cells_are_all_reported_and_nothing_is_imported(runtime:
         penalolen_workbook(),
         {
             ("hitos", 3, "vencimiento"): "30 de febrero",  # not a date
-            ("eventos", 2, "modalidad"): "presencial",  # not a valid value
+            ("eventos", 2, "modalidad"): "a distancia",  # not a valid value
             ("aportes", 4, "evento"): "evento-que-no-existe",  # dangling reference
         },
     )
@@ -259,7 +260,7 @@ async def test_the_upload_endpoint_answers_a_damaged_sheet_with_a_problem(tmp_pa
         )
     assert answer.status_code == 415
     assert answer.headers["content-type"].startswith("application/problem+json")
-    assert "planes" in answer.json()["title"]
+    assert "la hoja «" in answer.json()["title"]
 
 
 def _cell_errors(caught: pytest.ExceptionInfo[InvalidInputError]) -> set[tuple[object, object, object]]:
@@ -334,3 +335,66 @@ async def test_a_csv_saved_by_spanish_excel_imports(runtime: NodeRuntime, bom: b
     assert published.commitments == expected.commitments
     assert published.observations == expected.observations
     assert published.organizations[0].name == expected.organizations[0].name  # accents survive cp1252
+
+
+async def test_the_template_guides_a_person_and_its_drop_downs_hold_the_spanish_labels(runtime: NodeRuntime) -> None:
+    book = load_workbook(io.BytesIO(await export_workbook(runtime, "xlsx", template=True)))
+    guide = "\n".join(str(row[0].value or "") for row in book["instrucciones"].iter_rows())
+    hitos = book["hitos"]
+    validations = {str(v.sqref).split(":")[0]: v for v in hitos.data_validations.dataValidation}
+    status_column = [c.value for c in hitos[1]].index("estado") + 1
+    letter = hitos.cell(row=1, column=status_column).column_letter
+    rule = validations[f"{letter}2"]
+    first, last = rule.formula1.split("!")[1].replace("$", "").split(":")
+    offered = [book["listas"][f"{first[0]}{row}"].value for row in range(int(first[1:]), int(last[1:]) + 1)]
+    examples = [row for row in book["instrucciones"].iter_rows(values_only=True) if row and row[0] == "ejemplo"]
+    assert "separados por comas" in guide
+    assert "1.234" in guide  # the ambiguous number, explained
+    assert rule.type == "list"
+    assert offered == ["No iniciado", "En curso", "Cumplido", "Atrasado", "Cancelado"]
+    assert len(examples) >= 10  # an example row for most sheets
+    csv_guide = zipfile.ZipFile(io.BytesIO(await export_workbook(runtime, "csv", template=True))).read("LEAME.txt")
+    assert "Cómo llenar esta planilla" in csv_guide.decode()
+
+
+async def test_enumerations_take_the_spanish_label_or_the_code_and_errors_name_the_labels(runtime: NodeRuntime) -> None:
+    from ogp_federation.feed.labels import label  # noqa: PLC0415
+
+    fixture = decode((FEEDS / "penalolen.json").read_bytes())
+    first, second = fixture.milestones[0].status, fixture.milestones[1].status
+    pillars = fixture.commitments[0].pillars
+    unaccented = ", ".join(
+        label(p).lower().replace("ó", "o").replace("í", "i").replace("á", "a").replace("é", "e") for p in pillars
+    )
+    book = _edit(
+        penalolen_workbook(),
+        {
+            ("hitos", 2, "estado"): label(first).lower(),
+            ("hitos", 3, "estado"): f"  {label(second).upper()} ",
+            ("compromisos", 2, "pilares"): unaccented,
+        },
+    )
+    await import_workbook(runtime, "x.xlsx", book, author="test")
+    published = decode((await runtime.plan.latest()).body)  # type: ignore[union-attr]
+    broken = _edit(penalolen_workbook(), {("hitos", 2, "estado"): "listo"})
+    with pytest.raises(InvalidInputError) as caught:
+        await import_workbook(runtime, "x.xlsx", broken, author="test")
+    assert published.milestones[0].status == first
+    assert published.milestones[1].status == second
+    assert published.commitments[0].pillars == pillars
+    (error,) = caught.value.errors
+    assert (error["sheet"], error["row"], error["column"]) == ("hitos", 2, "estado")
+    assert "«Cumplido»" in str(error["message"])
+
+
+def test_each_vocabulary_has_its_own_labels() -> None:
+    """Regression: labels were keyed by value across vocabularies, so a completed milestone read "Finalizado"."""
+    from ogp_federation.feed.enums import MilestoneStatus, PlanStatus  # noqa: PLC0415
+    from ogp_federation.feed.labels import LABELS_ES, label  # noqa: PLC0415
+
+    assert label(MilestoneStatus.COMPLETED) == "Cumplido"
+    assert label(PlanStatus.COMPLETED) == "Finalizado"
+    for kind, labels in LABELS_ES.items():
+        assert all(isinstance(member, kind) for member in labels), kind
+        assert len(set(labels.values())) == len(labels), f"{kind.__name__}: two values share a label"
+        assert all(label(member) == text for member, text in labels.items())

@@ -225,6 +225,10 @@ class PlanService:
         snapshot = Snapshot.of(sequence, now, body, signature, self.keyring.kid)
         return Published(snapshot, [f for f in report.findings if not f.severity.blocking])
 
+    def problems(self, plan: ReplaceAll) -> list[dict[str, object]]:
+        """Every blocking finding of ``plan`` as given, as error payloads; nothing is stored or published."""
+        return self._every_problem([plan], 1, datetime.now(UTC))
+
     def _every_problem(self, changes: Sequence[Change], sequence: int, now: datetime) -> list[dict[str, object]]:
         """Every blocking finding of a whole new plan (a :class:`ReplaceAll`) some of whose records are malformed.
 

@@ -18,6 +18,7 @@ from openpyxl.utils import column_index_from_string
 
 from ogp_federation.core.errors import PayloadTooLargeError, UnsupportedMediaError
 
+from .guide import add_guide, instructions_text
 from .layout import all_sheets
 from .tables import FORMULA_START, Refused, Table
 
@@ -242,6 +243,7 @@ def write_xlsx(tables: dict[str, list[list[Any]]]) -> bytes:
                     cell.number_format = "yyyy-mm-dd"
         for index, header in enumerate(sheet.headers(), start=1):
             worksheet.column_dimensions[worksheet.cell(1, index).column_letter].width = max(12, len(header) + 2)
+    add_guide(workbook)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -275,4 +277,7 @@ def write_csv_zip(tables: dict[str, list[list[Any]]]) -> bytes:
             entry = zipfile.ZipInfo(f"{sheet.name}.csv", date_time=(1980, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, "\ufeff" + text.getvalue())
+        guide = zipfile.ZipInfo("LEAME.txt", date_time=(1980, 1, 1, 0, 0, 0))
+        guide.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(guide, instructions_text())
     return out.getvalue()

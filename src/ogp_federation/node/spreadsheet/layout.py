@@ -21,7 +21,7 @@ import msgspec
 
 from ogp_federation.feed import COLLECTIONS, Collection
 
-__all__ = ["SHEETS", "Column", "Sheet", "scalar_kind"]
+__all__ = ["AUXILIARY_SHEETS", "INSTRUCTIONS", "LISTS", "PARENT", "SHEETS", "Column", "Sheet", "scalar_kind"]
 
 SHEET_NAMES = {
     "organizations": "organizaciones",
@@ -125,6 +125,9 @@ LABELS = {
     "text": "texto",
 }
 PARENT = "registro"  # first column of a child sheet: the key of the parent record
+INSTRUCTIONS = "instrucciones"  # the template's own sheets, which the import passes over
+LISTS = "listas"
+AUXILIARY_SHEETS = frozenset({INSTRUCTIONS, LISTS})
 
 
 @dataclass(frozen=True)

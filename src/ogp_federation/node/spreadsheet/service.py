@@ -50,14 +50,20 @@ def _locate(parsed: ParsedTables, finding: dict[str, object]) -> dict[str, objec
 async def import_workbook(runtime: NodeRuntime, filename: str, content: bytes, *, author: str) -> ImportResult:
     """Make the plan exactly what the workbook says, or change nothing and report every problem."""
     parsed = tables_to_records(read_workbook(filename, content))
+    if parsed.errors and all(error["rule"] == "spreadsheet.cell" for error in parsed.errors):
+        # Cells that cannot be read without guessing; the rest of the plan is checked too, so that every
+        # problem is listed at once (a finding at a cell already refused adds nothing).
+        refused = {(e["sheet"], e["row"], e["column"]) for e in parsed.errors}
+        findings = [_locate(parsed, error) for error in runtime.plan.problems(ReplaceAll(parsed.records))]
+        others = [f for f in findings if (f.get("sheet"), f.get("row"), f.get("column")) not in refused]
+        errors = parsed.errors + others
+        raise InvalidInputError(
+            f"{len(errors)} problema(s) en la planilla; no se importó nada",
+            f"{len(errors)} problem(s) in the workbook; nothing was imported",
+            code="spreadsheet.invalid",
+            errors=errors,
+        )
     if parsed.errors:
-        if all(error["rule"] == "spreadsheet.cell" for error in parsed.errors):
-            raise InvalidInputError(
-                f"{len(parsed.errors)} celda(s) no se pueden leer sin adivinar; no se importó nada",
-                f"{len(parsed.errors)} cell(s) cannot be read without guessing; nothing was imported",
-                code="spreadsheet.invalid",
-                errors=parsed.errors,
-            )
         raise InvalidInputError(
             "la planilla no tiene la forma de la plantilla",
             "the workbook does not follow the template",

@@ -6,14 +6,16 @@ reported as "sheet hitos, row 5, column vencimiento".
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ogp_federation.feed import Entity
+from ogp_federation.feed.labels import label, parse_label
 
-from .layout import PARENT, Column, Sheet, all_sheets, scalar_kind
+from .layout import AUXILIARY_SHEETS, PARENT, Column, Sheet, all_sheets, scalar_kind
 
 __all__ = [
     "EXCEL_ERRORS",
@@ -119,6 +121,10 @@ def _get(record: dict[str, Any], path: tuple[str, ...]) -> Any:
 def _out(column: Column, value: Any) -> Any:
     if value is None:
         return None
+    if scalar_kind(column.type) == "enum":  # a person reads and types the Spanish label
+        if column.kind == "list":
+            return ", ".join(_label_of(column.type, item) for item in value)
+        return _label_of(column.type, value)
     if column.kind == "list":
         return ", ".join(str(item) for item in value)
     if scalar_kind(column.type) == "date" and isinstance(value, str):
@@ -182,27 +188,58 @@ def _in(column: Column, value: Any) -> Any:  # noqa: PLR0911 (one return per kin
                 f"the cell holds the Excel error {value.strip()}: fix the formula behind it and type the value",
             )
         )
+    kind = scalar_kind(column.type)
+    if kind == "enum":  # the Spanish label or the code; a list holds several, comma-separated
+        if column.kind == "list":
+            return [_code(column, part.strip()) for part in _text(value).split(",") if part.strip()]
+        return _code(column, _text(value))
     if column.kind == "list":
         return [part.strip() for part in _text(value).split(",") if part.strip()]
-    kind = scalar_kind(column.type)
     if kind == "date":
         if isinstance(value, datetime):
             return value.date().isoformat()
         return value.isoformat() if isinstance(value, date) else _text(value)
     if kind == "datetime":
-        if isinstance(value, datetime):
-            moment = value
-        else:
-            try:
-                moment = datetime.fromisoformat(_text(value))
-            except ValueError:
-                return _text(value)
-        return (moment if moment.tzinfo else moment.replace(tzinfo=CHILE)).isoformat()
+        return _moment(value)
     if kind in ("int", "float"):
         return _number(value, kind)
     if column.header == "cut" and isinstance(value, int | float):
         return f"{int(value):05d}"
     return _text(value)
+
+
+def _moment(value: Any) -> str:
+    """A date and time cell in RFC 3339; a time without its offset is Chile's."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(_text(value))
+        except ValueError:
+            return _text(value)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=CHILE)).isoformat()
+
+
+def _label_of(kind: Any, code: Any) -> str:
+    try:
+        return label(kind(code))
+    except ValueError:  # not a value of the enumeration: written as stored, for the import to report
+        return str(code)
+
+
+def _code(column: Column, text: str) -> str:
+    """The code an enumeration cell names, by its Spanish label or its code; else a refused cell."""
+    kind: type[enum.Enum] = column.type
+    value = parse_label(kind, text)
+    if value is None:
+        choices = ", ".join(f"«{label(v)}»" for v in kind)
+        raise _CellError(
+            Refused(
+                f"«{text}» no es un valor de «{column.header}»; use uno de: {choices}",
+                f"'{text}' is not a value of '{column.header}'; use one of: {', '.join(str(v.value) for v in kind)}",
+            )
+        )
+    return str(value.value)
 
 
 def _number(value: Any, kind: str) -> Any:
@@ -287,7 +324,7 @@ def tables_to_records(tables: dict[str, Table]) -> ParsedTables:
     parsed = ParsedTables()
     known = {sheet.name for sheet in all_sheets()}
     for name in tables:
-        if name not in known:
+        if name not in known and name not in AUXILIARY_SHEETS:
             parsed.errors.append(
                 _error(Cell(name, 1, None), "hoja desconocida", f"unknown sheet (expected: {', '.join(sorted(known))})")
             )
