@@ -53,6 +53,7 @@ def test_the_invalid_fixtures_report_the_path_of_the_change() -> None:
         "observation.future_period": "$.observations[47].period_end",
         "text.nul": "$.commitments[0].title",
         "text.control": "$.commitments[0].title",
+        "json.duplicate_key": "$.publisher.cut",
     }
     for rule, path in cases.items():
         report = validate((FEEDS / "invalid" / f"{rule}.json").read_bytes())

@@ -72,7 +72,8 @@ MAX_SEQUENCE = 2**53  # the largest integer every JSON reader keeps exactly (a m
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*\Z"
 RecordId = Annotated[str, Meta(min_length=1, max_length=128, pattern=ID_PATTERN)]
 Cut = Annotated[str, Meta(pattern=r"^[0-9]{5}\Z", description="Código Único Territorial of a commune.")]
-Url = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+\Z")]
+Url = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+\Z")]
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+\Z"
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
 Text = Annotated[str, Meta(min_length=1, max_length=20_000)]
 Percent = Annotated[float, Meta(ge=0, le=100)]
@@ -127,7 +128,8 @@ class Contact(_Record):
 
     name: Annotated[Name, Meta(description="Person or office.")]
     email: Annotated[
-        Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")] | None, Meta(description="E-mail.")
+        Annotated[str, Meta(max_length=254, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+\Z")] | None,
+        Meta(description="E-mail."),
     ] = None
     url: Annotated[Url | None, Meta(description="Contact web page.")] = None
     phone: Annotated[Annotated[str, Meta(max_length=40)] | None, Meta(description="Phone number.")] = None

@@ -10,10 +10,13 @@ import msgspec
 
 from .model import SPEC_VERSION, PlanFeed
 
-__all__ = ["SCHEMA_FILE", "SCHEMA_ID", "build_schema", "packaged_schema", "schema_json"]
+__all__ = ["SCHEMA_FILE", "SCHEMA_ID", "TEXT_PATTERN", "build_schema", "packaged_schema", "schema_json"]
 
 SCHEMA_ID = "urn:ogp-federation:plan-feed:1"
 SCHEMA_FILE = "plan-feed-v1.schema.json"
+# What the validator's text.nul and text.control rules say, for JSON Schema validators: a text holds
+# no C0 control character but tab, line feed and carriage return.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
 
 
 def build_schema() -> dict[str, Any]:
@@ -30,15 +33,19 @@ def build_schema() -> dict[str, Any]:
 
 
 def _ecma_patterns(value: Any) -> Any:
-    """``value`` with each pattern written for JSON Schema's regular expressions (ECMA-262).
+    r"""``value`` with each pattern's end written so that every regular-expression engine reads it alike.
 
-    The model's patterns end with ``\\Z``: in Python, ``$`` also matches before a final newline, so
-    ``"abc\\n"`` would pass ``^[a-z]+$`` in the validator and fail it in the schema. ECMA's ``$`` (no
-    multiline flag) is Python's ``\\Z``; written so, the two accept exactly the same strings.
+    The model's patterns end with ``\Z`` (Python's "very end": ``$`` also matches before a final
+    newline, so ``"abc\n"`` would pass ``^[a-z]+$``). JSON Schema has no ``\Z``; its engines differ on
+    ``$`` (ECMA-262: the very end; Python's ``re``, used by some validators: also before a final
+    newline). ``$(?!\n)`` is the very end in all of them, so the schema and the validator accept
+    exactly the same strings whoever checks.
     """
     if isinstance(value, dict):
+        if value.get("type") == "string" and not {"pattern", "format", "enum", "const"} & value.keys():
+            value = {**value, "pattern": TEXT_PATTERN}  # a free text: no control character but tab and breaks
         return {
-            key: item[:-2] + "$"
+            key: item[:-2] + "$(?!\\n)"
             if key == "pattern" and isinstance(item, str) and item.endswith("\\Z")
             else _ecma_patterns(item)
             for key, item in value.items()

@@ -13,7 +13,7 @@ from .report import Finding, Layer, Severity
 
 __all__ = ["RULES", "RULESET_VERSION", "Rule"]
 
-RULESET_VERSION = "1.2.0"  # 1.1.0: text.nul; 1.2.0: text.control, patterns end at the end (no final newline)
+RULESET_VERSION = "1.2.0"  # 1.1.0: text.nul; 1.2.0: text.control, json.duplicate_key, patterns end at the end
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,13 @@ _CATALOGUE = (
         "The document is not UTF-8 without a BOM ({detail}).",
     ),
     Rule("json.syntax", _C, _WF, "JSON mal formado: {detail_es}.", "Malformed JSON: {detail}."),
+    Rule(
+        "json.duplicate_key",
+        _C,
+        _WF,
+        "El objeto repite el campo «{name}»: cada lector podría quedarse con un valor distinto; déjelo una vez.",
+        "The object repeats the member '{name}': readers may keep different values; keep it once.",
+    ),
     Rule(
         "spec.version",
         _C,

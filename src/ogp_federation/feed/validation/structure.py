@@ -7,19 +7,22 @@ reported and the records that are fine still reach the later layers.
 
 from __future__ import annotations
 
+import collections
 import enum
+import functools
+import json
 import re
 import types
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
 
 from ogp_federation.feed.entities import COLLECTIONS, Collection, Record
-from ogp_federation.feed.model import PlanFeed
+from ogp_federation.feed.model import PlanFeed, Tombstone
 
 from .report import Finding
 from .rules import RULES
@@ -57,13 +60,23 @@ def parse(document: bytes, *, max_bytes: int) -> Parsed:
     if len(document) > max_bytes:
         return Parsed(None, [RULES["json.too_large"].at("$", size=len(document), limit=max_bytes)])
     try:
-        return Parsed(msgspec.json.decode(document, type=PlanFeed), _control_findings(document))
+        feed = msgspec.json.decode(document, type=PlanFeed)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass  # Malformed bytes or JSON, or a structural problem: the slow path tells which.
+    else:
+        repeated = _repeated_members(document)
+        if repeated:
+            return Parsed(None, repeated)
+        return Parsed(feed, _control_findings(document) + _loose_moments(document))
     raw_or_finding = _decode_untyped(document)
     if isinstance(raw_or_finding, Finding):
         return Parsed(None, [raw_or_finding])
-    parsed = _walk_document(raw_or_finding)
+    repeated = _repeated_members(document)
+    if repeated:
+        return Parsed(None, repeated)
+    parsed = _walk_document(_integral_floats_as_integers(raw_or_finding))
+    reported = {finding.path for finding in parsed.findings}
+    parsed.findings += [f for f in _loose_moments(document, raw_or_finding) if f.path not in reported]
     parsed.findings += _control_findings(document, raw_or_finding)
     return parsed
 
@@ -74,6 +87,130 @@ _CONTROL_ESCAPES = re.compile(rb"\\u00[01][0-9a-fA-F]|\\[bf]")
 # identifiers, codes and URLs refuse them through their patterns). U+0000 has a rule of its own.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MAX_CONTROL_FINDINGS = 20
+
+
+def _integral_floats_as_integers(value: Any) -> Any:
+    """``value`` with every number written with a zero fraction (``42.0``, ``1e2``) as the integer it is.
+
+    JSON Schema's ``integer`` is any number whose fraction is zero, however it is written; the typed
+    structures want an ``int``. Where a ``number`` is expected, the integer is that number still.
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**63:
+        return int(value)
+    if isinstance(value, dict):
+        return {name: _integral_floats_as_integers(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_integers(item) for item in value]
+    return value
+
+
+# RFC 3339's date-time, as the JSON Schema's ``date-time`` format reads it: "T" (or "t") between date and
+# time, seconds, an offset with its colon or "Z". The typed structures also take a space and "+0300".
+_STRICT_MOMENT = re.compile(
+    rb"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_DATE_ONLY = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _is_moment(tp: Any) -> bool:
+    base = _strip(tp)[0]
+    return base is datetime or any(_strip(arm)[0] is datetime for arm in _union_arms(base))
+
+
+@functools.cache
+def _moment_fields() -> frozenset[str]:
+    """The names of the fields that hold a date and time."""
+    return frozenset(
+        info.encode_name
+        for struct in (*(c.record_type for c in COLLECTIONS), PlanFeed, Tombstone)
+        for info in msgspec.structs.fields(struct)
+        if _is_moment(info.type)
+    )
+
+
+def _loose_moments(document: bytes, raw: Any = None) -> list[Finding]:
+    """Where a date-time field is not written as RFC 3339 says (a space for "T", an offset without colon).
+
+    Each value after a date-time field's name is looked at in the bytes (a few hundred per feed, found
+    by ``bytes.find``); the document is walked for the paths only when one is loose.
+    """
+    if not any(_loose_after(document, f'"{name}"'.encode()) for name in _moment_fields()):
+        return []
+    found: list[Finding] = []
+    stack: list[tuple[Any, str, str]] = [(msgspec.json.decode(document) if raw is None else raw, "$", "")]
+    while stack:
+        value, path, name = stack.pop()
+        if isinstance(value, str):
+            text = value.encode()
+            if name in _moment_fields() and not _DATE_ONLY.fullmatch(text) and not _STRICT_MOMENT.fullmatch(text):
+                detail = "write RFC 3339: 2026-01-15T12:00:00-03:00 ('T' between date and time, the offset's colon)"
+                detail_es = "escriba RFC 3339: 2026-01-15T12:00:00-03:00 («T» entre fecha y hora, y el huso con «:»)"
+                found.append(RULES["schema.format"].at(path, detail=detail, detail_es=detail_es))
+        elif isinstance(value, dict):
+            stack.extend((item, _join(path, key), key) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{index}]", name) for index, item in enumerate(value))
+    return sorted(found, key=lambda finding: finding.path)
+
+
+def _loose_after(document: bytes, key: bytes) -> bool:
+    """Whether a string value after ``key`` (a member name with its quotes) is a loosely written moment."""
+    position = document.find(key)
+    while position != -1:
+        start = position + len(key)
+        while start < len(document) and document[start] in b" \t\r\n:":
+            start += 1
+        if document[start : start + 1] == b'"':
+            end = document.find(b'"', start + 1)
+            text = document[start + 1 : end] if end != -1 else b""
+            if not _DATE_ONLY.fullmatch(text) and not _STRICT_MOMENT.fullmatch(text) and _DATE_ONLY.match(text):
+                return True
+        position = document.find(key, position + 1)
+    return False
+
+
+class _Repeated(dict[str, Any]):
+    """An object of the document in which some member names appear more than once."""
+
+    names: list[str]
+
+
+def _repeated_members(document: bytes) -> list[Finding]:
+    """Where an object repeats a member name (``{"cut": "13122", "cut": "13119"}``).
+
+    JSON leaves it undefined which value a reader keeps — this validator kept the last, other readers
+    the first — so such a document says two things at once, and is refused whole. The standard
+    library's parser is the one that shows every member (about 1.5 ms for 100 KB).
+    """
+    seen: list[bool] = []
+
+    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        value = dict(pairs)
+        if len(value) == len(pairs):
+            return value
+        seen.append(True)
+        marked = _Repeated(value)
+        counts = collections.Counter(name for name, _ in pairs)
+        marked.names = sorted(name for name, count in counts.items() if count > 1)
+        return marked
+
+    try:
+        tree = json.loads(document, object_pairs_hook=members)
+    except (ValueError, RecursionError):
+        return []  # malformed: the other layers say how
+    if not seen:
+        return []
+    found: list[Finding] = []
+    stack: list[tuple[Any, str]] = [(tree, "$")]
+    while stack and len(found) < _MAX_CONTROL_FINDINGS:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            if isinstance(value, _Repeated):
+                found += [RULES["json.duplicate_key"].at(_join(path, name), name=name) for name in value.names]
+            stack.extend((item, _join(path, name)) for name, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{index}]") for index, item in reversed(list(enumerate(value))))
+    return found[:_MAX_CONTROL_FINDINGS]
 
 
 def _control_findings(document: bytes, raw: Any = None) -> list[Finding]:
