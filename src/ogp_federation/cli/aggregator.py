@@ -88,7 +88,7 @@ def db_group() -> None:
 @config_option
 @_run
 async def db_upgrade(config_path: Path | None) -> None:
-    """Apply migrations and seed the 346 communes."""
+    """Aplicar migraciones y cargar las 346 comunas / apply migrations and seed the 346 communes."""
     from ogp_federation.aggregator.setup import prepare_database  # noqa: PLC0415
 
     added = await prepare_database(_settings(config_path).database_url)
@@ -120,7 +120,10 @@ async def node_add(
     contact_email: str | None,
     webhook: str | None,
 ) -> None:
-    """Register the node of commune CUT at URL (a live node or a static folder's base URL)."""
+    """Registrar el nodo de la comuna CUT en URL / register commune CUT's node at URL.
+
+    URL is a live node or the base URL of a static folder.
+    """
     keys = _json_object(read_source(jwks, max_bytes=1024 * 1024), "--jwks") if jwks else None
 
     async def register(runtime: Any) -> tuple[Any, Any]:
@@ -189,7 +192,7 @@ async def node_import(config_path: Path | None, file: Path, concurrency: int) ->
 @click.argument("cut")
 @_run
 async def node_confirm(config_path: Path | None, cut: str) -> None:
-    """Confirm the keys fetched from CUT's node on first contact."""
+    """Confirmar las claves leídas del nodo / confirm the keys fetched from CUT's node on first contact."""
     await with_runtime(config_path, lambda runtime: runtime.registry.confirm_keys(cut))
     click.echo(f"claves de {cut} confirmadas / keys confirmed")
 
@@ -199,7 +202,7 @@ async def node_confirm(config_path: Path | None, cut: str) -> None:
 @click.argument("cut")
 @_run
 async def node_remove(config_path: Path | None, cut: str) -> None:
-    """Stop polling CUT's node (its history stays)."""
+    """Dar de baja el nodo de CUT (su historia se conserva) / stop polling CUT's node (its history stays)."""
     await with_runtime(config_path, lambda runtime: runtime.registry.remove_node(cut))
     click.echo(f"nodo {cut} dado de baja / removed")
 
@@ -208,7 +211,7 @@ async def node_remove(config_path: Path | None, cut: str) -> None:
 @config_option
 @_run
 async def node_list(config_path: Path | None) -> None:
-    """Registered nodes with their state."""
+    """Nodos registrados y su estado / registered nodes with their state."""
     nodes = await with_runtime(config_path, lambda runtime: runtime.registry.nodes())
     if not nodes:
         click.echo("ningún nodo registrado (aggregator node add CUT URL) / no node registered")
@@ -257,10 +260,10 @@ async def harvest(config_path: Path | None, now: bool, cuts: tuple[str, ...]) ->
 
 @aggregator.command("serve")
 @config_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8100, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Dirección donde escuchar / address to listen on.")
+@click.option("--port", type=int, default=8100, show_default=True, help="Puerto / port.")
 def serve(config_path: Path | None, host: str, port: int) -> None:
-    """Serve the read API, push endpoint, status page and metrics, and run the scheduler."""
+    """Servir el agregador / serve the read API, push endpoint, status page and metrics, and run the scheduler."""
     import uvicorn  # noqa: PLC0415
 
     if config_path is not None:
@@ -283,7 +286,7 @@ async def _check_database(config_path: Path | None) -> None:
 @click.option("--seconds", type=float, help="Stop after this long [default: until SIGTERM/Ctrl-C].")
 @_run
 async def work(config_path: Path | None, seconds: float | None) -> None:
-    """Harvest without serving HTTP: claim due nodes every tick (run several on one PostgreSQL)."""
+    """Cosechar sin servir HTTP / harvest without serving HTTP (run several on one PostgreSQL)."""
     import signal  # noqa: PLC0415
 
     from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
@@ -330,7 +333,7 @@ def quarantine_group() -> None:
 @config_option
 @_run
 async def quarantine_list(config_path: Path | None) -> None:
-    """Quarantined versions waiting for review."""
+    """Versiones en cuarentena por revisar / quarantined versions waiting for review."""
 
     async def every(runtime: Any) -> list[Any]:
         items, cursor = [], None
@@ -352,7 +355,7 @@ async def quarantine_list(config_path: Path | None) -> None:
 @click.argument("version_id", type=int)
 @_run
 async def quarantine_approve(config_path: Path | None, version_id: int) -> None:
-    """Apply a quarantined version (newer than the accepted one)."""
+    """Aplicar una versión en cuarentena / apply a quarantined version (newer than the accepted one)."""
     await with_runtime(config_path, lambda runtime: runtime.review.approve(version_id))
     click.echo(f"versión {version_id} aplicada / applied")
 
@@ -362,7 +365,7 @@ async def quarantine_approve(config_path: Path | None, version_id: int) -> None:
 @click.argument("version_id", type=int)
 @_run
 async def quarantine_discard(config_path: Path | None, version_id: int) -> None:
-    """Discard a quarantined version for good (it stays stored, marked discarded)."""
+    """Descartar una versión en cuarentena / discard a quarantined version for good (kept, marked discarded)."""
     await with_runtime(config_path, lambda runtime: runtime.review.discard(version_id))
     click.echo(f"versión {version_id} descartada / discarded")
 
@@ -392,14 +395,14 @@ def commune_group() -> None:
 @commune_group.command("set")
 @config_option
 @click.argument("cut")
-@click.option("--population", type=click.IntRange(0))
-@click.option("--subdere-group", type=click.IntRange(1, 5))
+@click.option("--population", type=click.IntRange(0), help="Población residente / resident population.")
+@click.option("--subdere-group", type=click.IntRange(1, 5), help="Grupo de tipología SUBDERE, 1 a 5 / typology group.")
 @click.option("--group", "groups", multiple=True, help="Custom peer group (repeat); replaces the list.")
 @_run
 async def commune_set(
     config_path: Path | None, cut: str, population: int | None, subdere_group: int | None, groups: tuple[str, ...]
 ) -> None:
-    """Record peer-group attributes of a commune."""
+    """Atributos de grupo de pares de una comuna / record a commune's peer-group attributes."""
     commune = await with_runtime(
         config_path,
         lambda runtime: runtime.registry.set_attributes(

@@ -33,7 +33,7 @@ def _fail(exc: OGPError) -> None:
 @feed.command("schema")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout.")
 def schema_command(out: Path | None) -> None:
-    """Print the JSON Schema of Plan Feed v1."""
+    """Imprimir el JSON Schema / print the JSON Schema of Plan Feed v1."""
     text = schema.schema_json()
     if out is None:
         click.echo(text, nl=False)
@@ -42,10 +42,16 @@ def schema_command(out: Path | None) -> None:
 
 
 @feed.command("docs")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"), show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("docs"),
+    show_default=True,
+    help="Carpeta de la documentación / the documentation folder.",
+)
 @click.option("--check", is_flag=True, help="Exit 1 if the files differ from the code instead of writing them.")
 def docs_command(out: Path, check: bool) -> None:
-    """Write the references generated from the code: fields, rules, commands and settings."""
+    """Escribir la documentación generada / write the references generated from the code."""
     from ogp_federation.cli import cli  # noqa: PLC0415 (the root group imports this module)
 
     stale = []
@@ -70,10 +76,16 @@ def docs_command(out: Path, check: bool) -> None:
 
 @feed.command("sign")
 @click.argument("feed_path", metavar="FEED", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Clave privada (JWK) / the private key (JWK).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Signature file [default: FEED.sig].")
 def sign_command(feed_path: Path, key_path: Path, out: Path | None) -> None:
-    """Sign FEED's exact bytes with a detached Ed25519 JWS."""
+    """Firmar FEED / sign FEED's exact bytes with a detached Ed25519 JWS."""
     try:
         key = signing.load_private_key(key_path.read_bytes())
     except OGPError as exc:
@@ -90,7 +102,10 @@ def sign_command(feed_path: Path, key_path: Path, out: Path | None) -> None:
 @click.option("--signature", required=True, help="Detached JWS: path or URL.")
 @click.option("--jwks", required=True, help="Public keys: path or URL.")
 def verify_command(source: str, signature: str, jwks: str) -> None:
-    """Verify FEED's signature; exit 0 if valid, 1 if not, 2 on usage or I/O errors."""
+    """Verificar la firma de FEED / verify FEED's signature.
+
+    Exit 0 if valid, 1 if not, 2 on usage or I/O errors.
+    """
     try:
         payload = read_source(source)
         token = read_source(signature, max_bytes=64 * 1024)
@@ -109,10 +124,20 @@ def verify_command(source: str, signature: str, jwks: str) -> None:
 @feed.command("validate")
 @click.argument("source", metavar="FEED")
 @click.option("--previous", help="Previous accepted version (path or URL), to check continuity.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Texto o JSON / text or JSON.",
+)
 @click.option("--lang", type=click.Choice(["es", "en"]), default="es", show_default=True, help="Text output language.")
 def validate_command(source: str, previous: str | None, output: str, lang: str) -> None:
-    """Validate FEED in every layer; exit 0 if valid, 1 if invalid, 2 on usage or I/O errors."""
+    """Validar FEED en todas sus capas / validate FEED in every layer.
+
+    Exit 0 if valid, 1 if invalid, 2 on usage or I/O errors.
+    """
     try:
         document = read_source(source)
         previous_document = read_source(previous) if previous else None
@@ -140,13 +165,13 @@ def _print_report(source: str, report: Report, lang: str) -> None:
 @click.option("--cut", required=True, help="Commune code (CUT), e.g. 13122.")
 @click.option("--commitments", type=click.IntRange(1, 100_000), help="Number of commitments.")
 @click.option("--bytes", "size", type=click.IntRange(1_000, 1_000_000_000), help="Approximate size instead.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--sequence", type=click.IntRange(0), default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Semilla (mismo valor, mismo feed) / seed.")
+@click.option("--sequence", type=click.IntRange(0), default=1, show_default=True, help="Secuencia del feed / sequence.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file [default: stdout].")
 def generate_command(
     cut: str, commitments: int | None, size: int | None, seed: int, sequence: int, out: Path | None
 ) -> None:
-    """Generate a deterministic synthetic valid feed (for load tests)."""
+    """Generar un feed sintético válido / generate a deterministic synthetic valid feed (for load tests)."""
     count = commitments or (commitments_for_bytes(size) if size else 10)
     try:
         document = encode(generate_feed(cut, commitments=count, seed=seed, sequence=sequence))

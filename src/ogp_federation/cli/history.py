@@ -61,7 +61,11 @@ async def _print_pages(
 @config_option
 @click.argument("cut")
 @click.option("--entity", type=click.Choice(ENTITIES), required=True, help="Colección / collection.")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d%z"]))
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d%z"]),
+    help="Como estaban en ese momento, con huso / as of this moment, with its offset.",
+)
 @click.option("--sequence", type=click.IntRange(0, 2**53), help="Como estaban en esta secuencia / as of this sequence.")
 @_paged
 @_run
@@ -75,7 +79,7 @@ async def records(
     cursor: str | None,
     every: bool,
 ) -> None:
-    """Registros de una colección: hoy, en un momento (--as-of con huso) o en una secuencia.
+    """Registros de una colección / a commune's records of one collection: now, as of a moment or a sequence.
 
     A commune's records of one collection: now, as of a moment (--as-of with its UTC offset, e.g.
     2026-11-30T12:00:00-0300) or as of a sequence. JSON Lines.

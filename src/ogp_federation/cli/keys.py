@@ -39,7 +39,7 @@ def keys() -> None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing private key file.")
 def generate(key_path: Path, jwks_path: Path, force: bool) -> None:
-    """Generate a key pair and add its public key to the JWKS."""
+    """Generar un par de claves / generate a key pair and add its public key to the JWKS."""
     old: list[dict[str, Any]] = []
     if jwks_path.exists():
         raw = jwks_path.read_bytes()

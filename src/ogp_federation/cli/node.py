@@ -95,11 +95,17 @@ def node() -> None:
 @config_option
 @click.option("--cut", required=True, help="The commune's CUT, e.g. 13122.")
 @click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("node-data"), show_default=True
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("node-data"),
+    show_default=True,
+    help="Carpeta de datos (base, claves, evidencias) / data folder.",
 )
 @click.option("--public-url", default="http://127.0.0.1:8080", show_default=True, help="Where the node is reached.")
 @click.option("--database-url", help="postgresql+asyncpg://… (default: SQLite in the data folder).")
-@click.option("--contact-name", default="Gobierno Abierto", show_default=True)
+@click.option(
+    "--contact-name", default="Gobierno Abierto", show_default=True, help="Contacto público / public contact."
+)
 @click.option("--contact-email", help="Public contact e-mail of the feed.")
 @_run
 async def init_command(
@@ -111,7 +117,7 @@ async def init_command(
     contact_name: str,
     contact_email: str | None,
 ) -> None:
-    """Create the settings, the signing key (0600) and the database, and publish the empty plan."""
+    """Crear un nodo / create the settings, the signing key (0600) and the database; publish the empty plan."""
     from ogp_federation.node.setup import init_node  # noqa: PLC0415
 
     settings = await init_node(
@@ -127,11 +133,11 @@ async def init_command(
 
 @node.command("serve")
 @config_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8080, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Dirección donde escuchar / address to listen on.")
+@click.option("--port", type=int, default=8080, show_default=True, help="Puerto / port.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Procesos / processes.")
 def serve_command(config_path: Path, host: str, port: int, workers: int) -> None:
-    """Serve the feed, the admin API and the citizen page."""
+    """Servir el nodo / serve the feed, the admin API and the citizen page."""
     import uvicorn  # noqa: PLC0415
 
     _check_node(config_path)  # fail early and clearly: bad settings, a database down or not migrated
@@ -186,7 +192,7 @@ def db_group() -> None:
 @config_option
 @_run
 async def db_upgrade(config_path: Path) -> None:
-    """Apply pending migrations."""
+    """Aplicar migraciones pendientes / apply pending migrations."""
     from ogp_federation.node.setup import upgrade_database  # noqa: PLC0415
 
     await upgrade_database(_settings(config_path))
@@ -201,7 +207,7 @@ def keys_group() -> None:
 @keys_group.command("rotate")
 @config_option
 def keys_rotate(config_path: Path) -> None:
-    """Replace the signing key; the old public key stays in the JWKS for the grace period."""
+    """Cambiar la clave de firma / replace the signing key (the old one stays in the JWKS for the grace period)."""
     from ogp_federation.node.setup import rotate_key  # noqa: PLC0415
 
     try:
@@ -342,11 +348,11 @@ async def token_revoke(config_path: Path, token_id: int) -> None:
 
 @node.command("export-static")
 @config_option
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Carpeta / folder.")
 @click.option("--base-url", help="Where the folder will be hosted [default: public_url].")
 @_run
 async def export_static_command(config_path: Path, out: Path, base_url: str | None) -> None:
-    """Write the node as static files any web server can host."""
+    """Exportar el nodo como archivos estáticos / write the node as static files any web server can host."""
     from ogp_federation.node.static import export_static  # noqa: PLC0415
 
     files = await _with_runtime(config_path, lambda runtime: export_static(runtime, out, base_url=base_url))
@@ -358,7 +364,10 @@ async def export_static_command(config_path: Path, out: Path, base_url: str | No
 @click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_run
 async def import_command(config_path: Path, workbook: Path) -> None:
-    """Make the plan exactly what WORKBOOK (.xlsx or .zip of CSV) says: all or nothing."""
+    """Importar una planilla / make the plan exactly what WORKBOOK says: all or nothing.
+
+    WORKBOOK is an .xlsx or a .zip of CSV files.
+    """
     from ogp_federation.node.spreadsheet.service import import_workbook  # noqa: PLC0415
 
     content = workbook.read_bytes()
@@ -372,12 +381,22 @@ async def import_command(config_path: Path, workbook: Path) -> None:
 
 @node.command("export")
 @config_option
-@click.option("--format", "file_format", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["xlsx", "csv"]),
+    default="xlsx",
+    show_default=True,
+    help="XLSX o zip de CSV / XLSX or a zip of CSV.",
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Archivo / file.")
 @click.option("--template", is_flag=True, help="Only the headers: an empty template to fill.")
 @_run
 async def export_command(config_path: Path, file_format: str, out: Path, template: bool) -> None:
-    """Write the plan (or the empty template) as a workbook that `node import` reads back."""
+    """Escribir el plan o la plantilla / write the plan (or the empty template) as a workbook.
+
+    `node import` reads it back.
+    """
     from ogp_federation.node.spreadsheet.service import export_workbook  # noqa: PLC0415
 
     content = await _with_runtime(config_path, lambda runtime: export_workbook(runtime, file_format, template=template))
