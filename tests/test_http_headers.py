@@ -71,3 +71,27 @@ async def test_a_person_gets_a_spanish_page_and_a_client_a_problem_for_an_unknow
     for answer in (machine, default):
         assert answer.status_code == 404
         assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_openapi_pages_work_offline_and_declare_their_security(tmp_path: Path) -> None:
+    """Regression: /schema loaded its viewer from a CDN (a blank page on a closed network)."""
+    settings = await make_node(tmp_path / "n", f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    async with client(settings) as http:
+        node_page = await http.get("/schema")
+        node_document = (await http.get("/schema/openapi.json")).json()
+        script = await http.get("/schema-assets/swagger-ui-bundle.js")
+    async with aggregator(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}") as runtime:
+        app = create_app(runtime.settings, runtime=runtime)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a.test") as http:
+            aggregator_page = await http.get("/schema")
+            aggregator_document = (await http.get("/schema/openapi.json")).json()
+            css = await http.get("/schema-assets/swagger-ui.css")
+    for page in (node_page, aggregator_page):
+        assert page.status_code == 200
+        assert "/schema-assets/swagger-ui-bundle.js" in page.text
+        assert "https://" not in page.text, "nothing is loaded from outside"
+    assert script.status_code == css.status_code == 200
+    assert len(script.content) > 100_000
+    for document, secured in ((node_document, "/admin/api/organizations"), (aggregator_document, "/admin/api/nodes")):
+        assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        assert document["paths"][secured]["get"]["security"] == [{"bearer": []}]

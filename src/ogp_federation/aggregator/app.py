@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
-from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
 from ogp_federation.core.http import (
@@ -14,6 +13,7 @@ from ogp_federation.core.http import (
     provide_value,
     service_wiring,
 )
+from ogp_federation.core.openapi import openapi_config, viewer_assets
 
 from .common import AggregatorSettings
 from .harvest import controllers as harvest
@@ -39,6 +39,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                 *harvest.HANDLERS,
                 *registry.HANDLERS,
                 *review.HANDLERS,
+                viewer_assets(),
             ],
             dependencies={"runtime": provide_runtime, **dependencies},
             lifespan=[lifespan],
@@ -47,6 +48,11 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
             logging_config=None,  # the process that serves configures logging (core.logs), not the app
             # Feeds and record lists are JSON that shrinks five- to tenfold; level 6 keeps it cheap.
             compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
-            openapi_config=OpenAPIConfig(title="ogp-federation aggregator", version=__version__, path="/schema"),
+            openapi_config=openapi_config(
+                title="ogp-federation aggregator",
+                version=__version__,
+                description="Agregador de la Asociación: registro, cosecha verificada, historia y estado.",
+                bearer="Operator token (`ogp-federation aggregator admin-token`); only the admin API needs it.",
+            ),
         )
     )

@@ -6,10 +6,10 @@ import httpx
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 
 from ogp_federation import __version__
 from ogp_federation.core.http import SECURITY_HEADERS, answer_head_like_get, exception_handlers, service_wiring
+from ogp_federation.core.openapi import openapi_config, viewer_assets
 from ogp_federation.feed.reference import CommuneReference
 
 from .controllers.admin import ADMIN_HANDLERS
@@ -42,6 +42,7 @@ def create_app(
                 *SPREADSHEET_HANDLERS,
                 *CITIZEN_HANDLERS,
                 *OPS_HANDLERS,
+                viewer_assets(),
             ],
             dependencies={"runtime": provide_runtime},
             state=State({"runtime": runtime}),  # for guards, which run before dependencies are resolved
@@ -51,11 +52,11 @@ def create_app(
             logging_config=None,  # the process that serves configures logging (core.logs), not the app
             request_max_body_size=settings.max_upload_bytes + 64 * 1024,
             response_cache_config=ResponseCacheConfig(),
-            openapi_config=OpenAPIConfig(
+            openapi_config=openapi_config(
                 title=f"ogp-federation node {settings.cut}",
                 version=__version__,
                 description="Nodo comunal de Gobierno Abierto: feed firmado y API de administración.",
-                path="/schema",
+                bearer="Staff token (`ogp-federation node token create`, or POST /admin/api/login).",
             ),
         )
     )

@@ -14,10 +14,11 @@ from litestar import Request
 from litestar.di import NamedDependency, Provide
 
 from ogp_federation.core.errors import AuthenticationError
+from ogp_federation.core.openapi import SECURED
 
 from .settings import AggregatorSettings
 
-__all__ = ["METRICS_READER", "OPERATOR", "Operator", "require_metrics_reader", "require_operator"]
+__all__ = ["METRICS_READER", "OPERATOR", "SECURED", "Operator", "require_metrics_reader", "require_operator"]
 
 
 def _bearer_digest(request: Request[Any, Any, Any], known: list[str]) -> str | None:

@@ -9,7 +9,7 @@ from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from ogp_federation.aggregator.common.operators import OPERATOR, Operator
+from ogp_federation.aggregator.common.operators import OPERATOR, SECURED, Operator
 from ogp_federation.aggregator.common.params import CutPath
 
 from .schemas import Attributes, CommuneView, NodeRegistration, NodeView
@@ -20,33 +20,39 @@ __all__ = ["HANDLERS"]
 Registry = NamedDependency[RegistryService]
 
 
-@get("/admin/api/nodes", dependencies=OPERATOR, tags=["admin"])
+@get("/admin/api/nodes", dependencies=OPERATOR, security=SECURED, tags=["admin"])
 async def list_nodes(registry: Registry, operator: Operator) -> list[NodeView]:
     """Registered nodes."""
     return [NodeView.of(node) for node in await registry.nodes()]
 
 
-@post("/admin/api/nodes", dependencies=OPERATOR, tags=["admin"], request_max_body_size=256 * 1024)
+@post("/admin/api/nodes", dependencies=OPERATOR, security=SECURED, tags=["admin"], request_max_body_size=256 * 1024)
 async def add_node(registry: Registry, operator: Operator, data: JSONBody[NodeRegistration]) -> NodeView:
     """Register (or re-point) a commune's node; its descriptor is read through the SSRF guard."""
     return NodeView.of(await registry.register(data))
 
 
-@post("/admin/api/nodes/{cut:str}/confirm", dependencies=OPERATOR, tags=["admin"], status_code=200)
+@post("/admin/api/nodes/{cut:str}/confirm", dependencies=OPERATOR, security=SECURED, tags=["admin"], status_code=200)
 async def confirm_node(registry: Registry, operator: Operator, cut: CutPath) -> dict[str, str]:
     """Confirm the keys fetched on first contact."""
     await registry.confirm_keys(cut)
     return {"cut": cut, "keys": "confirmed"}
 
 
-@delete("/admin/api/nodes/{cut:str}", dependencies=OPERATOR, tags=["admin"], status_code=200)
+@delete("/admin/api/nodes/{cut:str}", dependencies=OPERATOR, security=SECURED, tags=["admin"], status_code=200)
 async def remove_node(registry: Registry, operator: Operator, cut: CutPath) -> dict[str, str]:
     """Stop polling a node (its history stays)."""
     await registry.remove_node(cut)
     return {"cut": cut, "state": "removed"}
 
 
-@patch("/admin/api/communes/{cut:str}", dependencies=OPERATOR, tags=["admin"], request_max_body_size=16 * 1024)
+@patch(
+    "/admin/api/communes/{cut:str}",
+    dependencies=OPERATOR,
+    security=SECURED,
+    tags=["admin"],
+    request_max_body_size=16 * 1024,
+)
 async def set_attributes(
     registry: Registry, operator: Operator, cut: CutPath, data: JSONBody[Attributes]
 ) -> CommuneView:

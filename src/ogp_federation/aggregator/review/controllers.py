@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
-from ogp_federation.aggregator.common.operators import OPERATOR, Operator
+from ogp_federation.aggregator.common.operators import OPERATOR, SECURED, Operator
 from ogp_federation.aggregator.common.params import Cursor, Limit, VersionId
 from ogp_federation.core.http import paged
 
@@ -19,7 +19,7 @@ __all__ = ["HANDLERS"]
 Review = NamedDependency[ReviewService]
 
 
-@get("/admin/api/quarantine", dependencies=OPERATOR, tags=["admin"])
+@get("/admin/api/quarantine", dependencies=OPERATOR, security=SECURED, tags=["admin"])
 async def quarantine(
     request: Request[Any, Any, Any], review: Review, operator: Operator, cursor: Cursor = None, limit: Limit = 500
 ) -> Response[list[QuarantinedView]]:
@@ -27,14 +27,26 @@ async def quarantine(
     return paged(request, await review.pending(cursor=cursor, limit=limit))
 
 
-@post("/admin/api/quarantine/{version_id:int}/approve", dependencies=OPERATOR, tags=["admin"], status_code=200)
+@post(
+    "/admin/api/quarantine/{version_id:int}/approve",
+    dependencies=OPERATOR,
+    security=SECURED,
+    tags=["admin"],
+    status_code=200,
+)
 async def approve(review: Review, operator: Operator, version_id: VersionId) -> Decision:
     """Apply a quarantined version newer than the accepted one."""
     await review.approve(version_id)
     return Decision(id=version_id, status="accepted")
 
 
-@post("/admin/api/quarantine/{version_id:int}/discard", dependencies=OPERATOR, tags=["admin"], status_code=200)
+@post(
+    "/admin/api/quarantine/{version_id:int}/discard",
+    dependencies=OPERATOR,
+    security=SECURED,
+    tags=["admin"],
+    status_code=200,
+)
 async def discard(review: Review, operator: Operator, version_id: VersionId) -> Decision:
     """Keep a quarantined version out."""
     await review.discard(version_id)

@@ -10,10 +10,11 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
+from ogp_federation.core.openapi import SECURED
 from ogp_federation.node.auth import Staff
 from ogp_federation.node.runtime import NodeRuntime
 
-__all__ = ["CurrentStaff", "Runtime", "Upload", "editor_first"]
+__all__ = ["SECURED", "CurrentStaff", "Runtime", "Upload", "editor_first"]
 
 Runtime = NamedDependency[NodeRuntime]
 CurrentStaff = NamedDependency[Staff]

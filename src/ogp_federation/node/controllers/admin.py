@@ -23,7 +23,7 @@ from ogp_federation.node.auth import Staff
 from ogp_federation.node.records import Delete, Put
 from ogp_federation.node.snapshot import Snapshot
 
-from ._deps import CurrentStaff, Runtime
+from ._deps import SECURED, CurrentStaff, Runtime
 
 __all__ = ["ADMIN_HANDLERS", "provide_staff"]
 
@@ -71,6 +71,7 @@ def record_controller(collection: Collection) -> type[Controller]:
         path = f"/admin/api/{entity.value}"
         tags = [entity.value]  # noqa: RUF012 (Litestar reads these class attributes)
         dependencies = {"staff": Provide(provide_staff)}  # noqa: RUF012
+        security = SECURED
 
         @get("/", summary=f"List {entity.value}")
         async def list_records(self, runtime: Runtime, staff: CurrentStaff) -> list[dict[str, Any]]:
@@ -126,7 +127,12 @@ def record_controller(collection: Collection) -> type[Controller]:
     return RecordController
 
 
-@get("/admin/api/milestones/{key:str}/history", dependencies={"staff": Provide(provide_staff)}, tags=["milestones"])
+@get(
+    "/admin/api/milestones/{key:str}/history",
+    dependencies={"staff": Provide(provide_staff)},
+    security=SECURED,
+    tags=["milestones"],
+)
 async def milestone_history(runtime: Runtime, staff: CurrentStaff, key: FromPath[str]) -> list[dict[str, Any]]:
     """Every status change of a milestone: when, by whom, from and to."""
     await runtime.plan.get_record(Entity.MILESTONES, key)
@@ -167,7 +173,11 @@ class NewStaff(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 @post(
-    "/admin/api/users", tags=["auth"], dependencies={"staff": Provide(provide_staff)}, request_max_body_size=16 * 1024
+    "/admin/api/users",
+    tags=["auth"],
+    dependencies={"staff": Provide(provide_staff)},
+    security=SECURED,
+    request_max_body_size=16 * 1024,
 )
 async def create_user(runtime: Runtime, staff: CurrentStaff, data: JSONBody[NewStaff]) -> dict[str, str]:
     """Create a staff account (admins only)."""

@@ -10,13 +10,19 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import File
 
-from ._deps import CurrentStaff, Runtime, Upload, editor_first
+from ._deps import SECURED, CurrentStaff, Runtime, Upload, editor_first
 from .admin import provide_staff
 
 __all__ = ["EVIDENCE_HANDLERS"]
 
 
-@post("/admin/api/evidence", tags=["evidence"], dependencies={"staff": Provide(provide_staff)}, guards=[editor_first])
+@post(
+    "/admin/api/evidence",
+    tags=["evidence"],
+    dependencies={"staff": Provide(provide_staff)},
+    security=SECURED,
+    guards=[editor_first],
+)
 async def upload_evidence(
     runtime: Runtime,
     staff: CurrentStaff,

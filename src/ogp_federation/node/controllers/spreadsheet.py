@@ -11,7 +11,7 @@ from litestar.params import Body, FromQuery
 
 from ogp_federation.node.spreadsheet.service import FORMATS, export_workbook, import_workbook
 
-from ._deps import CurrentStaff, Runtime, Upload, editor_first
+from ._deps import SECURED, CurrentStaff, Runtime, Upload, editor_first
 from .admin import provide_staff
 
 __all__ = ["SPREADSHEET_HANDLERS"]
@@ -19,7 +19,7 @@ __all__ = ["SPREADSHEET_HANDLERS"]
 _staff = {"staff": Provide(provide_staff)}
 
 
-@post("/admin/api/import", tags=["spreadsheet"], dependencies=_staff, guards=[editor_first])
+@post("/admin/api/import", tags=["spreadsheet"], dependencies=_staff, security=SECURED, guards=[editor_first])
 async def import_upload(
     runtime: Runtime,
     staff: CurrentStaff,
@@ -34,7 +34,7 @@ async def import_upload(
     return {"sequence": result.sequence, "records": result.records, "warnings": result.warnings}
 
 
-@get("/admin/api/export", tags=["spreadsheet"], dependencies=_staff)
+@get("/admin/api/export", tags=["spreadsheet"], dependencies=_staff, security=SECURED)
 async def export_download(
     runtime: Runtime,
     staff: CurrentStaff,
