@@ -487,3 +487,17 @@ def test_the_citizen_page_marks_overdue_milestones_and_says_what_progress_means(
     assert "Avance informado por la municipalidad" in late_plan
     assert "hitos vencidos" in late_plan or "1 hito vencido" in late_plan
     assert "1 hitos" not in late_plan  # plurals agree
+
+
+@pytest.mark.parametrize("path", UPLOADS)
+async def test_a_binary_part_without_a_file_name_is_a_400(tmp_path: Path, path: str) -> None:
+    """Found by the OpenAPI fuzzer: a part with binary content and no file name answered 500."""
+    settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    token = await staff_token(settings)
+    body = b'--b\r\nContent-Disposition: form-data; name="data"\r\n\r\n\x89PNG\r\n\x1a\n\x00\xff\xfe\r\n--b--\r\n'
+    async with client(settings) as http:
+        answer = await http.post(
+            path, content=body, headers=bearer(token, **{"Content-Type": "multipart/form-data; boundary=b"})
+        )
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")

@@ -160,8 +160,19 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     )
 
 
+def _not_utf8(_: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    """Text in the request that is not UTF-8 (a form field holding binary data, say): the client's to fix."""
+    return problem(
+        400,
+        "bad_request",
+        "la solicitud trae texto que no está en UTF-8 / the request holds text that is not UTF-8",
+        f"byte {exc.start}: {exc.reason}",
+    )
+
+
 exception_handlers: ExceptionHandlersMap = {
     OGPError: _ogp_error,
+    UnicodeDecodeError: _not_utf8,
     ValidationException: _validation,
     HTTPException: _http,
     Exception: _unexpected,
