@@ -13,7 +13,7 @@ from ogp_federation.core.http import (
     provide_value,
     service_wiring,
 )
-from ogp_federation.core.openapi import openapi_config, viewer_assets
+from ogp_federation.core.openapi import document_problems, openapi_config, viewer_assets
 
 from .common import AggregatorSettings
 from .harvest import controllers as harvest
@@ -32,27 +32,29 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
     lifespan, provide_runtime = service_wiring(runtime)
     dependencies = {name: provide_value(service) for name, service in runtime.dependencies().items()}
     return answer_head_like_get(
-        Litestar(
-            route_handlers=[
-                *history.HANDLERS,
-                *status.HANDLERS,
-                *harvest.HANDLERS,
-                *registry.HANDLERS,
-                *review.HANDLERS,
-                viewer_assets(),
-            ],
-            dependencies={"runtime": provide_runtime, **dependencies},
-            lifespan=[lifespan],
-            exception_handlers=exception_handlers,
-            response_headers=SECURITY_HEADERS,
-            logging_config=None,  # the process that serves configures logging (core.logs), not the app
-            # Feeds and record lists are JSON that shrinks five- to tenfold; level 6 keeps it cheap.
-            compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
-            openapi_config=openapi_config(
-                title="ogp-federation aggregator",
-                version=__version__,
-                description="Agregador de la Asociación: registro, cosecha verificada, historia y estado.",
-                bearer="Operator token (`ogp-federation aggregator admin-token`); only the admin API needs it.",
-            ),
+        document_problems(
+            Litestar(
+                route_handlers=[
+                    *history.HANDLERS,
+                    *status.HANDLERS,
+                    *harvest.HANDLERS,
+                    *registry.HANDLERS,
+                    *review.HANDLERS,
+                    viewer_assets(),
+                ],
+                dependencies={"runtime": provide_runtime, **dependencies},
+                lifespan=[lifespan],
+                exception_handlers=exception_handlers,
+                response_headers=SECURITY_HEADERS,
+                logging_config=None,  # the process that serves configures logging (core.logs), not the app
+                # Feeds and record lists are JSON that shrinks five- to tenfold; level 6 keeps it cheap.
+                compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+                openapi_config=openapi_config(
+                    title="ogp-federation aggregator",
+                    version=__version__,
+                    description="Agregador de la Asociación: registro, cosecha verificada, historia y estado.",
+                    bearer="Operator token (`ogp-federation aggregator admin-token`); only the admin API needs it.",
+                ),
+            )
         )
     )

@@ -1,0 +1,84 @@
+"""A bounded OpenAPI fuzz run (schemathesis) against both services, authenticated: no 5xx, answers as documented.
+
+Each service runs as a real process on loopback; schemathesis generates requests from its OpenAPI
+document (the coverage and fuzzing phases, a few examples per operation) and checks every answer:
+not a server error, a documented status code and content type, a body that matches its schema.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_node_federation import CLI, cli, free_port, process
+
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
+
+
+def _fuzz(url: str, token: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            SCHEMATHESIS,
+            "run",
+            f"{url}/schema/openapi.json",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            "8",
+            "--seed",
+            "20261201",
+            "--phases",
+            "coverage,fuzzing",
+            "--request-timeout",
+            "10",
+            "--no-color",
+            "-H",
+            f"Authorization: Bearer {token}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+    )
+
+
+@pytest.mark.slow
+def test_the_node_answers_every_generated_request_as_documented(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "node.toml"
+    cli("node", "init", "--cut", "13122", "--data-dir", str(tmp_path / "data"), "--public-url",
+        f"http://127.0.0.1:{port}", "--contact-email", "ga@penalolen.cl", config=config)  # fmt: skip
+    cli(
+        "node",
+        "user",
+        "create",
+        "fuzz",
+        "--role",
+        "admin",
+        "--password-stdin",
+        config=config,
+        stdin="una-clave-larga\n",
+    )
+    token = cli("node", "token", "create", "fuzz", config=config).stdout.strip()
+    env = {**os.environ, "OGP_NODE_CONFIG": str(config)}
+    with process(CLI, "node", "serve", "--port", str(port), ready_url=f"http://127.0.0.1:{port}/ready", env=env):
+        done = _fuzz(f"http://127.0.0.1:{port}", token)
+    assert done.returncode == 0, done.stdout[-6000:]
+
+
+@pytest.mark.slow
+def test_the_aggregator_answers_every_generated_request_as_documented(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "aggregator.toml"
+    made = cli("aggregator", "init", "--config", str(config), "--allow-network", "127.0.0.0/8")
+    token = made.stdout.split("(shown only now): ")[1].split()[0]
+    env = {**os.environ, "OGP_AGG_CONFIG": str(config)}
+    with process(CLI, "aggregator", "serve", "--port", str(port), ready_url=f"http://127.0.0.1:{port}/ready", env=env):
+        done = _fuzz(f"http://127.0.0.1:{port}", token)
+    assert done.returncode == 0, done.stdout[-6000:]
