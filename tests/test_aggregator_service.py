@@ -504,7 +504,10 @@ def test_demo_runs_a_whole_federation_once(tmp_path: Any) -> None:
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert completed.stdout.count(" ok ") >= 3
-    assert f"http://127.0.0.1:{port}/status" in completed.stdout
+    assert "Demo terminada" in completed.stdout
+    # Regression: --once printed the URLs of servers it was about to stop.
+    assert f"http://127.0.0.1:{port}/status" not in completed.stdout
+    assert f"http://127.0.0.1:{port + 1}/" not in completed.stdout
 
 
 async def test_alert_e_mail_reaches_a_real_smtp_server(database_url: str) -> None:

@@ -29,6 +29,7 @@ from ._io import FEEDS_HELP, fixture_feeds
 __all__ = ["demo"]
 
 COMMUNES = (("13122", "penalolen.json"), ("13119", "maipu.json"), ("13128", "renca.json"))
+POLL_SECONDS = 20  # short, so that the live table shows polls happening
 STATE_STYLE = {"ok": "green", "never_harvested": "yellow", "failing": "red", "invalid": "red", "quarantined": "red"}
 
 
@@ -91,7 +92,7 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
         database_url=database_url,
         public_url=aggregator_url,
         allowed_networks=["127.0.0.0/8"],
-        default_poll_interval=300,
+        default_poll_interval=POLL_SECONDS,
         tick_seconds=1.0,
         worker_id="demo",
     )
@@ -109,15 +110,17 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
                 raise click.ClickException("un servidor no pudo iniciar (¿puerto ocupado?) / a server could not start")
             await asyncio.sleep(0.05)
         for cut, url in node_urls.items():
-            await runtime.registry.add_node(cut, url, trust_fetched_keys=True, interval=300)
-        ok = await _watch(console, runtime, list(node_urls), timeout)
-        console.print(f"\nEstado de la federación / status page: [link]{aggregator_url}/status[/link]")
+            await runtime.registry.add_node(cut, url, trust_fetched_keys=True, interval=POLL_SECONDS)
+        if once:
+            ok = await _watch(console, runtime, list(node_urls), timeout)
+            console.print("\nDemo terminada: los servidores se detienen. Ejecútela sin --once para explorarla.")
+            console.print("Demo finished: its servers stop now. Run it without --once to explore it.")
+            return ok
+        console.print(f"Estado de la federación / status page: [link]{aggregator_url}/status[/link]")
         for cut, url in node_urls.items():
             console.print(f"  nodo {cut}: {url}/  (feed {url}{FEED_PATH})", soft_wrap=True)  # URLs whole
-        if not once:
-            console.print("Ctrl-C para terminar / to stop.")
-            await stop.wait()
-        return ok
+        console.print(f"Cada nodo se lee cada {POLL_SECONDS} s; Ctrl-C para terminar / polled every {POLL_SECONDS} s.")
+        return await _watch(console, runtime, list(node_urls), timeout, until=stop)
     finally:
         for server in servers:
             server.should_exit = True
@@ -163,29 +166,44 @@ async def _node(folder: Path, cut: str, name: str, feeds_dir: Path, url: str, ag
     return msgspec.structs.replace(settings, public_url=url, push_urls=[f"{aggregator_url}/push"])
 
 
-async def _watch(console: Console, runtime: Any, cuts: list[str], timeout: float) -> bool:
-    """Show the harvest live until every node is harvested (or ``timeout``)."""
+async def _watch(
+    console: Console, runtime: Any, cuts: list[str], timeout: float, until: asyncio.Event | None = None
+) -> bool:
+    """Show the harvest live: until every node is harvested (or ``timeout``), then on until ``until`` is set.
+
+    Each row shows the node's state, sequence, how many polls it had and when the last was: the table
+    moves with every poll. The result: whether every node was harvested, and is ok.
+    """
+    from ogp_federation.aggregator.status.service import CHILE  # noqa: PLC0415
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    with Live(console=console, refresh_per_second=8) as live:
+    harvested: bool | None = None
+    with Live(console=console, refresh_per_second=4) as live:
         while True:
             nodes = {n.cut: n for n in await runtime.registry.nodes()}
+            polls = {cut: len((await runtime.history.events(cut, limit=1000)).items) for cut in cuts}
             table = Table(title="Cosecha / harvest")
-            for column in ("CUT", "comuna", "estado", "secuencia", "último error"):
+            for column in ("CUT", "comuna", "estado", "secuencia", "lecturas", "última (hora de Chile)", "último error"):
                 table.add_column(column)
             for cut in cuts:
                 node = nodes.get(cut)
                 commune = runtime.reference.get(cut)
                 state = node.state if node else "—"
+                last = node.last_attempt_at if node else None
                 table.add_row(
                     cut,
                     commune.name if commune else cut,
                     f"[{STATE_STYLE.get(state, 'white')}]{state}",
                     str(node.sequence if node and node.sequence is not None else "—"),
+                    str(polls[cut]),
+                    f"{last.astimezone(CHILE):%H:%M:%S}" if last else "—",
                     (node.last_error_code or "") if node else "",
                 )
             live.update(table)
             done = all(cut in nodes and nodes[cut].state != "never_harvested" for cut in cuts)
-            if done or loop.time() > deadline:
-                return done and all(nodes[cut].state == "ok" for cut in cuts)
-            await asyncio.sleep(0.25)
+            if harvested is None and (done or loop.time() > deadline):
+                harvested = done and all(nodes[cut].state == "ok" for cut in cuts)
+            if harvested is not None and (until is None or until.is_set()):
+                return harvested
+            await asyncio.sleep(0.5 if until is None else 1.0)
