@@ -184,7 +184,8 @@ async def _watch(
             nodes = {n.cut: n for n in await runtime.registry.nodes()}
             polls = {cut: len((await runtime.history.events(cut, limit=1000)).items) for cut in cuts}
             table = Table(title="Cosecha / harvest")
-            for column in ("CUT", "comuna", "estado", "secuencia", "lecturas", "última (hora de Chile)", "último error"):
+            columns = ("CUT", "comuna", "estado", "secuencia", "lecturas", "última (hora de Chile)", "último error")
+            for column in columns:
                 table.add_column(column)
             for cut in cuts:
                 node = nodes.get(cut)
