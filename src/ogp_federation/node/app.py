@@ -18,6 +18,7 @@ from .controllers.evidence import EVIDENCE_HANDLERS
 from .controllers.feed import FEED_HANDLERS
 from .controllers.ops import OPS_HANDLERS
 from .controllers.spreadsheet import SPREADSHEET_HANDLERS
+from .openapi import document_records
 from .runtime import NodeRuntime
 from .settings import NodeSettings
 from .spreadsheet.service import FORMATS
@@ -36,29 +37,31 @@ def create_app(
     lifespan, provide_runtime = service_wiring(runtime)
     return answer_head_like_get(
         document_problems(
-            Litestar(
-                route_handlers=[
-                    *FEED_HANDLERS,
-                    *ADMIN_HANDLERS,
-                    *EVIDENCE_HANDLERS,
-                    *SPREADSHEET_HANDLERS,
-                    *CITIZEN_HANDLERS,
-                    *OPS_HANDLERS,
-                    viewer_assets(),
-                ],
-                dependencies={"runtime": provide_runtime},
-                state=State({"runtime": runtime}),  # for guards, which run before dependencies are resolved
-                lifespan=[lifespan],
-                exception_handlers=exception_handlers,
-                response_headers=SECURITY_HEADERS,
-                logging_config=None,  # the process that serves configures logging (core.logs), not the app
-                request_max_body_size=settings.max_upload_bytes + 64 * 1024,
-                response_cache_config=ResponseCacheConfig(),
-                openapi_config=openapi_config(
-                    title=f"ogp-federation node {settings.cut}",
-                    version=__version__,
-                    description="Nodo comunal de Gobierno Abierto: feed firmado y API de administración.",
-                    bearer="Staff token (`ogp-federation node token create`, or POST /admin/api/login).",
+            document_records(
+                Litestar(
+                    route_handlers=[
+                        *FEED_HANDLERS,
+                        *ADMIN_HANDLERS,
+                        *EVIDENCE_HANDLERS,
+                        *SPREADSHEET_HANDLERS,
+                        *CITIZEN_HANDLERS,
+                        *OPS_HANDLERS,
+                        viewer_assets(),
+                    ],
+                    dependencies={"runtime": provide_runtime},
+                    state=State({"runtime": runtime}),  # for guards, which run before dependencies are resolved
+                    lifespan=[lifespan],
+                    exception_handlers=exception_handlers,
+                    response_headers=SECURITY_HEADERS,
+                    logging_config=None,  # the process that serves configures logging (core.logs), not the app
+                    request_max_body_size=settings.max_upload_bytes + 64 * 1024,
+                    response_cache_config=ResponseCacheConfig(),
+                    openapi_config=openapi_config(
+                        title=f"ogp-federation node {settings.cut}",
+                        version=__version__,
+                        description="Nodo comunal de Gobierno Abierto: feed firmado y API de administración.",
+                        bearer="Staff token (`ogp-federation node token create`, or POST /admin/api/login).",
+                    ),
                 ),
             ),
             files={"/admin/api/export": [media for media, _ in FORMATS.values()]},
