@@ -114,10 +114,6 @@ class AggregatorRuntime:
         """Raise a clear error unless the database answers and is at the current migration."""
         await require_current(self.db, MIGRATIONS)
 
-    async def queue_lag(self) -> float:
-        """Seconds the most overdue poll is late (0 when nothing is due)."""
-        return await self.status.queue_lag()
-
     async def start(self) -> None:
         """Check the database is migrated, then start the scheduler if this process runs one."""
         await self.check_database()

@@ -253,22 +253,14 @@ class HistoryService:
             if position.cut != cut:
                 raise _foreign_cursor()
             before = position.id
-        query = select(HarvestEvent).join(Node, Node.id == HarvestEvent.node_id).where(Node.cut == cut)
+        columns = [getattr(HarvestEvent, name) for name in EventView.__struct_fields__]
+        query = select(HarvestEvent.id, *columns).join(Node, Node.id == HarvestEvent.node_id).where(Node.cut == cut)
         if before is not None:
             query = query.where(HarvestEvent.id < before)
         async with self.db.sessions() as session:
-            rows = list(await session.scalars(query.order_by(HarvestEvent.id.desc()).limit(limit + 1)))
+            rows = (await session.execute(query.order_by(HarvestEvent.id.desc()).limit(limit + 1))).all()
         items = [
-            EventView(
-                at=e.at,
-                outcome=e.outcome,
-                code=e.code,
-                message=e.message,
-                duration_ms=e.duration_ms,
-                bytes=e.bytes,
-                worker=e.worker,
-            )
-            for e in rows[:limit]
+            EventView(**{name: getattr(row, name) for name in EventView.__struct_fields__}) for row in rows[:limit]
         ]
         more = len(rows) > limit
         return Page(items, encode_cursor(_EventsAt(cut=cut, id=rows[limit - 1].id)) if more else None)
