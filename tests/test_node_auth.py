@@ -144,3 +144,16 @@ def test_cli_user_create_without_a_terminal_scripts_and_generated_passwords(node
     assert "vence / expires" in listed.stdout
     assert revoked.exit_code == 0
     assert again.exit_code == 2
+
+
+def test_the_throttle_forgets_what_is_old_and_never_grows_without_bound() -> None:
+    throttle = LoginThrottle(per_account=2, per_address=1000, window=60, max_keys=10)
+    for index in range(100):  # a hundred invented usernames from one address
+        throttle.failed(f"nadie{index}", "10.0.0.1")
+    assert len(throttle._failures) <= 10
+    throttle.failed("ana", "10.0.0.2")
+    throttle.failed("ana", "10.0.0.2")
+    with pytest.raises(Exception, match="too many"):
+        throttle.check("ana", "10.0.0.3")
+    throttle.succeeded("ana")
+    throttle.check("ana", "10.0.0.3")

@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,17 +111,20 @@ class LoginThrottle:
     Past the limits a login is refused with 429 and ``Retry-After`` before the password is even checked.
     """
 
-    def __init__(self, *, per_account: int = 5, per_address: int = 20, window: float = 900.0) -> None:
+    def __init__(
+        self, *, per_account: int = 5, per_address: int = 20, window: float = 900.0, max_keys: int = 100_000
+    ) -> None:
         self.limits = {"account": per_account, "address": per_address}
         self.window = window
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.max_keys = max_keys
+        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
 
     def check(self, username: str, address: str) -> None:
         """Raise :class:`TooManyRequestsError` when either the account or the address is over its limit."""
         now = time.monotonic()
         for kind, key in (("account", username), ("address", address)):
             failures = self._recent((kind, key), now)
-            if len(failures) >= self.limits[kind]:
+            if failures is not None and len(failures) >= self.limits[kind]:
                 raise TooManyRequestsError(
                     "demasiados intentos fallidos; espere antes de volver a intentar",
                     "too many failed attempts; wait before trying again",
@@ -130,19 +133,26 @@ class LoginThrottle:
                 )
 
     def failed(self, username: str, address: str) -> None:
-        """Count a failed login."""
+        """Count a failed login (past ``max_keys`` names, the oldest are forgotten first)."""
         now = time.monotonic()
         for key in (("account", username), ("address", address)):
-            self._recent(key, now).append(now)
+            self._failures.setdefault(key, deque()).append(now)
+            self._failures.move_to_end(key)
+        while len(self._failures) > self.max_keys:  # invented usernames must not grow the memory forever
+            self._failures.popitem(last=False)
 
     def succeeded(self, username: str) -> None:
         """Forget the account's failures (the address keeps its own)."""
         self._failures.pop(("account", username), None)
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        failures = self._failures[key]
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float] | None:
+        """The failures of ``key`` within the window (None, and forgotten, when there are none)."""
+        failures = self._failures.get(key)
         while failures and failures[0] <= now - self.window:
             failures.popleft()
+        if not failures:
+            self._failures.pop(key, None)
+            return None
         return failures
 
 
