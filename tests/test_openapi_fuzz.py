@@ -20,7 +20,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 
 
-def _fuzz(url: str, token: str) -> subprocess.CompletedProcess[str]:
+def _fuzz(url: str, token: str, folder: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             SCHEMATHESIS,
@@ -45,6 +45,7 @@ def _fuzz(url: str, token: str) -> subprocess.CompletedProcess[str]:
         timeout=600,
         check=False,
         env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        cwd=folder,  # schemathesis keeps a cache in the folder it runs in: never the checkout
     )
 
 
@@ -68,7 +69,7 @@ def test_the_node_answers_every_generated_request_as_documented(tmp_path: Path) 
     token = cli("node", "token", "create", "fuzz", config=config).stdout.strip()
     env = {**os.environ, "OGP_NODE_CONFIG": str(config)}
     with process(CLI, "node", "serve", "--port", str(port), ready_url=f"http://127.0.0.1:{port}/ready", env=env):
-        done = _fuzz(f"http://127.0.0.1:{port}", token)
+        done = _fuzz(f"http://127.0.0.1:{port}", token, tmp_path)
     assert done.returncode == 0, done.stdout[-6000:]
 
 
@@ -80,5 +81,5 @@ def test_the_aggregator_answers_every_generated_request_as_documented(tmp_path: 
     token = made.stdout.split("(shown only now): ")[1].split()[0]
     env = {**os.environ, "OGP_AGG_CONFIG": str(config)}
     with process(CLI, "aggregator", "serve", "--port", str(port), ready_url=f"http://127.0.0.1:{port}/ready", env=env):
-        done = _fuzz(f"http://127.0.0.1:{port}", token)
+        done = _fuzz(f"http://127.0.0.1:{port}", token, tmp_path)
     assert done.returncode == 0, done.stdout[-6000:]
