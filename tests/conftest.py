@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 FEEDS = FIXTURES / "feeds"
 COMMUNE_FEEDS = ("penalolen.json", "maipu.json", "renca.json")
+# The command line speaks the user's language: the tests read its Spanish, whatever this machine's locale.
+os.environ["OGP_LANG"] = "es"
 PG_ADMIN_DSN = os.environ.get("OGP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

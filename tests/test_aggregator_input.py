@@ -233,7 +233,10 @@ def test_cli_says_in_spanish_first_why_a_node_could_not_be_read(
     code, _, err, unexpected = agg(cli_env, "node", "add", CUT, base)
     assert (code, unexpected) == (2, None)
     assert "error [http.404]: el servidor no tiene lo pedido en esa dirección (HTTP 404)" in err
-    assert " / HTTP 404" in err  # then the English
+    code, _, english, _ = agg({**cli_env, "OGP_LANG": "en"}, "node", "add", CUT, base)
+    assert code == 2
+    assert "error [http.404]: HTTP 404" in english  # in English when the user's language is English
+    assert "dirección" not in english
 
 
 def test_cli_harvest_and_node_list_explain_a_failure_in_spanish(
@@ -626,7 +629,7 @@ def test_aggregator_init_writes_settings_and_a_database_and_never_overwrites(tmp
         cli, ["aggregator", "init", "--config", str(tmp_path / "x.toml"), "--allow-network", "300.0.0.0/8"]
     )
     assert made.exit_code == 0, made.output
-    token = made.stdout.split("(shown only now): ")[1].split()[0]
+    token = made.stdout.split("(se muestra solo esta vez): ")[1].split()[0]
     settings = load_settings(config, {})
     assert settings.allowed_networks == ["127.0.0.0/8"]
     assert settings.admin_token_hashes == [hashlib.sha256(token.encode()).hexdigest()]

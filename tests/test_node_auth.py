@@ -141,7 +141,7 @@ def test_cli_user_create_without_a_terminal_scripts_and_generated_passwords(node
     assert token.stdout.strip().startswith("ogpn_")
     assert "Authorization: Bearer" in token.stderr
     assert "ana" in listed.stdout
-    assert "vence / expires" in listed.stdout
+    assert "vence el " in listed.stdout
     assert revoked.exit_code == 0
     assert again.exit_code == 2
 

@@ -35,9 +35,17 @@ def chromium() -> str:
     return path
 
 
-def dump_dom(url: str, profile: Path) -> str:
+def dump_dom(url: str, profile: Path, accept_language: str = "es-CL,es") -> str:
+    """The page's DOM after Chromium ran it, asked for in ``accept_language`` (Chromium's own default is en-US)."""
     completed = subprocess.run(
-        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
+        [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            f"--accept-lang={accept_language}",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            url,
+        ],
         capture_output=True,
         text=True,
         timeout=90,
@@ -68,6 +76,7 @@ async def test_page_renders_the_plan_and_escapes_everything_the_node_stores(serv
         dom = dump_dom(f"{base}/", tmp_path / "profile")
         commitment_dom = dump_dom(f"{base}/plan/verde/", tmp_path / "profile2")
         commitment_html = httpx.get(f"{base}/plan/verde/").text
+        english_dom = dump_dom(f"{base}/", tmp_path / "profile3", accept_language="en-US,en")
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert response.headers["Content-Type"].startswith("text/html")
     assert "<title>Gobierno Abierto — Peñalolén</title>" in dom  # no injected script ran
@@ -78,6 +87,9 @@ async def test_page_renders_the_plan_and_escapes_everything_the_node_stores(serv
     assert dom.count("<progress") == 3
     assert "Qué hicimos con tus aportes".lower() in dom.lower()
     assert "<svg" in dom
+    assert 'lang="en"' in english_dom
+    assert "Skip to content" in english_dom
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in english_dom
     assert "<polyline" in dom
     assert "Hitos" in commitment_dom
     assert "Decreto alcaldicio que aprueba el plan" in commitment_dom

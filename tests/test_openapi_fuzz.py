@@ -78,7 +78,7 @@ def test_the_aggregator_answers_every_generated_request_as_documented(tmp_path: 
     port = free_port()
     config = tmp_path / "aggregator.toml"
     made = cli("aggregator", "init", "--config", str(config), "--allow-network", "127.0.0.0/8")
-    token = made.stdout.split("(shown only now): ")[1].split()[0]
+    token = made.stdout.split("(se muestra solo esta vez): ")[1].split()[0]
     env = {**os.environ, "OGP_AGG_CONFIG": str(config)}
     with process(CLI, "aggregator", "serve", "--port", str(port), ready_url=f"http://127.0.0.1:{port}/ready", env=env):
         done = _fuzz(f"http://127.0.0.1:{port}", token, tmp_path)

@@ -10,6 +10,7 @@ from .aggregator import aggregator
 from .demo import demo
 from .feed import feed
 from .keys import keys
+from .messages import messages
 from .node import node
 
 __all__ = ["cli", "main"]
@@ -26,6 +27,7 @@ cli.add_command(keys)
 cli.add_command(demo)
 cli.add_command(node)
 cli.add_command(aggregator)
+cli.add_command(messages)
 
 
 def main() -> None:

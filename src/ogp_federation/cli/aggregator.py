@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ogp_federation.core.i18n import cli_language
 from ogp_federation.core.process import tune_gc
 
 from ._aggregator import CONFIG_ENV, config_option, with_runtime
@@ -72,10 +73,15 @@ async def init_command(config_path: Path, database_url: str | None, public_url: 
     settings, token = await init_aggregator(
         config_path, database_url=database_url, public_url=public_url, allowed_networks=list(networks)
     )
-    click.echo(f"agregador listo / aggregator ready: {config_path} ({settings.database_url})")
-    click.echo(f"token de operador (se muestra solo esta vez) / operator token (shown only now): {token}")
+    lang = cli_language()
+    click.echo(lang.gettext("agregador listo: {path} ({database})", path=config_path, database=settings.database_url))
+    click.echo(lang.gettext("token de operador (se muestra solo esta vez): {token}", token=token))
     click.echo(
-        f"siguiente / next: export {CONFIG_ENV}={config_path.resolve()}; ogp-federation aggregator node add CUT URL"
+        lang.gettext(
+            "siguiente: export {setting}={path}; ogp-federation aggregator node add CUT URL",
+            setting=CONFIG_ENV,
+            path=config_path.resolve(),
+        )
     )
 
 
@@ -92,7 +98,11 @@ async def db_upgrade(config_path: Path | None) -> None:
     from ogp_federation.aggregator.setup import prepare_database  # noqa: PLC0415
 
     added = await prepare_database(_settings(config_path).database_url)
-    click.echo(f"base de datos al día; {added} comunas agregadas / database up to date, {added} communes added")
+    click.echo(
+        cli_language().ngettext(
+            "base de datos al día; {count} comuna agregada", "base de datos al día; {count} comunas agregadas", added
+        )
+    )
 
 
 @aggregator.group("node")
@@ -141,13 +151,19 @@ async def node_add(
 
     before, node = await with_runtime(config_path, register)
     kids = ", ".join(str(k.get("kid")) for k in node.keys.get("keys", []))
-    state = "confirmadas" if node.keys_confirmed else "por confirmar (aggregator node confirm)"
-    click.echo(f"nodo {cut} registrado: {node.feed_url}\nclaves / keys: {kids} — {state}")
+    lang = cli_language()
+    state = (
+        lang.gettext("confirmadas") if node.keys_confirmed else lang.gettext("por confirmar (aggregator node confirm)")
+    )
+    click.echo(lang.gettext("nodo {cut} registrado: {url}", cut=cut, url=node.feed_url))
+    click.echo(lang.gettext("claves: {kids} — {state}", kids=kids, state=state))
     if before is not None and before.keys_confirmed and not node.keys_confirmed:
         click.echo(
-            f"atención: las claves del nodo cambiaron y ya no están confirmadas; no se cosechará hasta "
-            f"«aggregator node confirm {cut}» / warning: the node's keys changed and are no longer confirmed; "
-            f"it is not harvested until `aggregator node confirm {cut}`",
+            lang.gettext(
+                "atención: las claves del nodo cambiaron y ya no están confirmadas; "
+                "no se cosechará hasta «aggregator node confirm {cut}»",
+                cut=cut,
+            ),
             err=True,
         )
 
@@ -168,21 +184,36 @@ async def node_import(config_path: Path | None, file: Path, concurrency: int) ->
     from ogp_federation.aggregator.registry import parse_registrations  # noqa: PLC0415
 
     if file.stat().st_size > 1024 * 1024:
-        raise click.UsageError(f"{file}: más de 1 MiB / over 1 MiB")
+        raise click.UsageError(cli_language().gettext("{file}: más de 1 MiB", file=file))
     rows, refused = parse_registrations(file.read_bytes())
     done = await with_runtime(
         config_path, lambda runtime: runtime.registry.register_many(rows, concurrency=concurrency)
     )
     outcomes = sorted([*refused, *done], key=lambda outcome: outcome.row)
-    words = {"registered": "registrado", "updated": "actualizado", "refused": "rechazado"}
+    lang = cli_language()
+    words = {
+        "registered": lang.gettext("registrado"),
+        "updated": lang.gettext("actualizado"),
+        "refused": lang.gettext("rechazado"),
+    }
     for outcome in outcomes:
         keys = ""
         if outcome.keys_confirmed is not None:
-            keys = " (claves confirmadas)" if outcome.keys_confirmed else " (claves por confirmar)"
+            confirmed = outcome.keys_confirmed
+            keys = " " + (lang.gettext("(claves confirmadas)") if confirmed else lang.gettext("(claves por confirmar)"))
         why = f": [{outcome.code}] {outcome.message}" if outcome.outcome == "refused" else ""
-        click.echo(f"fila {outcome.row:>4}  {outcome.cut or '—':<5}  {words[outcome.outcome]}{keys}{why}")
+        number = str(outcome.row).rjust(4)
+        row = lang.gettext("fila {row}", row=number)
+        click.echo(f"{row}  {outcome.cut or '—':<5}  {words[outcome.outcome]}{keys}{why}")
     failed = sum(1 for outcome in outcomes if outcome.outcome == "refused")
-    click.echo(f"{len(outcomes) - failed} de {len(outcomes)} filas registradas / rows registered")
+    click.echo(
+        lang.ngettext(
+            "{done} de {count} fila registrada",
+            "{done} de {count} filas registradas",
+            len(outcomes),
+            done=lang.number(len(outcomes) - failed),
+        )
+    )
     if failed:
         sys.exit(1)
 
@@ -194,7 +225,7 @@ async def node_import(config_path: Path | None, file: Path, concurrency: int) ->
 async def node_confirm(config_path: Path | None, cut: str) -> None:
     """Confirmar las claves leídas del nodo / confirm the keys fetched from CUT's node on first contact."""
     await with_runtime(config_path, lambda runtime: runtime.registry.confirm_keys(cut))
-    click.echo(f"claves de {cut} confirmadas / keys confirmed")
+    click.echo(cli_language().gettext("claves de {cut} confirmadas", cut=cut))
 
 
 @node_group.command("remove")
@@ -204,7 +235,7 @@ async def node_confirm(config_path: Path | None, cut: str) -> None:
 async def node_remove(config_path: Path | None, cut: str) -> None:
     """Dar de baja el nodo de CUT (su historia se conserva) / stop polling CUT's node (its history stays)."""
     await with_runtime(config_path, lambda runtime: runtime.registry.remove_node(cut))
-    click.echo(f"nodo {cut} dado de baja / removed")
+    click.echo(cli_language().gettext("nodo {cut} dado de baja", cut=cut))
 
 
 @node_group.command("list")
@@ -213,13 +244,14 @@ async def node_remove(config_path: Path | None, cut: str) -> None:
 async def node_list(config_path: Path | None) -> None:
     """Nodos registrados y su estado / registered nodes with their state."""
     nodes = await with_runtime(config_path, lambda runtime: runtime.registry.nodes())
+    lang = cli_language()
     if not nodes:
-        click.echo("ningún nodo registrado (aggregator node add CUT URL) / no node registered")
-    from ogp_federation.aggregator.common import describe_es  # noqa: PLC0415
+        click.echo(lang.gettext("ningún nodo registrado (aggregator node add CUT URL)"))
+    from ogp_federation.aggregator.common import describe  # noqa: PLC0415
 
     for node in nodes:
         code = node.last_error_code
-        error = f"  {code}: {describe_es(code)}" if code and node.state != "ok" else ""
+        error = f"  {code}: {describe(code, lang)}" if code and node.state != "ok" else ""
         click.echo(
             f"{node.cut}  {node.state:<16} seq {node.sequence if node.sequence is not None else '—':<6} "
             f"{node.base_url}{error}"
@@ -236,9 +268,10 @@ async def harvest(config_path: Path | None, now: bool, cuts: tuple[str, ...]) ->
 
     With --now, every node (or each --cut) is polled now even if it is not due yet.
     """
-    from ogp_federation.aggregator.common import describe_es  # noqa: PLC0415
+    from ogp_federation.aggregator.common import describe  # noqa: PLC0415
 
     tune_gc()
+    lang = cli_language()
     chosen = list(cuts) or None
 
     async def run(runtime: Any) -> list[Any]:
@@ -251,11 +284,17 @@ async def harvest(config_path: Path | None, now: bool, cuts: tuple[str, ...]) ->
 
     results = await with_runtime(config_path, run)
     for result in results:
-        explained = f"{result.code}: {describe_es(result.code)}" if result.code else ""
+        explained = f"{result.code}: {describe(result.code, lang)}" if result.code else ""
         click.echo(f"{result.cut}  {result.outcome:<12} {explained}")
     failed = sum(1 for result in results if result.outcome not in ("accepted", "unchanged"))
-    polled = "1 nodo cosechado" if len(results) == 1 else f"{len(results)} nodos cosechados"
-    click.echo(f"{polled}, {failed} con problemas / {len(results)} polled, {failed} failed")
+    click.echo(
+        lang.ngettext(
+            "{count} nodo cosechado, {failed} con problemas",
+            "{count} nodos cosechados, {failed} con problemas",
+            len(results),
+            failed=lang.number(failed),
+        )
+    )
 
 
 @aggregator.command("serve")
@@ -347,7 +386,7 @@ async def quarantine_list(config_path: Path | None) -> None:
     for item in pending:
         click.echo(f"{item.id:>6}  {item.cut}  seq {item.sequence:<6} {item.reason}")
     if not pending:
-        click.echo("nada en cuarentena / nothing quarantined")
+        click.echo(cli_language().gettext("nada en cuarentena"))
 
 
 @quarantine_group.command("approve")
@@ -357,7 +396,7 @@ async def quarantine_list(config_path: Path | None) -> None:
 async def quarantine_approve(config_path: Path | None, version_id: int) -> None:
     """Aplicar una versión en cuarentena / apply a quarantined version (newer than the accepted one)."""
     await with_runtime(config_path, lambda runtime: runtime.review.approve(version_id))
-    click.echo(f"versión {version_id} aplicada / applied")
+    click.echo(cli_language().gettext("versión {id} aplicada", id=version_id))
 
 
 @quarantine_group.command("discard")
@@ -367,7 +406,7 @@ async def quarantine_approve(config_path: Path | None, version_id: int) -> None:
 async def quarantine_discard(config_path: Path | None, version_id: int) -> None:
     """Descartar una versión en cuarentena / discard a quarantined version for good (kept, marked discarded)."""
     await with_runtime(config_path, lambda runtime: runtime.review.discard(version_id))
-    click.echo(f"versión {version_id} descartada / discarded")
+    click.echo(cli_language().gettext("versión {id} descartada", id=version_id))
 
 
 @aggregator.command("admin-token")
@@ -384,7 +423,10 @@ def admin_token(metrics: bool) -> None:
     token = ("ogpm_" if metrics else "ogpa_") + secrets.token_urlsafe(32)
     setting = "metrics_token_hashes" if metrics else "admin_token_hashes"
     click.echo(f"token: {token}")
-    click.echo(f'{setting} = ["{hashlib.sha256(token.encode()).hexdigest()}"]  # or OGP_AGG_{setting.upper()}')
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    variable = "OGP_AGG_" + setting.upper()
+    alternative = cli_language().gettext("o {variable}", variable=variable)
+    click.echo(f'{setting} = ["{digest}"]  # {alternative}')
 
 
 @aggregator.group("commune")
@@ -410,8 +452,13 @@ async def commune_set(
         ),
     )
     click.echo(
-        f"{commune.cut}: población {_or_dash(commune.population)}, grupo SUBDERE {_or_dash(commune.subdere_group)}, "
-        f"grupos {', '.join(commune.groups) or '—'}"
+        cli_language().gettext(
+            "{cut}: población {population}, grupo SUBDERE {group}, grupos {groups}",
+            cut=commune.cut,
+            population=_or_dash(commune.population),
+            group=_or_dash(commune.subdere_group),
+            groups=", ".join(commune.groups) or "—",
+        )
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ogp_federation.core.errors import OGPError
+from ogp_federation.core.i18n import DEFAULT_LOCALE, cli_language, language
 from ogp_federation.feed import docs, encode, schema, signing, validate
 from ogp_federation.feed.synth import commitments_for_bytes, generate_feed
 from ogp_federation.feed.validation import Report
@@ -26,7 +27,7 @@ def feed() -> None:
 
 
 def _fail(exc: OGPError) -> None:
-    click.echo(f"error: {exc.describe()} / {exc.describe('en')}", err=True)
+    click.echo(f"error: {exc.describe('en' if cli_language().locale == 'en' else 'es')}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -70,7 +71,7 @@ def docs_command(out: Path, check: bool) -> None:
                 out.mkdir(parents=True, exist_ok=True)
                 target.write_text(text, encoding="utf-8")
     if check and stale:
-        click.echo("desactualizado / stale: " + ", ".join(stale), err=True)
+        click.echo(cli_language().gettext("desactualizado: {files}", files=", ".join(stale)), err=True)
         sys.exit(EXIT_INVALID)
 
 
@@ -116,9 +117,13 @@ def verify_command(source: str, signature: str, jwks: str) -> None:
     try:
         verified = signing.verify(payload, token, keys)
     except OGPError as exc:
-        click.echo(f"firma inválida / invalid signature [{exc.code}]: {exc.describe()}", err=True)
+        lang = cli_language()
+        why = exc.describe("en" if lang.locale == "en" else "es")
+        click.echo(lang.gettext("firma inválida [{code}]: {reason}", code=exc.code, reason=why), err=True)
         sys.exit(EXIT_INVALID)
-    click.echo(f"firma válida / valid signature: kid {verified.kid}, {verified.algorithm}")
+    click.echo(
+        cli_language().gettext("firma válida: kid {kid}, {algorithm}", kid=verified.kid, algorithm=verified.algorithm)
+    )
 
 
 @feed.command("validate")
@@ -132,8 +137,12 @@ def verify_command(source: str, signature: str, jwks: str) -> None:
     show_default=True,
     help="Texto o JSON / text or JSON.",
 )
-@click.option("--lang", type=click.Choice(["es", "en"]), default="es", show_default=True, help="Text output language.")
-def validate_command(source: str, previous: str | None, output: str, lang: str) -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["es", "en"]),
+    help="Idioma del texto (por omisión, el del sistema; si no, es) / text output language (default: the system's).",
+)
+def validate_command(source: str, previous: str | None, output: str, lang: str | None) -> None:
     """Validar FEED en todas sus capas / validate FEED in every layer.
 
     Exit 0 if valid, 1 if invalid, 2 on usage or I/O errors.
@@ -148,7 +157,7 @@ def validate_command(source: str, previous: str | None, output: str, lang: str) 
     if output == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
-        _print_report(source, report, lang)
+        _print_report(source, report, lang or ("en" if cli_language().locale == "en" else "es"))
     sys.exit(0 if report.valid else EXIT_INVALID)
 
 
@@ -156,7 +165,8 @@ def _print_report(source: str, report: Report, lang: str) -> None:
     for finding in report.findings:
         message = finding.message if lang == "es" else finding.message_en
         click.echo(f"{finding.severity.value:<9} {finding.rule:<38} {finding.path}\n          {message}")
-    verdict = ("VÁLIDO" if report.valid else "INVÁLIDO") if lang == "es" else ("VALID" if report.valid else "INVALID")
+    words = language("en" if lang == "en" else DEFAULT_LOCALE)
+    verdict = words.gettext("VÁLIDO") if report.valid else words.gettext("INVÁLIDO")
     counts = ", ".join(f"{severity}: {count}" for severity, count in report.to_dict()["counts"].items())
     click.echo(f"{source}: {verdict} (ruleset {report.ruleset_version}; {counts})")
 

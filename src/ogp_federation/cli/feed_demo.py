@@ -14,6 +14,7 @@ import click
 import msgspec
 
 from ogp_federation.core.errors import SignatureError
+from ogp_federation.core.i18n import cli_language
 from ogp_federation.feed import Entity, PlanFeed, decode, encode, signing, validate
 from ogp_federation.feed.model import Tombstone
 from ogp_federation.feed.validation import Severity
@@ -39,12 +40,21 @@ def feed_demo(feeds_dir: Path | None) -> None:
     for name in DEFAULT_FEEDS:
         path = feeds_dir / name
         failures += _demo_feed(path)
-    click.echo("\nTodo en orden / all as expected." if not failures else f"\n{failures} resultado(s) inesperado(s).")
+    lang = cli_language()
+    click.echo(
+        "\n"
+        + (
+            lang.gettext("Todo en orden.")
+            if not failures
+            else lang.ngettext("{count} resultado inesperado.", "{count} resultados inesperados.", failures)
+        )
+    )
     sys.exit(1 if failures else 0)
 
 
 def _check(label: str, ok: bool) -> int:
-    click.echo(f"  [{'ok' if ok else 'FALLA'}] {label}")
+    mark = "ok" if ok else cli_language().gettext("FALLA")
+    click.echo(f"  [{mark}] {label}")
     return 0 if ok else 1
 
 
@@ -53,18 +63,22 @@ def _demo_feed(path: Path) -> int:
     report = validate(document)
     feed = decode(document) if report.valid else None
     title = f"{feed.publisher.name} ({feed.publisher.cut})" if feed else path.name
-    click.echo(f"\n{title} — {path} — {len(document):,} bytes, sequence {report.sequence}")
-    failures = _check(
-        f"válido / valid: {report.count(Severity.WARNING)} advertencias, {report.count(Severity.ADVISORY)} sugerencias",
-        report.valid,
+    lang = cli_language()
+    size = lang.gettext("{size} bytes, secuencia {sequence}", size=lang.number(len(document)), sequence=report.sequence)
+    click.echo(f"\n{title} — {path} — {size}")
+    found = lang.gettext(
+        "válido: {warnings} advertencias, {advisories} sugerencias",
+        warnings=report.count(Severity.WARNING),
+        advisories=report.count(Severity.ADVISORY),
     )
+    failures = _check(found, report.valid)
     if feed is None:
         return failures
     key = signing.generate_key()
     keys = signing.load_jwks(msgspec.json.encode(signing.jwks_of([key])))
     signature = signing.sign(document, key)
     verified = signing.verify(document, signature, keys)
-    failures += _check(f"firmado y verificado / signed and verified (kid {verified.kid[:12]}…)", True)
+    failures += _check(lang.gettext("firmado y verificado (kid {kid}…)", kid=verified.kid[:12]), True)
     tampered = bytearray(document)
     tampered[len(tampered) // 2] ^= 0x01
     try:
@@ -72,7 +86,7 @@ def _demo_feed(path: Path) -> int:
         caught = False
     except SignatureError:
         caught = True
-    failures += _check("un byte alterado se detecta / a flipped byte is caught", caught)
+    failures += _check(lang.gettext("un byte alterado se detecta"), caught)
     failures += _continuity(feed, document)
     return failures
 
@@ -86,9 +100,11 @@ def _continuity(feed: PlanFeed, document: bytes) -> int:
         feed, sequence=feed.sequence + 1, generated_at=later, milestones=feed.milestones[:-1]
     )
     caught = "continuity.record_vanished" in validate(encode(silent), document).rules()
-    failures = _check(f"borrar el hito {removed.id} sin lápida se detecta / silent deletion caught", caught)
+    lang = cli_language()
+    failures = _check(lang.gettext("borrar el hito {id} sin lápida se detecta", id=removed.id), caught)
     buried = msgspec.structs.replace(
         silent, tombstones=[*feed.tombstones, Tombstone(entity=Entity.MILESTONES, id=removed.id, deleted_at=later)]
     )
     next_report = validate(encode(buried), document)
-    return failures + _check(f"versión {buried.sequence} con lápida es válida / next version valid", next_report.valid)
+    valid = lang.gettext("la versión {sequence}, con lápida, es válida", sequence=buried.sequence)
+    return failures + _check(valid, next_report.valid)

@@ -14,6 +14,7 @@ from typing import Any
 import click
 import msgspec
 
+from ogp_federation.core.i18n import cli_language
 from ogp_federation.feed.entities import COLLECTIONS
 
 from ._aggregator import config_option, with_runtime
@@ -52,7 +53,7 @@ async def _print_pages(
             if position is None or not every:
                 break
         if position is not None:
-            click.echo(f"siguiente / next: --cursor {position}", err=True)
+            click.echo(cli_language().gettext("siguiente: --cursor {cursor}", cursor=position), err=True)
 
     await with_runtime(config_path, run)
 

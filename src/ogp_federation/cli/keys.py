@@ -10,6 +10,7 @@ import click
 
 from ogp_federation.core.errors import OGPError
 from ogp_federation.core.files import write_private
+from ogp_federation.core.i18n import cli_language
 from ogp_federation.feed import signing
 
 __all__ = ["keys"]
@@ -52,7 +53,9 @@ def generate(key_path: Path, jwks_path: Path, force: bool) -> None:
     try:
         write_private(key_path, signing.private_key_json(key), overwrite=force)
     except FileExistsError as exc:
-        raise click.ClickException(f"{key_path} ya existe; use --force para reemplazarlo / already exists") from exc
+        message = cli_language().gettext("{path} ya existe; use --force para reemplazarlo", path=key_path)
+        raise click.ClickException(message) from exc
     published = signing.jwks_of([key])["keys"]
     jwks_path.write_text(json.dumps({"keys": old + published}, indent=2) + "\n", encoding="utf-8")
-    click.echo(f"kid {published[0]['kid']}\nclave privada / private key: {key_path}\nJWKS: {jwks_path}")
+    private = cli_language().gettext("clave privada: {path}", path=key_path)
+    click.echo(f"kid {published[0]['kid']}\n{private}\nJWKS: {jwks_path}")

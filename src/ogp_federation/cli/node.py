@@ -13,6 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from ogp_federation.core.errors import InvalidInputError, OGPError
+from ogp_federation.core.i18n import cli_language
 from ogp_federation.feed.model import Contact
 
 from ._io import EXIT_USAGE
@@ -57,7 +58,8 @@ def _run(function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
 
 
 def _report(exc: OGPError) -> None:
-    click.echo(f"error [{exc.code}]: {exc.describe()} / {exc.describe('en')}", err=True)
+    english = cli_language().locale == "en"
+    click.echo(f"error [{exc.code}]: {exc.describe('en' if english else 'es')}", err=True)
     if isinstance(exc, InvalidInputError):
         for item in exc.errors:
             where = item.get("cell") or item.get("path") or ""
@@ -128,7 +130,11 @@ async def init_command(
         database_url=database_url,
         contact=Contact(name=contact_name, email=contact_email),
     )
-    click.echo(f"nodo {settings.cut} listo / node ready: {config_path} (datos/data: {settings.data_dir})")
+    click.echo(
+        cli_language().gettext(
+            "nodo {cut} listo: {path} (datos: {data})", cut=settings.cut, path=config_path, data=settings.data_dir
+        )
+    )
 
 
 @node.command("serve")
@@ -145,7 +151,7 @@ def serve_command(config_path: Path, host: str, port: int, workers: int) -> None
     derived = _local_public_url(config_path, host, port)
     if derived is not None:  # the descriptor and the pushes must name the port actually served
         os.environ["OGP_NODE_PUBLIC_URL"] = derived
-        click.echo(f"public_url local ajustada al puerto servido / local public_url set to the port served: {derived}")
+        click.echo(cli_language().gettext("public_url local ajustada al puerto servido: {url}", url=derived))
     uvicorn.run(
         "ogp_federation.node.asgi:app_from_environment",
         factory=True,
@@ -196,7 +202,7 @@ async def db_upgrade(config_path: Path) -> None:
     from ogp_federation.node.setup import upgrade_database  # noqa: PLC0415
 
     await upgrade_database(_settings(config_path))
-    click.echo("base de datos al día / database up to date")
+    click.echo(cli_language().gettext("base de datos al día"))
 
 
 @node.group("keys")
@@ -215,7 +221,15 @@ def keys_rotate(config_path: Path) -> None:
         old, new = rotate_key(settings)
     except OGPError as exc:
         raise click.ClickException(exc.describe()) from exc
-    click.echo(f"clave nueva / new key {new}; la anterior {old} sigue en el JWKS {settings.key_grace_days} días")
+    click.echo(
+        cli_language().ngettext(
+            "clave nueva {new}; la anterior {old} sigue en el JWKS {count} día",
+            "clave nueva {new}; la anterior {old} sigue en el JWKS {count} días",
+            settings.key_grace_days,
+            new=new,
+            old=old,
+        )
+    )
 
 
 @node.group("user")
@@ -287,9 +301,10 @@ async def user_create(
     stored = StaffService.check_username(username)  # before asking anything
     password = _password(given, password_stdin, generate)
     stored = await _with_runtime(config_path, lambda runtime: runtime.staff.create_user(stored, password, role))
-    click.echo(f"usuario {stored} ({role}) creado / created")
+    lang = cli_language()
+    click.echo(lang.gettext("usuario {user} ({role}) creado", user=stored, role=role))
     if generate:
-        click.echo(f"contraseña (se muestra solo esta vez) / password (shown only now): {password}")
+        click.echo(lang.gettext("contraseña (se muestra solo esta vez): {password}", password=password))
 
 
 @node.group("token")
@@ -309,10 +324,9 @@ async def token_create(config_path: Path, username: str, name: str, days: int) -
     """Crear un token personal / create a personal API token (shown once; only its hash is stored)."""
     token = await _with_runtime(config_path, lambda runtime: runtime.staff.create_token(username, name, days=days))
     click.echo(token)
+    usage = cli_language().ngettext("úselo así (vence en {count} día):", "úselo así (vence en {count} días):", days)
     click.echo(
-        f"úselo así / use it so (vence en {days} días / expires in {days} days):\n"
-        f'  curl -H "Authorization: Bearer {token}" http://127.0.0.1:8080/admin/api/organizations',
-        err=True,
+        f'{usage}\n  curl -H "Authorization: Bearer {token}" http://127.0.0.1:8080/admin/api/organizations', err=True
     )
 
 
@@ -323,17 +337,18 @@ async def token_create(config_path: Path, username: str, name: str, days: int) -
 async def token_list(config_path: Path, username: str | None) -> None:
     """Listar los tokens (nunca su valor) / list the tokens, never their value."""
     tokens = await _with_runtime(config_path, lambda runtime: runtime.staff.tokens(username))
+    lang = cli_language()
     for token in tokens:
         state = (
-            "revocado / revoked"
+            lang.gettext("revocado")
             if token.revoked_at
-            else f"vence / expires {token.expires_at:%Y-%m-%d}"
+            else lang.gettext("vence el {date}", date=token.expires_at.date().isoformat())
             if token.expires_at
-            else "sin vencimiento / no expiry"
+            else lang.gettext("sin vencimiento")
         )
         click.echo(f"{token.id:>5}  {token.username:<20} {token.name:<20} {token.created_at:%Y-%m-%d}  {state}")
     if not tokens:
-        click.echo("ningún token / no token")
+        click.echo(lang.gettext("ningún token"))
 
 
 @token_group.command("revoke")
@@ -343,7 +358,7 @@ async def token_list(config_path: Path, username: str | None) -> None:
 async def token_revoke(config_path: Path, token_id: int) -> None:
     """Revocar un token ya / revoke a token now (its id from `node token list`)."""
     await _with_runtime(config_path, lambda runtime: runtime.staff.revoke_token(token_id))
-    click.echo(f"token {token_id} revocado / revoked")
+    click.echo(cli_language().gettext("token {id} revocado", id=token_id))
 
 
 @node.command("export-static")
@@ -356,7 +371,9 @@ async def export_static_command(config_path: Path, out: Path, base_url: str | No
     from ogp_federation.node.static import export_static  # noqa: PLC0415
 
     files = await _with_runtime(config_path, lambda runtime: export_static(runtime, out, base_url=base_url))
-    click.echo(f"{len(files)} archivos en / files in {out}")
+    click.echo(
+        cli_language().ngettext("{count} archivo en {folder}", "{count} archivos en {folder}", len(files), folder=out)
+    )
 
 
 @node.command("import")
@@ -374,9 +391,18 @@ async def import_command(config_path: Path, workbook: Path) -> None:
     result = await _with_runtime(
         config_path, lambda runtime: import_workbook(runtime, workbook.name, content, author="cli")
     )
-    click.echo(f"importados / imported {result.records} registros; secuencia / sequence {result.sequence}")
+    lang = cli_language()
+    click.echo(
+        lang.ngettext(
+            "{count} registro importado; secuencia {sequence}",
+            "{count} registros importados; secuencia {sequence}",
+            result.records,
+            sequence=result.sequence,
+        )
+    )
     for warning in result.warnings:
-        click.echo(f"  aviso / warning {warning.get('cell') or warning.get('path')}: {warning['message']}")
+        where = warning.get("cell") or warning.get("path")
+        click.echo("  " + lang.gettext("aviso {where}: {message}", where=where, message=warning["message"]))
 
 
 @node.command("export")
@@ -401,4 +427,4 @@ async def export_command(config_path: Path, file_format: str, out: Path, templat
 
     content = await _with_runtime(config_path, lambda runtime: export_workbook(runtime, file_format, template=template))
     out.write_bytes(content)
-    click.echo(f"{out} ({len(content):,} bytes)")
+    click.echo(f"{out} ({cli_language().number(len(content))} bytes)")

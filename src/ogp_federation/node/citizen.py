@@ -1,4 +1,4 @@
-"""The citizen page: the published plan in Spanish, rendered on the server (no JavaScript needed).
+"""The citizen page: the published plan in Spanish (or English), rendered on the server (no JavaScript needed).
 
 Everything shown comes from the published feed, escaped by Jinja's autoescaping; charts are inline SVG
 built from numbers only. Used by the live node and by the static export alike.
@@ -9,17 +9,27 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ogp_federation.core.i18n import DEFAULT_LOCALE, language
 from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.enums import MilestoneStatus
 from ogp_federation.feed.labels import label
 from ogp_federation.feed.model import Commitment, Indicator, Observation
 
-__all__ = ["CONTENT_SECURITY_POLICY", "Sparkline", "chile_today", "render_commitment", "render_plan"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "STATIC",
+    "PageLanguage",
+    "Sparkline",
+    "chile_today",
+    "render_commitment",
+    "render_plan",
+]
 
 CHILE = ZoneInfo("America/Santiago")
 
@@ -33,27 +43,22 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'"
 )
-_MONTHS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
-
-_environment = Environment(
-    loader=PackageLoader("ogp_federation.node", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
-def _fecha(value: date | None) -> str:
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}" if value else ""
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
-_environment.filters["label"] = label
-_environment.filters["fecha"] = _fecha
-_environment.globals["plural"] = _plural
+@cache
+def _environment(locale: str) -> Environment:
+    """The templates in ``locale``: one environment per language, so concurrent renders never mix them."""
+    lang = language(locale)
+    environment = Environment(
+        loader=PackageLoader("ogp_federation.node", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["label"] = lambda value: lang.gettext(label(value))
+    environment.filters["fecha"] = lang.day
+    environment.globals.update(_=lang.gettext, ngettext=lang.ngettext, lang=lang)
+    return environment
 
 
 @dataclass(frozen=True)
@@ -134,17 +139,44 @@ def _context(feed: PlanFeed, today: date) -> dict[str, Any]:
     }
 
 
-def render_plan(feed: PlanFeed, *, root: str = "", today: date | None = None) -> str:
+@dataclass(frozen=True)
+class PageLanguage:
+    """The language a page is rendered in, and how its links keep an explicit choice."""
+
+    locale: str = DEFAULT_LOCALE
+    chosen: bool = False  # chosen with ``?lang=``: the page's own links carry it on
+    switch: bool = True  # offer the other language (not in the static export, which has one language)
+
+    @property
+    def query(self) -> str:
+        """The query string the page's links carry (empty unless a language was chosen explicitly)."""
+        return f"?lang={'es' if self.locale == DEFAULT_LOCALE else 'en'}" if self.chosen else ""
+
+
+STATIC = PageLanguage(switch=False)
+
+
+def _render(template: str, page: PageLanguage, **context: Any) -> str:
+    environment = _environment(page.locale)
+    return environment.get_template(template).render(**context, switch=page.switch, lang_query=page.query)
+
+
+def render_plan(feed: PlanFeed, *, root: str = "", today: date | None = None, page: PageLanguage = STATIC) -> str:
     """The plan's main page; ``root`` is the relative path back to the site root; overdue as of ``today``."""
-    return _environment.get_template("plan.html").render(**_context(feed, today or chile_today()), root=root)
+    return _render("plan.html", page, **_context(feed, today or chile_today()), root=root)
 
 
 def render_commitment(
-    feed: PlanFeed, commitment_id: str, *, root: str = "../../", today: date | None = None
+    feed: PlanFeed,
+    commitment_id: str,
+    *,
+    root: str = "../../",
+    today: date | None = None,
+    page: PageLanguage = STATIC,
 ) -> str | None:
     """The page of one commitment, or None if there is no such commitment."""
     commitment = next((c for c in feed.commitments if c.id == commitment_id), None)
     if commitment is None:
         return None
     context = _context(feed, today or chile_today())
-    return _environment.get_template("commitment.html").render(**context, commitment=commitment, root=root)
+    return _render("commitment.html", page, **context, commitment=commitment, root=root)

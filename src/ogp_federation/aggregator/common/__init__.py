@@ -5,8 +5,16 @@ Nothing here imports a sub-context; every sub-context may import this package.
 
 from __future__ import annotations
 
-from .codes import describe_es
+from .codes import EXPLANATIONS_ES, describe, describe_es
 from .settings import AggregatorSettings, load_settings
 from .tables import SEQUENCE, AggregatorBase
 
-__all__ = ["SEQUENCE", "AggregatorBase", "AggregatorSettings", "describe_es", "load_settings"]
+__all__ = [
+    "EXPLANATIONS_ES",
+    "SEQUENCE",
+    "AggregatorBase",
+    "AggregatorSettings",
+    "describe",
+    "describe_es",
+    "load_settings",
+]

@@ -1,4 +1,4 @@
-"""What each poll error code means, in Spanish, for the status page, status.json and alerts.
+"""What each poll error code means, in Spanish (English through the catalogues), for pages, status.json, alerts.
 
 The codes are stable and documented (docs/aggregator.md); the English message stored with each error
 keeps the detail. A code without an entry here (a new one, or a node's HTTP status) still reads well.
@@ -6,9 +6,11 @@ keeps the detail. A code without an entry here (a new one, or a node's HTTP stat
 
 from __future__ import annotations
 
-__all__ = ["describe_es"]
+from ogp_federation.core.i18n import Language, language
 
-_ES = {
+__all__ = ["EXPLANATIONS_ES", "describe", "describe_es"]
+
+EXPLANATIONS_ES = {
     "timeout.connect": "el servidor no aceptó la conexión a tiempo",
     "timeout.read": "el servidor dejó de enviar datos a mitad de la respuesta",
     "timeout.total": "el servidor no terminó de responder a tiempo",
@@ -48,13 +50,18 @@ _ES = {
 }
 
 
-def describe_es(code: str | None) -> str | None:
-    """The Spanish meaning of a poll error ``code`` (``None`` for no code)."""
+def describe(code: str | None, lang: Language) -> str | None:
+    """The meaning of a poll error ``code`` in ``lang`` (``None`` for no code)."""
     if code is None:
         return None
-    if code in _ES:
-        return _ES[code]
+    if code in EXPLANATIONS_ES:
+        return lang.gettext(EXPLANATIONS_ES[code])
     family, _, detail = code.partition(".")
     if family == "http" and detail.isdigit():
-        return f"el servidor respondió con un error (HTTP {detail})"
-    return f"error {code}"
+        return lang.gettext("el servidor respondió con un error (HTTP {status})", status=detail)
+    return lang.gettext("error {code}", code=code)
+
+
+def describe_es(code: str | None) -> str | None:
+    """The Spanish meaning of a poll error ``code`` (``None`` for no code)."""
+    return describe(code, language())

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from litestar import Response, get
+from typing import Any
+
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ogp_federation.aggregator.common.operators import METRICS_READER
+from ogp_federation.core.i18n import negotiate
 
 from .schemas import FederationStatus, StatusRow
 from .service import StatusService
@@ -21,12 +24,13 @@ STATUS_CSP = (
 
 
 @get("/status", include_in_schema=False)
-async def status_page(status: Status) -> Response[str]:
-    """The federation's health, in Spanish."""
+async def status_page(status: Status, request: Request[Any, Any, Any]) -> Response[str]:
+    """The federation's health, in Spanish (``?lang=en`` or ``Accept-Language`` for English)."""
+    locale = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
     return Response(
-        await status.page(),
+        await status.page(locale),
         media_type=MediaType.HTML,
-        headers={"Content-Security-Policy": STATUS_CSP, "X-Content-Type-Options": "nosniff"},
+        headers={"Content-Security-Policy": STATUS_CSP, "X-Content-Type-Options": "nosniff", "Vary": "Accept-Language"},
     )
 
 

@@ -11,9 +11,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import generate_latest
 from sqlalchemy import func, select
 
-from ogp_federation.aggregator.common import describe_es
+from ogp_federation.aggregator.common import describe, describe_es
 from ogp_federation.aggregator.registry import Commune, Node
 from ogp_federation.core.db import Database
+from ogp_federation.core.i18n import DEFAULT_LOCALE, Language, language
 
 from .metrics import Metrics
 from .schemas import FederationStatus, LastError, StatusRow
@@ -23,13 +24,14 @@ __all__ = ["CHILE", "STATE_ES", "StatusService", "chile_time"]
 CHILE = ZoneInfo("America/Santiago")  # continental Chile: UTC-4 in winter, UTC-3 in summer
 
 
-def chile_time(moment: datetime) -> str:
+def chile_time(moment: datetime, lang: Language | None = None) -> str:
     """``moment`` as a reader in Chile says it, with its zone named: ``01-12-2026 16:30 (hora de Chile, UTC−3)``."""
     local = moment.astimezone(CHILE)
     total = int((local.utcoffset() or timedelta(0)).total_seconds()) // 60
     hours, minutes = divmod(abs(total), 60)
     zone = f"UTC{'+' if total >= 0 else '−'}{hours}" + (f":{minutes:02d}" if minutes else "")
-    return f"{local:%d-%m-%Y %H:%M} (hora de Chile, {zone})"
+    shown = local.strftime("%d-%m-%Y %H:%M")
+    return (lang or language()).gettext("{moment} (hora de Chile, {zone})", moment=shown, zone=zone)
 
 
 STATE_ES = {
@@ -54,11 +56,30 @@ class StatusService:
         self.stale_factor = stale_factor
         self.metrics = metrics
         self._ready = ready
-        self._templates = Environment(
-            loader=PackageLoader("ogp_federation.aggregator.status", "templates"),
-            autoescape=select_autoescape(default=True),
-        )
-        self._templates.filters["chile"] = chile_time
+        self._templates: dict[str, Environment] = {}
+
+    def _environment(self, locale: str) -> Environment:
+        """The status templates in ``locale`` (one environment per language)."""
+        if locale not in self._templates:
+            lang = language(locale)
+            environment = Environment(
+                loader=PackageLoader("ogp_federation.aggregator.status", "templates"),
+                autoescape=select_autoescape(default=True),
+            )
+            environment.filters["chile"] = lambda moment: chile_time(moment, lang)
+
+            def state_label(state: str) -> str:
+                return lang.gettext(STATE_ES.get(state, state))
+
+            environment.globals.update(
+                _=lang.gettext,
+                ngettext=lang.ngettext,
+                lang=lang,
+                explain=lambda code: describe(code, lang),
+                state_label=state_label,
+            )
+            self._templates[locale] = environment
+        return self._templates[locale]
 
     async def rows(self) -> list[StatusRow]:
         """One row per commune (346), with its node's health when it has one."""
@@ -76,12 +97,16 @@ class StatusService:
         rows = await self.rows()
         return FederationStatus(counts=dict(Counter(row.state for row in rows)), communes=rows)
 
-    async def page(self) -> str:
-        """The Spanish status page."""
+    async def page(self, locale: str = DEFAULT_LOCALE) -> str:
+        """The status page in ``locale`` (es-CL unless asked otherwise)."""
         status = await self.federation()
         published = [row for row in status.communes if row.state != "not_publishing"]
-        return self._templates.get_template("status.html").render(
-            rows=published, counts=status.counts, total=len(status.communes), states=STATE_ES, now=datetime.now(UTC)
+        return (
+            self._environment(locale)
+            .get_template("status.html")
+            .render(
+                rows=published, counts=status.counts, total=len(status.communes), states=STATE_ES, now=datetime.now(UTC)
+            )
         )
 
     async def queue_lag(self) -> float:
