@@ -24,6 +24,7 @@ ALLOWED = {
     "harvest": {"common", "net", "registry", "history"},
     "review": {"common", "registry", "history"},
     "status": {"common", "net", "registry", "harvest"},
+    "benchmarks": {"common", "registry", "history"},
 }
 ROOT_MODULES = {"app", "runtime", "setup", "asgi", "migrations"}
 # Through these a sub-context shows itself to the others (``common`` is the foundation: all of it is public).

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from conftest import COMMUNE_FEEDS, FEEDS, ROOT
+from ogp_federation.aggregator.benchmarks.docs import catalogue_reference
 from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.cli import cli
 from ogp_federation.cli._reference import cli_reference, settings_document
@@ -45,6 +46,9 @@ def test_generated_docs_are_current() -> None:
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_reference()
     assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == cli_reference(cli), "run: ogp-federation feed docs"
     assert (ROOT / "docs" / "settings.md").read_text(encoding="utf-8") == settings_document(), (
+        "run: ogp-federation feed docs"
+    )
+    assert (ROOT / "docs" / "indicadores.md").read_text(encoding="utf-8") == catalogue_reference(), (
         "run: ogp-federation feed docs"
     )
 

@@ -15,6 +15,7 @@ from ogp_federation.core.http import (
 )
 from ogp_federation.core.openapi import document_problems, openapi_config, viewer_assets
 
+from .benchmarks import controllers as benchmarks
 from .common import AggregatorSettings
 from .harvest import controllers as harvest
 from .history import controllers as history
@@ -40,6 +41,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                     *harvest.HANDLERS,
                     *registry.HANDLERS,
                     *review.HANDLERS,
+                    *benchmarks.HANDLERS,
                     viewer_assets(),
                 ],
                 dependencies={"runtime": provide_runtime, **dependencies},

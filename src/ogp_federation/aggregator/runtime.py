@@ -18,6 +18,7 @@ from ogp_federation.core.logs import get_logger
 from ogp_federation.core.migrations import require_current
 from ogp_federation.feed.reference import CommuneReference
 
+from .benchmarks import BenchmarkService
 from .common import AggregatorSettings
 from .harvest import PUSH_LANE, Harvester, HarvestResult, HarvestScheduler, PushService
 from .history import HistoryService
@@ -63,6 +64,12 @@ class AggregatorRuntime:
         )
         self.history = HistoryService(self.db)
         self.review = ReviewService(self.db)
+        self.benchmarks = BenchmarkService(
+            self.db,
+            min_group_size=settings.min_group_size,
+            population_bands=settings.population_bands,
+            similar=settings.similar_communes,
+        )
         self.harvester = Harvester(self.db, settings, self.fetcher, self.reference)
         self.scheduler = HarvestScheduler(self.db, self.harvester, settings)
         self.metrics = Metrics()
@@ -75,6 +82,8 @@ class AggregatorRuntime:
         self.pushes.on_outcome = lambda outcome: self.metrics.pushes.labels(outcome).inc()
         self.harvester.recorder.on_state_change = self.alerts.dispatch
         self.harvester.recorder.on_result = self._count
+        self.harvester.recorder.listeners.append(self.benchmarks.on_accepted)  # comparisons stay current
+        self.review.listeners.append(self.benchmarks.on_accepted)
         self._background: set[asyncio.Task[None]] = set()
 
     def dependencies(self) -> dict[str, object]:
@@ -86,6 +95,7 @@ class AggregatorRuntime:
             "review": self.review,
             "pushes": self.pushes,
             "status": self.status,
+            "benchmarks": self.benchmarks,
         }
 
     def _count(self, result: HarvestResult, seconds: float) -> None:

@@ -17,6 +17,7 @@ from ogp_federation.core.process import tune_gc
 from ._aggregator import CONFIG_ENV, config_option, with_runtime
 from ._aggregator import settings as _settings
 from ._io import read_source
+from .benchmarks import BENCHMARK_COMMANDS
 from .history import HISTORY_COMMANDS
 from .node import _run
 
@@ -462,5 +463,5 @@ async def commune_set(
     )
 
 
-for _command in HISTORY_COMMANDS:
+for _command in [*HISTORY_COMMANDS, *BENCHMARK_COMMANDS]:
     aggregator.add_command(_command)

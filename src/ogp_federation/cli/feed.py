@@ -53,6 +53,7 @@ def schema_command(out: Path | None) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if the files differ from the code instead of writing them.")
 def docs_command(out: Path, check: bool) -> None:
     """Escribir la documentación generada / write the references generated from the code."""
+    from ogp_federation.aggregator.benchmarks.docs import catalogue_reference  # noqa: PLC0415
     from ogp_federation.cli import cli  # noqa: PLC0415 (the root group imports this module)
 
     stale = []
@@ -61,6 +62,7 @@ def docs_command(out: Path, check: bool) -> None:
         ("rules.md", docs.rules_reference()),
         ("cli.md", cli_reference(cli)),
         ("settings.md", settings_document()),
+        ("indicadores.md", catalogue_reference()),
     )
     for name, text in generated:
         target = out / name

@@ -48,7 +48,7 @@ def translations(locale: str) -> Translations:
     """The compiled catalogue of ``locale`` (one of :data:`LOCALES`)."""
     if locale not in LOCALES:
         raise ValueError(f"unsupported locale {locale!r}; supported: {', '.join(LOCALES)}")
-    source = files("ogp_federation").joinpath(LOCALE_DIR, locale, "LC_MESSAGES", f"{DOMAIN}.po")
+    source = files("ogp_federation") / LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     with source.open("rb") as handle:
         catalog = read_po(handle, locale=locale, domain=DOMAIN)
     compiled = io.BytesIO()

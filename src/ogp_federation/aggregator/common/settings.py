@@ -86,6 +86,16 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     smtp_host: Annotated[str | None, Meta(description="SMTP server for alert e-mails (none: no e-mail).")] = None
     smtp_port: Annotated[int, Meta(description="SMTP port.")] = 25
     smtp_sender: Annotated[str, Meta(description="From address of alerts.")] = "ogp-federation@localhost"
+    min_group_size: Annotated[
+        int, Meta(ge=2, description="Smallest peer group a comparison summarises (fewer reporting: refused).")
+    ] = 5
+    population_bands: Annotated[
+        list[Annotated[int, Meta(ge=1)]],
+        Meta(max_length=20, description="Upper limits of the population bands (peer groups population:1, 2, …)."),
+    ] = msgspec.field(default_factory=lambda: [10_000, 50_000, 100_000, 250_000])
+    similar_communes: Annotated[
+        int, Meta(ge=2, le=345, description="Size of the 'communes like mine' group (nearest neighbours).")
+    ] = 15
 
     def __post_init__(self) -> None:
         try:
@@ -97,6 +107,8 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
                 ipaddress.ip_network(network, strict=False)
             except ValueError as exc:
                 raise ValueError(f"allowed_networks: {network!r} is not a network (e.g. 127.0.0.0/8)") from exc
+        if self.population_bands != sorted(set(self.population_bands)):
+            raise ValueError("population_bands: limits must increase (e.g. [10000, 50000, 100000])")
 
     def worker_name(self) -> str:
         """``worker_id`` or ``host:pid``."""
@@ -123,7 +135,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     for name in fields:
         value = environ.get(ENV_PREFIX + name.upper())
         if value is not None:
-            listed = name in ("allowed_networks", "admin_token_hashes", "metrics_token_hashes")
+            listed = name in ("allowed_networks", "admin_token_hashes", "metrics_token_hashes", "population_bands")
             data[name] = [v.strip() for v in value.split(",") if v.strip()] if listed else value
     try:
         return msgspec.convert(data, AggregatorSettings, strict=False)

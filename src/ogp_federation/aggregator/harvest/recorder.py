@@ -22,6 +22,7 @@ from ogp_federation.aggregator.history import (
     Applied,
     FeedVersion,
     HarvestEvent,
+    VersionListener,
     apply_versions,
     dropped_share,
     open_records,
@@ -49,6 +50,7 @@ class Recorder:
         self.reference = reference
         self.on_state_change: Callable[[StateChange], None] | None = None
         self.on_result: Callable[[HarvestResult, float], None] | None = None
+        self.listeners: list[VersionListener] = []  # kept current with every accepted version (runtime wires)
 
     async def record(self, batch: list[Polled], *, worker: str, round_id: int | None) -> list[HarvestResult]:
         """Record ``batch``; the results in the same order (``lost_lease`` where another worker took over)."""
@@ -199,7 +201,11 @@ class Recorder:
             await session.flush()  # one INSERT … RETURNING for the batch's versions
             await apply_versions(
                 session,
-                [Applied(node, version, candidate.records, current[node.cut]) for node, candidate, version in accepted],
+                [
+                    Applied(node, version, candidate.records, current[node.cut], candidate.feed)
+                    for node, candidate, version in accepted
+                ],
+                self.listeners,
             )
         return out
 

@@ -10,10 +10,12 @@ from .models import FeedVersion, HarvestEvent, RecordState, VersionChange
 from .schemas import ChangeView, EventView, FeedDocument, VersionView
 from .service import DEFAULT_LIMIT, HistoryService
 from .writer import (
+    AcceptedFeed,
     Applied,
     OpenRecord,
     RecordKey,
     Snapshot,
+    VersionListener,
     apply_records,
     apply_versions,
     dropped_share,
@@ -23,6 +25,7 @@ from .writer import (
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "AcceptedFeed",
     "Applied",
     "ChangeView",
     "EventView",
@@ -35,6 +38,7 @@ __all__ = [
     "RecordState",
     "Snapshot",
     "VersionChange",
+    "VersionListener",
     "VersionView",
     "apply_records",
     "apply_versions",

@@ -6,6 +6,7 @@ Called by the harvest (a batch of polls) and by the review (an approved version)
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -22,10 +23,12 @@ from ogp_federation.feed.entities import COLLECTIONS
 from .models import FeedVersion, RecordState, VersionChange
 
 __all__ = [
+    "AcceptedFeed",
     "Applied",
     "OpenRecord",
     "RecordKey",
     "Snapshot",
+    "VersionListener",
     "apply_records",
     "apply_versions",
     "dropped_share",
@@ -142,19 +145,42 @@ class Applied:
     version: FeedVersion
     records: dict[RecordKey, Snapshot]
     current: dict[RecordKey, OpenRecord]
+    feed: PlanFeed
 
 
-async def apply_records(session: AsyncSession, node: Node, feed: PlanFeed, version: FeedVersion) -> None:
+class AcceptedFeed(NamedTuple):
+    """A version that became its commune's current one, as the features kept current with it see it."""
+
+    cut: str
+    version_id: int
+    accepted_at: datetime
+    feed: PlanFeed
+
+
+# Called in the transaction that applies versions: what it writes lands with them, or not at all.
+VersionListener = Callable[[AsyncSession, list[AcceptedFeed]], Awaitable[None]]
+
+
+async def apply_records(
+    session: AsyncSession,
+    node: Node,
+    feed: PlanFeed,
+    version: FeedVersion,
+    listeners: Sequence[VersionListener] = (),
+) -> None:
     """Make ``version`` (already flushed) the node's current one."""
     current = (await open_records(session, [node.cut]))[node.cut]
-    await apply_versions(session, [Applied(node, version, snapshot_records(feed), current)])
+    await apply_versions(session, [Applied(node, version, snapshot_records(feed), current, feed)], listeners)
 
 
-async def apply_versions(session: AsyncSession, items: list[Applied]) -> None:
+async def apply_versions(
+    session: AsyncSession, items: list[Applied], listeners: Sequence[VersionListener] = ()
+) -> None:
     """Make each version its node's current one: close and open record states, store the diffs.
 
     Set-based: one statement each for reading the old content of what changed, closing, opening (COPY on
-    PostgreSQL) and diffs, whatever the number of versions and records.
+    PostgreSQL) and diffs, whatever the number of versions and records. Then each listener (the
+    benchmarks' store, for one) updates what it keeps, in the same transaction.
     """
     states: list[_StateRow] = []
     closed: list[dict[str, Any]] = []
@@ -189,6 +215,13 @@ async def apply_versions(session: AsyncSession, items: list[Applied]) -> None:
         await _insert_states(session, states)
     if diffs:
         await session.execute(insert(_CHANGES), await _diff_rows(session, diffs))
+    if listeners and items:
+        accepted = [
+            AcceptedFeed(item.node.cut, item.version.id, item.version.accepted_at or item.version.fetched_at, item.feed)
+            for item in items
+        ]
+        for listener in listeners:
+            await listener(session, accepted)
 
 
 async def _diff_rows(

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import func, select
 
-from ogp_federation.aggregator.history import FeedVersion, apply_records
+from ogp_federation.aggregator.history import FeedVersion, VersionListener, apply_records
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import ConflictError, NotFoundError
@@ -29,6 +29,7 @@ class ReviewService:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.listeners: list[VersionListener] = []  # kept current with an approved version (runtime wires)
 
     async def pending(self, *, cursor: str | None = None, limit: int = 500) -> Page[QuarantinedView]:
         """The quarantined versions, oldest first, a page at a time."""
@@ -64,7 +65,7 @@ class ReviewService:
                     "a change page is not applied alone: approve the full version the next harvest brings",
                 )
             version.status, version.accepted_at = "accepted", datetime.now(UTC)
-            await apply_records(session, node, decode(version.body), version)
+            await apply_records(session, node, decode(version.body), version, self.listeners)
             node.state, node.last_error_code, node.last_error_message = "ok", None, None
 
     async def discard(self, version_id: int) -> None:

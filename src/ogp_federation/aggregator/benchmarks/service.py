@@ -1,0 +1,292 @@
+"""Comparisons through one service, used by the API, the CLI and the dashboard."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ogp_federation.aggregator.history import AcceptedFeed
+from ogp_federation.aggregator.registry import Commune
+from ogp_federation.core.db import Database
+from ogp_federation.core.errors import InvalidInputError, NotFoundError
+
+from . import stats
+from .catalogue import Catalogue, CatalogueIndicator, catalogue
+from .groups import Member, resolve_group
+from .models import BenchObservation
+from .schemas import CommuneStanding, Comparison, Distribution, Profile, ProfileEntry, Value
+from .store import keep_current, rebuild
+
+__all__ = ["BenchmarkService"]
+
+_PERIOD = {
+    "year": re.compile(r"^[0-9]{4}\Z"),
+    "quarter": re.compile(r"^[0-9]{4}-Q[1-4]\Z"),
+    "month": re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z"),
+}
+_EXAMPLE = {"year": "2025", "quarter": "2025-Q3", "month": "2025-09"}
+TREND_PERIODS = 5
+
+
+class _TooSmallError(Exception):
+    def __init__(self, reporting: int) -> None:
+        self.reporting = reporting
+
+
+class BenchmarkService:
+    """The catalogue, comparisons, commune profiles, and the store they read (kept current by the harvest)."""
+
+    def __init__(self, db: Database, *, min_group_size: int, population_bands: list[int], similar: int) -> None:
+        self.db = db
+        self.min_group_size = min_group_size
+        self.bands = population_bands
+        self.similar = similar
+
+    @staticmethod
+    def catalogue() -> Catalogue:
+        """The indicator catalogue."""
+        return catalogue()
+
+    async def on_accepted(self, session: AsyncSession, accepted: list[AcceptedFeed]) -> None:
+        """History listener: update the store in the transaction that accepts the versions."""
+        await keep_current(session, accepted)
+
+    async def rebuild(self) -> int:
+        """Recompute the store from the whole accepted history (same result as the incremental path)."""
+        return await rebuild(self.db)
+
+    async def compare(
+        self,
+        code: str,
+        *,
+        period: str | None = None,
+        group: str = "todas",
+        cut: str | None = None,
+        as_of: datetime | None = None,
+    ) -> Comparison:
+        """``code`` in ``period`` (default: the latest with values) across ``group``; ``cut`` is marked."""
+        indicator = _indicator(code)
+        async with self.db.sessions() as session:
+            members = await self._members(session)
+            spec, chosen = resolve_group(group, members, bands=self.bands, similar=self.similar)
+            period = _period(indicator, period) if period else await self._latest(session, code, as_of)
+            rows = await _observations(session, code, [period], [m.cut for m in chosen], as_of)
+            history = await _observations(session, code, None, [cut], as_of) if cut else []
+        try:
+            return self._comparison(indicator, period, spec, chosen, rows, history, cut, as_of)
+        except _TooSmallError as small:
+            raise InvalidInputError(
+                f"el grupo {spec} tiene {small.reporting} comunas con valor en {period}; "
+                f"se necesitan al menos {self.min_group_size} para compararlas",
+                f"group {spec} has {small.reporting} communes reporting in {period}; "
+                f"at least {self.min_group_size} are needed to compare them",
+                errors=[{"path": "group", "message": "group below the minimum size", "value": spec}],
+                code="benchmarks.group_too_small",
+            ) from None
+
+    async def profile(self, cut: str, *, group: str = "todas", as_of: datetime | None = None) -> Profile:
+        """Every catalogue indicator of ``cut``, in its latest period, against ``group``."""
+        async with self.db.sessions() as session:
+            members = await self._members(session)
+            me = next((m for m in members if m.cut == cut), None)
+            if me is None:
+                raise NotFoundError(f"la comuna {cut} no existe", f"commune {cut} does not exist")
+            spec, chosen = resolve_group(group, members, bands=self.bands, similar=self.similar)
+            cuts = [m.cut for m in chosen]
+            mine = await _observations(session, None, None, [cut], as_of)
+            entries = []
+            for indicator in catalogue().indicator:
+                own = [row for row in mine if row.code == indicator.code]
+                period = max((row.period for row in own), default=None)
+                rows = await _observations(session, indicator.code, [period], cuts, as_of) if period else []
+                entries.append(self._entry(indicator, period, spec, chosen, rows, own, cut, as_of))
+        return Profile(cut=cut, name=me.name, group=spec, as_of=as_of, indicators=entries)
+
+    def _entry(  # noqa: PLR0917 (an assembly step)
+        self,
+        indicator: CatalogueIndicator,
+        period: str | None,
+        spec: str,
+        chosen: list[Member],
+        rows: list[Any],
+        own: list[Any],
+        cut: str,
+        as_of: datetime | None,
+    ) -> ProfileEntry:
+        base: dict[str, Any] = {
+            "code": indicator.code,
+            "name_es": indicator.name_es,
+            "name_en": indicator.name_en,
+            "unit": indicator.unit,
+            "direction": indicator.direction,
+            "period": period,
+        }
+        if period is None:
+            return ProfileEntry(
+                **base,
+                reporting=0,
+                distribution=None,
+                standing=None,
+                note_es="sin valor: faltan datos o no alcanza el mínimo del catálogo",
+                note_en="no value: data missing or below the catalogue's minimum",
+            )
+        try:
+            comparison = self._comparison(indicator, period, spec, chosen, rows, own, cut, as_of)
+        except _TooSmallError as small:
+            standing = _standing(indicator, cut, [r for r in rows if r.cut == cut], [], own)
+            return ProfileEntry(
+                **base,
+                reporting=small.reporting,
+                distribution=None,
+                standing=standing,
+                note_es=f"el grupo tiene menos de {self.min_group_size} comunas con valor: no se resume",
+                note_en=f"fewer than {self.min_group_size} communes of the group report it: not summarised",
+            )
+        return ProfileEntry(
+            **base, reporting=comparison.reporting, distribution=comparison.distribution, standing=comparison.commune
+        )
+
+    def _comparison(  # noqa: PLR0917 (an assembly step)
+        self,
+        indicator: CatalogueIndicator,
+        period: str,
+        spec: str,
+        chosen: list[Member],
+        rows: list[Any],
+        history: list[Any],
+        cut: str | None,
+        as_of: datetime | None,
+    ) -> Comparison:
+        units = {row.unit for row in rows}
+        if len(units) > 1:  # never mixed: a published value in another unit is refused, not converted
+            raise InvalidInputError(
+                f"{indicator.code} tiene valores en unidades distintas ({', '.join(sorted(units))})",
+                f"{indicator.code} has values in different units ({', '.join(sorted(units))})",
+                errors=[{"path": "code", "message": "mixed units", "value": indicator.code}],
+                code="benchmarks.mixed_units",
+            )
+        if len(rows) < self.min_group_size:
+            raise _TooSmallError(len(rows))
+        values = [row.value for row in rows]
+        summary = stats.summarise(values)
+        names = {m.cut: m.name for m in chosen}
+        moment = as_of or datetime.now(UTC)
+        listed = sorted(
+            (
+                Value(
+                    cut=row.cut,
+                    name=names.get(row.cut, row.cut),
+                    value=row.value,
+                    rank=stats.rank(row.value, values, indicator.direction),
+                    provisional=row.provisional,
+                    outlier=not summary.low_fence <= row.value <= summary.high_fence,
+                    observed_at=row.observed_at,
+                    age_days=max(0, (moment - row.observed_at).days),
+                    version_id=row.version_id,
+                )
+                for row in rows
+            ),
+            key=lambda v: (v.rank if v.rank is not None else 0, -v.value, v.cut),
+        )
+        standing = None
+        if cut is not None:
+            standing = _standing(indicator, cut, [r for r in rows if r.cut == cut], values, history)
+        return Comparison(
+            code=indicator.code,
+            name_es=indicator.name_es,
+            name_en=indicator.name_en,
+            unit=indicator.unit,
+            direction=indicator.direction,
+            period=period,
+            group=spec,
+            as_of=as_of,
+            members=len(chosen),
+            reporting=len(rows),
+            coverage=round(len(rows) / len(chosen), 6),
+            distribution=Distribution(**{f: getattr(summary, f) for f in Distribution.__struct_fields__}),
+            values=listed,
+            commune=standing,
+        )
+
+    async def _members(self, session: AsyncSession) -> list[Member]:
+        communes = (await session.scalars(select(Commune).order_by(Commune.cut))).all()
+        return [
+            Member(c.cut, c.name, c.region_cut, c.province_cut, c.population, c.subdere_group, tuple(c.groups or ()))
+            for c in communes
+        ]
+
+    async def _latest(self, session: AsyncSession, code: str, as_of: datetime | None) -> str:
+        query = select(BenchObservation.period).where(BenchObservation.code == code, _valid_at(as_of))
+        latest = await session.scalar(query.order_by(BenchObservation.period.desc()).limit(1))
+        if latest is None:
+            raise NotFoundError(f"aún no hay valores de {code}", f"no values of {code} yet", code="benchmarks.no_data")
+        return str(latest)
+
+
+def _indicator(code: str) -> CatalogueIndicator:
+    indicator = catalogue().get(code)
+    if indicator is None:
+        raise NotFoundError(
+            f"indicador desconocido: {code[:64]} (vea /api/v1/indicators)",
+            f"unknown indicator: {code[:64]} (see /api/v1/indicators)",
+            code="benchmarks.unknown_indicator",
+        )
+    return indicator
+
+
+def _period(indicator: CatalogueIndicator, period: str) -> str:
+    if not _PERIOD[indicator.period].match(period):
+        example = _EXAMPLE[indicator.period]
+        raise InvalidInputError(
+            f"período inválido para {indicator.code}: se espera la forma {example}",
+            f"invalid period for {indicator.code}: expected the form {example}",
+            errors=[{"path": "period", "message": f"expected e.g. {example}", "value": period[:20]}],
+            code="benchmarks.period",
+        )
+    return period
+
+
+def _valid_at(as_of: datetime | None) -> Any:
+    if as_of is None:
+        return BenchObservation.valid_to.is_(None)
+    return and_(
+        BenchObservation.valid_from <= as_of,
+        or_(BenchObservation.valid_to.is_(None), BenchObservation.valid_to > as_of),
+    )
+
+
+async def _observations(
+    session: AsyncSession, code: str | None, periods: list[str] | None, cuts: list[str], as_of: datetime | None
+) -> list[Any]:
+    query = select(BenchObservation).where(BenchObservation.cut.in_(cuts), _valid_at(as_of))
+    if code is not None:
+        query = query.where(BenchObservation.code == code)
+    if periods is not None:
+        query = query.where(BenchObservation.period.in_(periods))
+    return list((await session.scalars(query.order_by(BenchObservation.cut, BenchObservation.period))).all())
+
+
+def _standing(
+    indicator: CatalogueIndicator, cut: str, own_now: list[Any], values: list[float], history: list[Any]
+) -> CommuneStanding:
+    row = own_now[0] if own_now else None
+    points = sorted((r.period, r.value) for r in history if r.code == indicator.code)[-TREND_PERIODS:]
+    trend = None
+    direction = indicator.direction
+    line = stats.slope([(float(index), value) for index, (_, value) in enumerate(points)])
+    if line is not None and direction != "neutral":
+        good = line > 0 if direction == "higher_better" else line < 0
+        trend = "steady" if abs(line) < 1e-9 else ("improving" if good else "worsening")
+    return CommuneStanding(
+        cut=cut,
+        value=row.value if row else None,
+        rank=stats.rank(row.value, values, direction) if row and values else None,
+        better_than_percent=stats.better_than(row.value, values, direction) if row and values else None,
+        provisional=row.provisional if row else None,
+        trend=trend,
+        trend_points=points,
+    )

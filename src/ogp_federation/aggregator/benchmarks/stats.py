@@ -1,0 +1,92 @@
+"""The statistics of a comparison, computed the same way whatever the database.
+
+Quantiles use linear interpolation between order statistics (Hyndman and Fan's type 7, the default of
+R, NumPy and spreadsheets): for ``p`` in [0, 1] over ``n`` sorted values, ``h = (n − 1)·p`` and the
+quantile is ``x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋])``. Ranks are competition ranks ("1224"): tied
+values share the best rank, the next value skips. Outliers lie outside Tukey's fences, 1.5 IQR beyond
+the quartiles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["Summary", "better_than", "quantile", "rank", "slope", "summarise"]
+
+
+def quantile(ordered: Sequence[float], p: float) -> float:
+    """The type-7 quantile ``p`` of ``ordered`` (sorted ascending, not empty)."""
+    h = (len(ordered) - 1) * p
+    low = math.floor(h)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (h - low) * (ordered[high] - ordered[low])
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The distribution of a group's values."""
+
+    n: int
+    min: float
+    p10: float
+    q1: float
+    median: float
+    q3: float
+    p90: float
+    max: float
+    mean: float
+    low_fence: float
+    high_fence: float
+
+
+def summarise(values: Sequence[float]) -> Summary:
+    """The distribution of ``values`` (not empty)."""
+    ordered = sorted(values)
+    q1, q3 = quantile(ordered, 0.25), quantile(ordered, 0.75)
+    spread = q3 - q1
+    return Summary(
+        n=len(ordered),
+        min=ordered[0],
+        p10=quantile(ordered, 0.10),
+        q1=q1,
+        median=quantile(ordered, 0.5),
+        q3=q3,
+        p90=quantile(ordered, 0.90),
+        max=ordered[-1],
+        mean=math.fsum(ordered) / len(ordered),
+        low_fence=q1 - 1.5 * spread,
+        high_fence=q3 + 1.5 * spread,
+    )
+
+
+def _better(a: float, b: float, direction: str) -> bool:
+    return a < b if direction == "lower_better" else a > b
+
+
+def rank(value: float, values: Sequence[float], direction: str) -> int | None:
+    """1 for the best (competition ranking on ties); None for a neutral indicator (no best)."""
+    if direction == "neutral":
+        return None
+    return 1 + sum(1 for other in values if _better(other, value, direction))
+
+
+def better_than(value: float, values: Sequence[float], direction: str) -> float | None:
+    """Percentage of the *other* values that ``value`` is strictly better than (None when neutral or alone)."""
+    others = list(values)
+    others.remove(value)
+    if direction == "neutral" or not others:
+        return None
+    return 100.0 * sum(1 for other in others if _better(value, other, direction)) / len(others)
+
+
+def slope(points: Sequence[tuple[float, float]]) -> float | None:
+    """The least-squares slope of ``points`` (x, y); None with fewer than two distinct x."""
+    if len({x for x, _ in points}) < 2:
+        return None
+    mean_x = math.fsum(x for x, _ in points) / len(points)
+    mean_y = math.fsum(y for _, y in points) / len(points)
+    num = math.fsum((x - mean_x) * (y - mean_y) for x, y in points)
+    den = math.fsum((x - mean_x) ** 2 for x, _ in points)
+    return num / den

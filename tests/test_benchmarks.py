@@ -1,0 +1,336 @@
+"""Benchmarks: derived indicators, the analytic store (incremental = rebuild, time travel), comparisons, API."""
+
+from __future__ import annotations
+
+import random
+import statistics
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from litestar.testing import AsyncTestClient
+from sqlalchemy import insert, select
+
+from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
+from agg_helpers import test_settings as agg_settings
+from conftest import FEEDS
+from ogp_federation.aggregator.app import create_app
+from ogp_federation.aggregator.benchmarks import BenchObservation, catalogue, derive
+from ogp_federation.aggregator.benchmarks.stats import quantile, rank, summarise
+from ogp_federation.aggregator.registry import Commune
+from ogp_federation.aggregator.setup import prepare_database
+from ogp_federation.feed import decode, encode
+from ogp_federation.feed.enums import MilestoneStatus
+
+MAIPU = decode((FEEDS / "maipu.json").read_bytes())
+
+
+def _values(feed: Any) -> dict[tuple[str, str], float]:
+    return {(d.code, d.period): d.value for d in derive(feed)}
+
+
+def test_the_catalogue_has_what_a_comparison_needs() -> None:
+    current = catalogue()
+    assert current.version == "1"
+    assert len(current.indicator) >= 25
+    assert len({item.code for item in current.indicator}) == len(current.indicator)
+    assert {item.kind for item in current.indicator} == {"derived", "published"}
+    for item in current.indicator:
+        assert all((item.name_es, item.name_en, item.definition_es, item.definition_en))
+        assert item.direction in ("higher_better", "lower_better", "neutral")
+
+
+def test_derived_values_of_maipu_match_the_hand_computation() -> None:
+    """Maipú's fixture (feed of 2026-11-20), 2025, worked out from its records by hand."""
+    values = _values(MAIPU)
+    # Milestones due in 2025: presupuesto-h2 (31 may, done 31 may), datos-h1 (31 jan, done that day),
+    # datos-h2 (31 aug, done that day), integridad-h1 (31 mar, done that day), integridad-h2 (31 oct,
+    # delayed, open). None cancelled: denominator 5; 4 completed, all on their due date.
+    assert values[("hitos_a_tiempo", "2025")] == 100 * 4 / 5
+    assert values[("hitos_cumplidos", "2025")] == 100 * 4 / 5
+    assert values[("hitos_vencidos", "2025")] == 100 * 1 / 5  # integridad-h2: due 31 oct 2025 < 20 nov 2026
+    assert values[("hitos_cancelados", "2025")] == 0.0
+    # Completed in 2025, each with one evidence document: 4 of 4.
+    assert values[("hitos_con_evidencia", "2025")] == 100.0
+    # Events starting in 2025: votacion-2025 (hybrid, 18,450, empower = 5, minutes) and foro-2025 (online,
+    # 19, involve = 3, minutes). Population 578,605.
+    assert values[("eventos_participacion", "2025")] == 2
+    assert values[("participacion_por_mil", "2025")] == round(1000 * (18450 + 19) / 578605, 6)
+    # Only 2 events: below the minimum of 3 for the shares of events, so those are not computed.
+    assert ("eventos_hibridos_o_en_linea", "2025") not in values
+    assert ("nivel_iap2_promedio", "2025") not in values
+    assert values[("sesiones_foro", "2025")] == 1
+    assert values[("participacion_mujeres", "2025")] == round(100 * (10020 + 11) / (18450 + 19), 6)
+    # Commitments active in 2025: presupuesto (70), datos (100), integridad (33.3); one has a budget;
+    # pillars: participation, accountability, transparency, innovation = 4.
+    assert values[("compromisos_vigentes", "2025")] == 3
+    assert values[("avance_compromisos", "2025")] == round((70 + 100 + 33.3) / 3, 6)
+    assert values[("compromisos_con_presupuesto", "2025")] == round(100 / 3, 6)
+    assert values[("pilares_cubiertos", "2025")] == 4
+    # 2024 has 1 milestone due (presupuesto-h1): below the minimum of 5, so no on-time rate at all.
+    assert ("hitos_a_tiempo", "2024") not in values
+    # 2026 has not ended at the feed's date: its values are provisional, 2025's are final.
+    provisional = {(d.code, d.period): d.provisional for d in derive(MAIPU)}
+    assert provisional[("compromisos_vigentes", "2026")] is True
+    assert provisional[("compromisos_vigentes", "2025")] is False
+
+
+def test_a_late_milestone_counts_its_days_and_leaves_the_on_time_rate() -> None:
+    days = {"datos-h2": 10, "integridad-h2": 20}  # datos-h2 done 10 days late; integridad-h2 done 20 days late
+    late = [
+        msgspec.structs.replace(
+            m, status=MilestoneStatus.COMPLETED, progress=100, completed_on=m.due + timedelta(days=days[m.id])
+        )
+        if m.id in days
+        else m
+        for m in MAIPU.milestones
+    ]
+    values = _values(msgspec.structs.replace(MAIPU, milestones=late))
+    assert values[("hitos_a_tiempo", "2025")] == 100 * 3 / 5  # 5 due in 2025, 3 on time
+    assert values[("hitos_cumplidos", "2025")] == 100 * 5 / 5
+    assert values[("dias_atraso_promedio", "2025")] == (0 + 0 + 10 + 0 + 20) / 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=60))
+def test_quantiles_agree_with_the_standard_library(values: list[float]) -> None:
+    """Type 7 is Python's ``statistics.quantiles(method="inclusive")``: an independent computation."""
+    ordered = sorted(values)
+    summary = summarise(values)
+    if len(values) >= 2:
+        q = statistics.quantiles(values, n=4, method="inclusive")
+        deciles = statistics.quantiles(values, n=10, method="inclusive")
+        assert summary.q1 == pytest.approx(q[0], abs=1e-6)
+        assert summary.median == pytest.approx(q[1], abs=1e-6)
+        assert summary.q3 == pytest.approx(q[2], abs=1e-6)
+        assert summary.p10 == pytest.approx(deciles[0], abs=1e-6)
+        assert summary.p90 == pytest.approx(deciles[-1], abs=1e-6)
+    assert summary.median == pytest.approx(statistics.median(values), abs=1e-6)
+    assert summary.mean == pytest.approx(statistics.fmean(values), abs=1e-3)
+    assert (summary.min, summary.max) == (ordered[0], ordered[-1])
+    assert quantile(ordered, 0.0) == ordered[0]
+
+
+def test_ranks_share_ties_and_follow_the_direction() -> None:
+    values = [10.0, 20.0, 20.0, 30.0]
+    assert [rank(v, values, "higher_better") for v in values] == [4, 2, 2, 1]
+    assert [rank(v, values, "lower_better") for v in values] == [1, 2, 2, 4]
+    assert rank(10.0, values, "neutral") is None
+
+
+async def _seed(database_url: str, values: dict[str, float], *, code: str = "hitos_a_tiempo") -> None:
+    """Store values of ``code`` for 2025 directly (the store is a plain table: no harvest needed)."""
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    rows = [
+        {
+            "cut": cut,
+            "code": code,
+            "period": "2025",
+            "period_start": date(2025, 1, 1),
+            "period_end": date(2025, 12, 31),
+            "value": value,
+            "unit": "%",
+            "denominator": 10,
+            "provisional": False,
+            "source": "derived",
+            "version_id": 1,
+            "observed_at": now,
+            "valid_from": now,
+            "valid_to": None,
+        }
+        for cut, value in values.items()
+    ]
+    async with aggregator(database_url) as runtime, runtime.db.transaction() as session:
+        await session.execute(insert(BenchObservation), rows)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_a_comparison_equals_an_independent_computation_on_both_databases(database_url: str, seed: int) -> None:
+    rng = random.Random(seed)  # noqa: S311 (test data)
+    async with aggregator(database_url) as runtime, runtime.db.sessions() as session:
+        region = [c.cut for c in (await session.scalars(select(Commune).where(Commune.region_cut == "13"))).all()]
+    chosen = rng.sample(region, 30)
+    values = {cut: round(rng.uniform(0, 100), 3) for cut in chosen}
+    values[chosen[0]] = values[chosen[1]]  # a tie
+    await _seed(database_url, values)
+    async with aggregator(database_url) as runtime:
+        result = await runtime.benchmarks.compare("hitos_a_tiempo", period="2025", group="region:13", cut=chosen[0])
+    expected = statistics.quantiles(values.values(), n=4, method="inclusive")
+    assert result.reporting == 30
+    assert result.members == len(region)
+    assert result.coverage == pytest.approx(30 / len(region))
+    assert result.distribution.median == pytest.approx(expected[1])
+    assert result.distribution.q1 == pytest.approx(expected[0])
+    assert result.distribution.q3 == pytest.approx(expected[2])
+    mine = values[chosen[0]]
+    better = sum(1 for cut, v in values.items() if v > mine)
+    assert result.commune is not None
+    assert result.commune.rank == 1 + better
+    others = [v for cut, v in values.items() if cut != chosen[0]]
+    assert result.commune.better_than_percent == pytest.approx(100 * sum(1 for v in others if v < mine) / 29)
+    assert [v.rank for v in result.values] == sorted(v.rank for v in result.values if v.rank is not None)
+
+
+async def test_outliers_are_flagged_by_tukeys_fences(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+    values = {f"131{i:02d}": 50.0 + i for i in range(1, 11)}
+    values["13101"] = 500.0
+    await _seed(database_url, values)
+    async with aggregator(database_url) as runtime:
+        result = await runtime.benchmarks.compare("hitos_a_tiempo", period="2025")
+    flagged = {v.cut for v in result.values if v.outlier}
+    assert flagged == {"13101"}
+
+
+def _feed_version(feed: Any, sequence: int, when: datetime, completed: set[str]) -> bytes:
+    milestones = [
+        msgspec.structs.replace(m, status=MilestoneStatus.COMPLETED, completed_on=m.due, progress=100)
+        if m.id in completed
+        else m
+        for m in feed.milestones
+    ]
+    return encode(msgspec.structs.replace(feed, sequence=sequence, generated_at=when, milestones=milestones))
+
+
+async def _rows(runtime: Any) -> list[tuple[Any, ...]]:
+    async with runtime.db.sessions() as session:
+        rows = (await session.scalars(select(BenchObservation))).all()
+    return sorted(
+        (r.cut, r.code, r.period, r.value, r.denominator, r.provisional, r.version_id, r.valid_from, r.valid_to)
+        for r in rows
+    )
+
+
+async def test_the_store_follows_the_harvest_travels_in_time_and_rebuilds_the_same(database_url: str) -> None:
+    """Three accepted versions of Maipú: the open rows change with each; as_of sees each in turn."""
+    node = FakeNode("13119")
+    node.publish(17, (FEEDS / "maipu.json").read_bytes())
+    async with fake_nodes() as server, aggregator(database_url, min_group_size=1) as runtime:
+        server.add(node)
+        await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
+        moments = []
+        for sequence, done in ((17, set()), (18, {"integridad-h2"}), (19, {"integridad-h2", "presupuesto-h3"})):
+            if sequence > 17:
+                when = MAIPU.generated_at + timedelta(days=sequence - 17)
+                node.publish(sequence, _feed_version(MAIPU, sequence, when, done))
+                await make_due(runtime, "13119")
+            await runtime.scheduler.tick()
+            moments.append(datetime.now(UTC))
+        seen = [
+            (await runtime.benchmarks.compare("hitos_vencidos", period="2025", as_of=m)).values[0].value
+            for m in moments
+        ]
+        now = await runtime.benchmarks.compare("hitos_cumplidos", period="2025")
+        incremental = await _rows(runtime)
+        written = await runtime.benchmarks.rebuild()
+        rebuilt = await _rows(runtime)
+    assert seen == [20.0, 0.0, 0.0]  # integridad-h2 completed in version 18
+    assert now.values[0].value == 100.0
+    assert rebuilt == incremental
+    assert written == len(incremental)
+    closed = [row for row in incremental if row[-1] is not None]
+    assert closed, "a changed value closes the row it replaces"
+    # unchanged values keep the row of the version they first came from
+    assert any(row[1] == "eventos_participacion" and row[6] == min(r[6] for r in incremental) for row in incremental)
+
+
+async def _broken(writer: Any, headers: dict[str, str]) -> None:
+    writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 6\r\nConnection: close\r\n\r\nbroken")
+    await writer.drain()
+
+
+async def test_a_commune_whose_node_breaks_keeps_its_last_values_marked_with_their_age(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+    node = FakeNode("13119")
+    node.publish(17, (FEEDS / "maipu.json").read_bytes())
+    async with fake_nodes() as server, aggregator(database_url, min_group_size=1) as runtime:
+        server.add(node)
+        await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        node.behaviour = _broken
+        await make_due(runtime, "13119")
+        await runtime.scheduler.tick()
+        later = datetime.now(UTC) + timedelta(days=40)
+        result = await runtime.benchmarks.compare("hitos_cumplidos", period="2025", as_of=later)
+    assert result.values[0].value == 80.0
+    assert result.values[0].age_days >= (later - MAIPU.generated_at).days
+
+
+async def _api(tmp_path: Path, **overrides: Any) -> AsyncTestClient[Any]:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'api.db'}"
+    await prepare_database(database_url)
+    await _seed(database_url, {f"131{i:02d}": float(i) for i in range(1, 9)})
+    return AsyncTestClient(app=create_app(agg_settings(database_url, **overrides)))
+
+
+async def test_the_api_serves_catalogue_comparison_csv_and_profile(tmp_path: Path) -> None:
+    async with await _api(tmp_path) as http:
+        listed = await http.get("/api/v1/indicators")
+        compared = await http.get("/api/v1/indicators/hitos_a_tiempo/comparison?period=2025&cut=13105")
+        download = await http.get("/api/v1/indicators/hitos_a_tiempo/comparison.csv?period=2025")
+        profile = await http.get("/api/v1/communes/13105/profile")
+    assert listed.status_code == 200
+    assert len(listed.json()["indicator"]) >= 25
+    body = compared.json()
+    assert compared.status_code == 200
+    assert (body["reporting"], body["distribution"]["median"]) == (8, 4.5)
+    assert body["commune"]["rank"] == 4  # 8, 7, 6 are better than 5
+    assert download.headers["content-type"].startswith("text/csv")
+    assert download.content.startswith("\ufeffcut,comuna".encode())
+    assert download.text.count("\n") == 9
+    entries = {e["code"]: e for e in profile.json()["indicators"]}
+    assert entries["hitos_a_tiempo"]["standing"]["value"] == 5.0
+    assert entries["hitos_cumplidos"]["note_en"].startswith("no value")
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "field"),
+    [
+        ("/api/v1/indicators/no_existe/comparison", 404, None),
+        ("/api/v1/indicators/hitos_a_tiempo/comparison?group=planeta:3", 422, "group"),
+        ("/api/v1/indicators/hitos_a_tiempo/comparison?group=region:99", 422, "group"),
+        ("/api/v1/indicators/hitos_a_tiempo/comparison?group=poblacion:x", 422, "group"),
+        ("/api/v1/indicators/hitos_a_tiempo/comparison?group=similares:13105", 422, "group"),  # no population
+        ("/api/v1/indicators/hitos_a_tiempo/comparison?period=2025-13", 422, "period"),
+        ("/api/v1/indicators/hitos_a_tiempo/comparison?period=2025&group=provincia:132", 422, "group"),  # 0 report
+        ("/api/v1/indicators/hitos_a_tiempo/comparison?as_of=ayer", 400, None),
+        ("/api/v1/indicators/hitos_a_tiempo/comparison?as_of=2026-01-01T00:00:00", 422, "as_of"),
+        ("/api/v1/indicators/HITOS/comparison", 400, None),
+        ("/api/v1/communes/99999/profile", 404, None),
+    ],
+)
+async def test_bad_requests_get_a_clear_problem(tmp_path: Path, url: str, status: int, field: str | None) -> None:
+    async with await _api(tmp_path) as http:
+        answer = await http.get(url)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    if field is not None:
+        assert any(error["path"] == field for error in answer.json()["errors"])
+
+
+async def test_a_group_below_the_minimum_is_not_summarised(tmp_path: Path) -> None:
+    async with await _api(tmp_path, min_group_size=10) as http:
+        answer = await http.get("/api/v1/indicators/hitos_a_tiempo/comparison?period=2025")
+        profile = await http.get("/api/v1/communes/13105/profile")
+    assert answer.status_code == 422
+    assert answer.json()["type"].endswith("benchmarks.group_too_small")
+    assert "8" in answer.json()["message"]
+    entry = next(e for e in profile.json()["indicators"] if e["code"] == "hitos_a_tiempo")
+    assert entry["distribution"] is None
+    assert entry["standing"]["value"] == 5.0
+
+
+async def test_mixed_units_are_refused(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+    await _seed(database_url, {f"131{i:02d}": float(i) for i in range(1, 9)})
+    async with aggregator(database_url) as runtime:
+        async with runtime.db.transaction() as session:
+            row = await session.scalar(select(BenchObservation).limit(1))
+            assert row is not None
+            row.unit = "días"
+        with pytest.raises(Exception, match="different units"):
+            await runtime.benchmarks.compare("hitos_a_tiempo", period="2025")
