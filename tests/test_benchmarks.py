@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import statistics
 from datetime import UTC, date, datetime, timedelta
@@ -334,3 +335,36 @@ async def test_mixed_units_are_refused(tmp_path: Path) -> None:
             row.unit = "días"
         with pytest.raises(Exception, match="different units"):
             await runtime.benchmarks.compare("hitos_a_tiempo", period="2025")
+
+
+def test_the_command_line_compares_and_profiles(tmp_path: Path) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from ogp_federation.cli import cli  # noqa: PLC0415
+
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    asyncio.run(prepare_database(database_url))
+    asyncio.run(_seed(database_url, {f"131{i:02d}": float(i) for i in range(1, 9)}))
+    env = {"OGP_AGG_DATABASE_URL": database_url, "OGP_AGG_SCHEDULER": "false"}
+    runner = CliRunner()
+    compared = runner.invoke(cli, ["aggregator", "compare", "hitos_a_tiempo", "--cut", "13105"], env=env)
+    english = runner.invoke(cli, ["aggregator", "compare", "hitos_a_tiempo"], env={**env, "OGP_LANG": "en"})
+    profile = runner.invoke(cli, ["aggregator", "profile", "13105"], env=env)
+    unknown = runner.invoke(cli, ["aggregator", "compare", "no_existe"], env=env)
+    bad_moment = runner.invoke(cli, ["aggregator", "compare", "hitos_a_tiempo", "--as-of", "2026-01-01"], env=env)
+    rebuilt = runner.invoke(cli, ["aggregator", "benchmarks", "rebuild"], env=env)
+    assert compared.exit_code == 0, compared.output
+    assert "8 de 346 comunas con valor" in compared.output
+    assert "mediana 4,5" in compared.output  # Chilean decimal comma
+    assert "13105: valor 5, posición 4" in compared.output
+    assert english.exit_code == 0
+    assert "8 of 346 communes reporting" in english.output
+    assert "median 4.5" in english.output
+    assert profile.exit_code == 0
+    assert "Hitos cumplidos a tiempo" in profile.output
+    assert unknown.exit_code == 2
+    assert "indicador desconocido" in unknown.output
+    assert bad_moment.exit_code == 2
+    assert "huso horario" in bad_moment.output
+    assert rebuilt.exit_code == 0
+    assert "0 valores en el almacén" in rebuilt.output  # no harvested history: the seeded rows are gone

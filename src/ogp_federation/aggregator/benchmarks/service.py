@@ -96,14 +96,19 @@ class BenchmarkService:
             if me is None:
                 raise NotFoundError(f"la comuna {cut} no existe", f"commune {cut} does not exist")
             spec, chosen = resolve_group(group, members, bands=self.bands, similar=self.similar)
-            cuts = [m.cut for m in chosen]
             mine = await _observations(session, None, None, [cut], as_of)
-            entries = []
-            for indicator in catalogue().indicator:
-                own = [row for row in mine if row.code == indicator.code]
-                period = max((row.period for row in own), default=None)
-                rows = await _observations(session, indicator.code, [period], cuts, as_of) if period else []
-                entries.append(self._entry(indicator, period, spec, chosen, rows, own, cut, as_of))
+            latest: dict[str, str] = {}
+            for row in mine:
+                latest[row.code] = max(latest.get(row.code, row.period), row.period)
+            group_rows = await _observations(
+                session, None, sorted(set(latest.values())), [m.cut for m in chosen], as_of, codes=sorted(latest)
+            )
+        entries = []
+        for indicator in catalogue().indicator:
+            period = latest.get(indicator.code)
+            rows = [r for r in group_rows if r.code == indicator.code and r.period == period]
+            own = [row for row in mine if row.code == indicator.code]
+            entries.append(self._entry(indicator, period, spec, chosen, rows, own, cut, as_of))
         return Profile(cut=cut, name=me.name, group=spec, as_of=as_of, indicators=entries)
 
     def _entry(  # noqa: PLR0917 (an assembly step)
@@ -260,14 +265,23 @@ def _valid_at(as_of: datetime | None) -> Any:
 
 
 async def _observations(
-    session: AsyncSession, code: str | None, periods: list[str] | None, cuts: list[str], as_of: datetime | None
+    session: AsyncSession,
+    code: str | None,
+    periods: list[str] | None,
+    cuts: list[str],
+    as_of: datetime | None,
+    *,
+    codes: list[str] | None = None,
 ) -> list[Any]:
-    query = select(BenchObservation).where(BenchObservation.cut.in_(cuts), _valid_at(as_of))
+    # Plain rows, not ORM objects: a profile reads thousands of them.
+    query = select(BenchObservation.__table__).where(BenchObservation.cut.in_(cuts), _valid_at(as_of))
     if code is not None:
         query = query.where(BenchObservation.code == code)
+    if codes is not None:
+        query = query.where(BenchObservation.code.in_(codes))
     if periods is not None:
         query = query.where(BenchObservation.period.in_(periods))
-    return list((await session.scalars(query.order_by(BenchObservation.cut, BenchObservation.period))).all())
+    return list((await session.execute(query.order_by(BenchObservation.cut, BenchObservation.period))).all())
 
 
 def _standing(
