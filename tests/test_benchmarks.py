@@ -368,3 +368,66 @@ def test_the_command_line_compares_and_profiles(tmp_path: Path) -> None:
     assert "huso horario" in bad_moment.output
     assert rebuilt.exit_code == 0
     assert "0 valores en el almacén" in rebuilt.output  # no harvested history: the seeded rows are gone
+
+
+def _mapped_feed() -> Any:
+    """Maipú with two indicators mapped to the catalogue: one in its unit, one not."""
+    from ogp_federation.feed.enums import Direction, Frequency, ObservationStatus, Pillar  # noqa: PLC0415
+    from ogp_federation.feed.model import Indicator, Observation  # noqa: PLC0415
+
+    def indicator(code: str, unit: str) -> Indicator:
+        return Indicator(
+            code=code,
+            name=code,
+            unit=unit,
+            direction=Direction.HIGHER_BETTER,
+            pillar=Pillar.TRANSPARENCY_ACCESS_INFORMATION,
+            frequency=Frequency.ANNUAL,
+            catalogue_code="transparencia_activa" if code == "ta" else "sai_en_plazo",
+        )
+
+    def observation(code: str, start: date, end: date, value: float) -> Observation:
+        return Observation(
+            id=f"{code}-{start}",
+            indicator_code=code,
+            period_start=start,
+            period_end=end,
+            value=value,
+            status=ObservationStatus.FINAL,
+        )
+
+    return msgspec.structs.replace(
+        MAIPU,
+        indicators=[*MAIPU.indicators, indicator("ta", "%"), indicator("sai", "días")],
+        observations=[
+            *MAIPU.observations,
+            observation("ta", date(2024, 1, 1), date(2024, 12, 31), 87.5),
+            observation("ta", date(2025, 1, 1), date(2025, 6, 30), 90.0),  # half a year: not compared
+            observation("sai", date(2024, 1, 1), date(2024, 12, 31), 12.0),  # days, catalogue says %
+        ],
+    )
+
+
+def test_published_indicators_mapped_to_the_catalogue_enter_the_store_in_its_unit_only() -> None:
+    from ogp_federation.aggregator.benchmarks.store import _published  # noqa: PLC0415
+    from ogp_federation.feed import validate  # noqa: PLC0415
+
+    feed = _mapped_feed()
+    published = _published(feed)
+    assert [(p.code, p.period, p.value, p.provisional) for p in published] == [
+        ("transparencia_activa", "2024", 87.5, False)
+    ]
+    report = validate(encode(feed))
+    assert report.valid
+    rules = {(f.rule, f.path) for f in report.findings}
+    assert ("indicator.catalogue_unit", f"$.indicators[{len(MAIPU.indicators) + 1}].unit") in rules
+
+
+def test_a_plan_feed_1_0_document_stays_valid_and_1_1_adds_the_catalogue_code() -> None:
+    from ogp_federation.feed import SPEC_VERSION, validate  # noqa: PLC0415
+
+    original = (FEEDS / "maipu.json").read_bytes()
+    assert b'"spec_version": "1.0"' in original or b'"spec_version":"1.0"' in original
+    assert validate(original).valid
+    assert SPEC_VERSION == "1.1"
+    assert validate(encode(_mapped_feed())).valid

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from conftest import FEEDS
 from node_helpers import PASSWORD, client, fixture_records, load_fixture, make_node, staff_token
 from ogp_federation.core.errors import DatabaseUnavailableError
-from ogp_federation.feed import decode, signing, validate
+from ogp_federation.feed import SPEC_VERSION, decode, signing, validate
 from ogp_federation.node.runtime import NodeRuntime
 from ogp_federation.node.settings import NodeSettings, PublisherSettings
 from ogp_federation.node.spreadsheet.files import write_xlsx
@@ -353,7 +353,7 @@ def test_settings_are_all_documented() -> None:
 async def test_schema_is_served(node: Any) -> None:
     async with client(node) as http:
         schema = await http.get("/feed/v1/schema.json")
-    assert json.loads(schema.content)["title"] == "Plan Feed 1.0"
+    assert json.loads(schema.content)["title"] == f"Plan Feed {SPEC_VERSION}"
 
 
 async def test_nodes_served_by_one_process_never_show_each_others_pages(tmp_path: Path, database_url: str) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from .catalogue import CATALOGUE_CODE
 from .enums import (
     AgeBand,
     AssessmentKind,
@@ -65,7 +66,7 @@ __all__ = [
     "Tombstone",
 ]
 
-SPEC_VERSION = "1.0"
+SPEC_VERSION = "1.1"  # 1.1: indicators may name a catalogue indicator (catalogue_code); 1.0 feeds stay valid
 MAX_SEQUENCE = 2**53  # the largest integer every JSON reader keeps exactly (a millisecond clock fits)
 
 # Shared constrained types. Limits are generous for real plans and stop hostile documents early.
@@ -306,6 +307,13 @@ class Indicator(_Record):
     target_min: Annotated[Value | None, Meta(description="Lower bound of the target range.")] = None
     target_max: Annotated[Value | None, Meta(description="Upper bound of the target range.")] = None
     commitment_ids: Annotated[list[RecordId], Meta(max_length=100, description="Commitments it tracks.")] = []
+    catalogue_code: Annotated[
+        Annotated[str, Meta(pattern=CATALOGUE_CODE)] | None,
+        Meta(
+            description="Since 1.1: the federation catalogue indicator it measures (docs/indicadores.md); "
+            "its observations then enter the comparisons."
+        ),
+    ] = None
 
 
 class Observation(_Record):
@@ -370,7 +378,9 @@ class Tombstone(_Record):
 class PlanFeed(_Record):
     """A commune's Open Government plan feed, Plan Feed v1."""
 
-    spec_version: Annotated[str, Meta(pattern=r"^1\.[0-9]+\Z", description="Version of the standard: 1.0.")]
+    spec_version: Annotated[
+        str, Meta(pattern=r"^1\.[0-9]+\Z", description="Version of the standard: 1.1 (1.0 is read too).")
+    ]
     generated_at: Annotated[datetime, Meta(tz=True, description="When this document was generated.")]
     sequence: Annotated[
         int, Meta(ge=0, le=MAX_SEQUENCE, description="Strictly increasing with every published change.")

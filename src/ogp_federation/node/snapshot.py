@@ -10,7 +10,7 @@ from email.utils import format_datetime
 from functools import cached_property
 from typing import Any
 
-from ogp_federation.feed import PlanFeed, decode
+from ogp_federation.feed import SPEC_VERSION, PlanFeed, decode
 from ogp_federation.feed.reference import CommuneReference
 
 from .settings import NodeSettings
@@ -93,4 +93,4 @@ def envelope(settings: NodeSettings, reference: CommuneReference) -> dict[str, A
         )
         if v
     }
-    return {"spec_version": "1.0", "publisher": publisher, "license": settings.license, "contact": contact}
+    return {"spec_version": SPEC_VERSION, "publisher": publisher, "license": settings.license, "contact": contact}

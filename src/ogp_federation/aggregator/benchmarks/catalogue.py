@@ -1,63 +1,7 @@
-"""The federation indicator catalogue: what is compared, defined once for every commune (package data)."""
+"""The federation indicator catalogue, as the benchmarks use it (it belongs to the standard: ``feed.catalogue``)."""
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from importlib.resources import files
-from typing import Annotated, Literal
-
-import msgspec
-from msgspec import Meta
-
-from ogp_federation.feed.enums import Pillar
+from ogp_federation.feed.catalogue import CATALOGUE_FILE, Catalogue, CatalogueIndicator, catalogue
 
 __all__ = ["CATALOGUE_FILE", "Catalogue", "CatalogueIndicator", "catalogue"]
-
-CATALOGUE_FILE = "catalogue-v1.toml"
-Code = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,62}\Z")]
-
-
-class CatalogueIndicator(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One indicator of the catalogue."""
-
-    code: Code
-    name_es: str
-    name_en: str
-    definition_es: str
-    definition_en: str
-    unit: str
-    direction: Literal["higher_better", "lower_better", "neutral"]
-    pillar: Pillar
-    kind: Literal["derived", "published"]
-    formula: str
-    period: Literal["month", "quarter", "year"]
-    min_denominator: Annotated[int, Meta(ge=0)]
-    reference: str | None = None
-
-
-class Catalogue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A version of the catalogue."""
-
-    version: str
-    indicator: list[CatalogueIndicator]
-
-    def get(self, code: str) -> CatalogueIndicator | None:
-        """The indicator ``code``, or None."""
-        return next((item for item in self.indicator if item.code == code), None)
-
-
-@cache
-def catalogue() -> Catalogue:
-    """The catalogue shipped with the package (validated: unique codes, known pillars and units)."""
-    raw = (
-        files("ogp_federation.aggregator.benchmarks")
-        .joinpath("data")
-        .joinpath(CATALOGUE_FILE)
-        .read_text(encoding="utf-8")
-    )
-    loaded = msgspec.convert(tomllib.loads(raw), Catalogue)
-    codes = [item.code for item in loaded.indicator]
-    if len(set(codes)) != len(codes):
-        raise ValueError(f"duplicate indicator codes in {CATALOGUE_FILE}")
-    return loaded

@@ -1,5 +1,9 @@
 """Keeping the analytic store current: per accepted version (incremental) and from the whole history (rebuild).
 
+Two sources feed it: the values the aggregator derives from each plan, and the observations a commune
+publishes for its own indicators mapped to a *published* catalogue indicator (``catalogue_code``, Plan
+Feed 1.1) in the catalogue's unit and period.
+
 An accepted version closes the commune's rows whose value changed or vanished and opens the new ones,
 valid from the moment the version was accepted; unchanged rows stay as they are. A rebuild replays every
 accepted version of every commune in the order they were accepted, through the same code, so it ends
@@ -19,6 +23,7 @@ from ogp_federation.aggregator.history import AcceptedFeed, FeedVersion
 from ogp_federation.core.db import Database
 from ogp_federation.feed import PlanFeed, decode
 from ogp_federation.feed.changes import ChangeError, apply_changes
+from ogp_federation.feed.enums import ObservationStatus
 from ogp_federation.feed.protocol import ChangePage
 
 from .catalogue import catalogue
@@ -31,10 +36,39 @@ _ROWS = cast(Table, BenchObservation.__table__)
 _Key = tuple[str, str, str]  # code, period, source
 
 
-def _rows(item: AcceptedFeed, derived: list[Derived]) -> dict[_Key, dict[str, Any]]:
+def _published(feed: PlanFeed) -> list[Derived]:
+    """Observations of the commune's indicators mapped to a published catalogue indicator, same unit, whole years.
+
+    Two indicators mapped to the same code: the first one listed counts. Other periods are not compared.
+    """
+    known = catalogue()
+    mapped: dict[str, str] = {}  # catalogue code → the commune's indicator code
+    for indicator in feed.indicators:
+        entry = known.get(indicator.catalogue_code or "")
+        if entry is None or entry.kind != "published" or entry.unit != indicator.unit or entry.period != "year":
+            continue
+        mapped.setdefault(entry.code, indicator.code)
+    by_indicator = {own: code for code, own in mapped.items()}
+    out: dict[tuple[str, str], Derived] = {}
+    today = feed.generated_at.date()
+    for observation in feed.observations:
+        code = by_indicator.get(observation.indicator_code)
+        entry = known.get(code or "")
+        start, end = observation.period_start, observation.period_end
+        if entry is None or (observation.unit is not None and observation.unit != entry.unit):
+            continue
+        if (start.month, start.day, end.month, end.day) != (1, 1, 12, 31) or start.year != end.year:
+            continue
+        provisional = observation.status is ObservationStatus.PROVISIONAL or end > today
+        year = str(start.year)
+        out.setdefault((entry.code, year), Derived(entry.code, year, start, end, observation.value, 0, provisional))
+    return list(out.values())
+
+
+def _rows(item: AcceptedFeed, derived: list[Derived], published: list[Derived]) -> dict[_Key, dict[str, Any]]:
     units = {indicator.code: indicator.unit for indicator in catalogue().indicator}
     return {
-        (d.code, d.period, "derived"): {
+        (d.code, d.period, source): {
             "cut": item.cut,
             "code": d.code,
             "period": d.period,
@@ -44,13 +78,14 @@ def _rows(item: AcceptedFeed, derived: list[Derived]) -> dict[_Key, dict[str, An
             "unit": units[d.code],
             "denominator": d.denominator,
             "provisional": d.provisional,
-            "source": "derived",
+            "source": source,
             "version_id": item.version_id,
             "observed_at": item.feed.generated_at,
             "valid_from": item.accepted_at,
             "valid_to": None,
         }
-        for d in derived
+        for source, values in (("derived", derived), ("published", published))
+        for d in values
     }
 
 
@@ -60,11 +95,9 @@ _COMPARED = ("value", "unit", "denominator", "provisional", "period_start", "per
 async def keep_current(session: AsyncSession, accepted: list[AcceptedFeed]) -> None:
     """Bring the store up to date with versions that just became current (a history listener)."""
     for item in accepted:
-        fresh = _rows(item, derive(item.feed))
+        fresh = _rows(item, derive(item.feed), _published(item.feed))
         open_rows = (
-            await session.execute(
-                select(_ROWS).where(_ROWS.c.cut == item.cut, _ROWS.c.valid_to.is_(None), _ROWS.c.source == "derived")
-            )
+            await session.execute(select(_ROWS).where(_ROWS.c.cut == item.cut, _ROWS.c.valid_to.is_(None)))
         ).all()
         closing = []
         for row in open_rows:

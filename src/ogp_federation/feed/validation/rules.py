@@ -13,7 +13,8 @@ from .report import Finding, Layer, Severity
 
 __all__ = ["RULES", "RULESET_VERSION", "Rule"]
 
-RULESET_VERSION = "1.2.0"  # 1.1.0: text.nul; 1.2.0: text.control, json.duplicate_key, patterns end at the end
+RULESET_VERSION = "1.3.0"  # 1.1.0: text.nul; 1.2.0: text.control, json.duplicate_key, patterns end at the end;
+# 1.3.0: indicator.catalogue_unknown, indicator.catalogue_unit, indicator.catalogue_derived (Plan Feed 1.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +305,33 @@ _CATALOGUE = (
         _SE,
         "Unidad «{unit}» distinta de la del indicador «{code}» («{expected}»).",
         "Unit '{unit}' differs from that of indicator '{code}' ('{expected}').",
+    ),
+    Rule(
+        "indicator.catalogue_unknown",
+        _W,
+        _SE,
+        "«{code}» no es un indicador del catálogo de la federación (versión {version}); el indicador queda "
+        "como propio de la comuna y no entra en las comparaciones.",
+        "'{code}' is not an indicator of the federation catalogue (version {version}); the indicator stays the "
+        "commune's own and is not compared.",
+    ),
+    Rule(
+        "indicator.catalogue_unit",
+        _W,
+        _SE,
+        "El indicador del catálogo «{code}» se mide en «{expected}», no en «{unit}»: sus observaciones no se "
+        "comparan (las unidades nunca se mezclan).",
+        "Catalogue indicator '{code}' is measured in '{expected}', not '{unit}': its observations are not "
+        "compared (units are never mixed).",
+    ),
+    Rule(
+        "indicator.catalogue_derived",
+        _A,
+        _SE,
+        "«{code}» lo calcula el agregador a partir del plan, igual para todas las comunas: los valores "
+        "publicados no reemplazan al calculado.",
+        "'{code}' is computed by the aggregator from the plan, the same way for every commune: published "
+        "values do not replace the computed one.",
     ),
     Rule(
         "observation.duplicate_period",

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from ogp_federation.feed.catalogue import Catalogue, catalogue
 from ogp_federation.feed.entities import COLLECTIONS, keys_by_collection
 from ogp_federation.feed.enums import (
     Direction,
@@ -19,7 +20,7 @@ from ogp_federation.feed.enums import (
     OrganizationClassification,
     Programme,
 )
-from ogp_federation.feed.model import Commitment, PlanFeed
+from ogp_federation.feed.model import Commitment, Indicator, PlanFeed
 from ogp_federation.feed.reference import CommuneReference
 
 from .report import Finding
@@ -324,10 +325,28 @@ def check_event_breakdowns(ctx: Context) -> Iterator[Finding]:
                 )
 
 
+def _catalogue_findings(definition: Indicator, index: int, known: Catalogue) -> Iterator[Finding]:
+    """What a ``catalogue_code`` says: an unknown code, another unit, or a value the aggregator computes."""
+    code = definition.catalogue_code or ""
+    path = _path("indicators", index, "catalogue_code")
+    entry = known.get(code)
+    if entry is None:
+        yield RULES["indicator.catalogue_unknown"].at(path, code=code, version=known.version)
+    elif entry.kind == "derived":
+        yield RULES["indicator.catalogue_derived"].at(path, code=code)
+    elif entry.unit != definition.unit:
+        yield RULES["indicator.catalogue_unit"].at(
+            _path("indicators", index, "unit"), code=code, unit=definition.unit, expected=entry.unit
+        )
+
+
 def check_indicators(ctx: Context) -> Iterator[Finding]:
     """indicator.* and observation.*: target ranges, units, periods and frequencies agree."""
     indicators = {indicator.code: indicator for indicator in ctx.feed.indicators}
+    known = catalogue()
     for index, definition in enumerate(ctx.feed.indicators):
+        if definition.catalogue_code is not None:
+            yield from _catalogue_findings(definition, index, known)
         if definition.direction is Direction.TARGET_RANGE:
             low, high = definition.target_min, definition.target_max
             if low is None or high is None or low > high:

@@ -108,6 +108,7 @@ LABELS = {
     "source": "fuente",
     "target_min": "meta_minima",
     "target_max": "meta_maxima",
+    "catalogue_code": "codigo_catalogo",
     "indicator_code": "indicador",
     "period_start": "periodo_inicio",
     "period_end": "periodo_termino",
