@@ -21,7 +21,7 @@ from agg_helpers import test_settings as agg_settings
 from conftest import FEEDS
 from ogp_federation.aggregator.app import create_app
 from ogp_federation.aggregator.benchmarks import BenchObservation, catalogue, derive
-from ogp_federation.aggregator.benchmarks.stats import quantile, rank, summarise
+from ogp_federation.aggregator.benchmarks.stats import Ranker, quantile, rank, summarise
 from ogp_federation.aggregator.registry import Commune
 from ogp_federation.aggregator.setup import prepare_database
 from ogp_federation.feed import decode, encode
@@ -114,6 +114,14 @@ def test_quantiles_agree_with_the_standard_library(values: list[float]) -> None:
     assert summary.mean == pytest.approx(statistics.fmean(values), abs=1e-3)
     assert (summary.min, summary.max) == (ordered[0], ordered[-1])
     assert quantile(ordered, 0.0) == ordered[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=20).map(float), min_size=1, max_size=40))
+def test_the_fast_ranker_equals_the_definition(values: list[float]) -> None:
+    for direction in ("higher_better", "lower_better", "neutral"):
+        ranker = Ranker(values, direction)
+        assert [ranker.rank(v) for v in values] == [rank(v, values, direction) for v in values]
 
 
 def test_ranks_share_ties_and_follow_the_direction() -> None:

@@ -84,6 +84,7 @@ class AggregatorRuntime:
         self.harvester.recorder.on_result = self._count
         self.harvester.recorder.listeners.append(self.benchmarks.on_accepted)  # comparisons stay current
         self.review.listeners.append(self.benchmarks.on_accepted)
+        self.registry.on_attributes = self.benchmarks.forget_members
         self._background: set[asyncio.Task[None]] = set()
 
     def dependencies(self) -> dict[str, object]:

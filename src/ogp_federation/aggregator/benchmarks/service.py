@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,9 @@ _PERIOD = {
 }
 _EXAMPLE = {"year": "2025", "quarter": "2025-Q3", "month": "2025-09"}
 TREND_PERIODS = 5
+# Peer-group attributes change rarely (aggregator commune set): the process that changes them rereads them
+# at once; another process within this many seconds.
+MEMBERS_SECONDS = 30.0
 
 
 class _TooSmallError(Exception):
@@ -45,6 +49,11 @@ class BenchmarkService:
         self.min_group_size = min_group_size
         self.bands = population_bands
         self.similar = similar
+        self._members_cache: tuple[float, list[Member]] | None = None
+
+    def forget_members(self) -> None:
+        """Read the peer-group attributes again on the next request (the registry changed them)."""
+        self._members_cache = None
 
     @staticmethod
     def catalogue() -> Catalogue:
@@ -103,11 +112,18 @@ class BenchmarkService:
             group_rows = await _observations(
                 session, None, sorted(set(latest.values())), [m.cut for m in chosen], as_of, codes=sorted(latest)
             )
+        by_code: dict[str, list[Any]] = {}
+        for row in group_rows:
+            if row.period == latest.get(row.code):
+                by_code.setdefault(row.code, []).append(row)
+        own_by_code: dict[str, list[Any]] = {}
+        for row in mine:
+            own_by_code.setdefault(row.code, []).append(row)
         entries = []
         for indicator in catalogue().indicator:
             period = latest.get(indicator.code)
-            rows = [r for r in group_rows if r.code == indicator.code and r.period == period]
-            own = [row for row in mine if row.code == indicator.code]
+            rows = by_code.get(indicator.code, [])
+            own = own_by_code.get(indicator.code, [])
             entries.append(self._entry(indicator, period, spec, chosen, rows, own, cut, as_of))
         return Profile(cut=cut, name=me.name, group=spec, as_of=as_of, indicators=entries)
 
@@ -178,6 +194,7 @@ class BenchmarkService:
             raise _TooSmallError(len(rows))
         values = [row.value for row in rows]
         summary = stats.summarise(values)
+        ranker = stats.Ranker(values, indicator.direction)
         names = {m.cut: m.name for m in chosen}
         moment = as_of or datetime.now(UTC)
         listed = sorted(
@@ -186,7 +203,7 @@ class BenchmarkService:
                     cut=row.cut,
                     name=names.get(row.cut, row.cut),
                     value=row.value,
-                    rank=stats.rank(row.value, values, indicator.direction),
+                    rank=ranker.rank(row.value),
                     provisional=row.provisional,
                     outlier=not summary.low_fence <= row.value <= summary.high_fence,
                     observed_at=row.observed_at,
@@ -218,11 +235,23 @@ class BenchmarkService:
         )
 
     async def _members(self, session: AsyncSession) -> list[Member]:
-        communes = (await session.scalars(select(Commune).order_by(Commune.cut))).all()
-        return [
-            Member(c.cut, c.name, c.region_cut, c.province_cut, c.population, c.subdere_group, tuple(c.groups or ()))
-            for c in communes
-        ]
+        """The registry's communes and their attributes, read at most every ``MEMBERS_SECONDS`` per process."""
+        now = time.monotonic()
+        if self._members_cache is not None and now - self._members_cache[0] < MEMBERS_SECONDS:
+            return self._members_cache[1]
+        columns = (
+            Commune.cut,
+            Commune.name,
+            Commune.region_cut,
+            Commune.province_cut,
+            Commune.population,
+            Commune.subdere_group,
+            Commune.groups,
+        )
+        rows = (await session.execute(select(*columns).order_by(Commune.cut))).all()
+        members = [Member(r[0], r[1], r[2], r[3], r[4], r[5], tuple(r[6] or ())) for r in rows]
+        self._members_cache = (now, members)
+        return members
 
     async def _latest(self, session: AsyncSession, code: str, as_of: datetime | None) -> str:
         query = select(BenchObservation.period).where(BenchObservation.code == code, _valid_at(as_of))

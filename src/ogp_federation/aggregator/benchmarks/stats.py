@@ -9,11 +9,12 @@ the quartiles.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Summary", "better_than", "quantile", "rank", "slope", "summarise"]
+__all__ = ["Ranker", "Summary", "better_than", "quantile", "rank", "slope", "summarise"]
 
 
 def quantile(ordered: Sequence[float], p: float) -> float:
@@ -70,6 +71,22 @@ def rank(value: float, values: Sequence[float], direction: str) -> int | None:
     if direction == "neutral":
         return None
     return 1 + sum(1 for other in values if _better(other, value, direction))
+
+
+class Ranker:
+    """Ranks of many values against the same group in O(log n) each (one sort)."""
+
+    def __init__(self, values: Sequence[float], direction: str) -> None:
+        self.ordered = sorted(values)
+        self.direction = direction
+
+    def rank(self, value: float) -> int | None:
+        """As :func:`rank`."""
+        if self.direction == "neutral":
+            return None
+        if self.direction == "lower_better":
+            return 1 + bisect.bisect_left(self.ordered, value)
+        return 1 + len(self.ordered) - bisect.bisect_right(self.ordered, value)
 
 
 def better_than(value: float, values: Sequence[float], direction: str) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ class RegistryService:
         self.fetcher = fetcher
         self.default_interval = default_interval
         self.reference = reference or CommuneReference.packaged()
+        self.on_attributes: Callable[[], None] | None = None  # told when peer-group attributes change
 
     async def seed(self) -> int:
         """Add every commune of the reference that is missing; return how many were added."""
@@ -202,6 +204,8 @@ class RegistryService:
                 commune.subdere_group = given.subdere_group
             if given.groups is not None:
                 commune.groups = sorted(set(given.groups))
+        if self.on_attributes is not None:
+            self.on_attributes()
         return commune
 
     async def confirm_keys(self, cut: str) -> None:
