@@ -40,6 +40,7 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
+from _databases import with_database
 from sqlalchemy import insert, select
 
 from ogp_federation.aggregator.benchmarks import BenchObservation, catalogue
@@ -52,7 +53,6 @@ from ogp_federation.core.logs import configure_logging
 from ogp_federation.feed import encode
 from ogp_federation.feed.synth import generate_feed
 
-PG_ADMIN = os.environ.get("OGP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PERIODS = [str(year) for year in range(1907, 2027)]  # 120
 CONCURRENCY = 50
 COLUMNS = [
@@ -369,20 +369,6 @@ async def measure(label: str, url: str, count: int) -> dict[str, Any]:
     return figures
 
 
-async def with_pg(action: Any) -> Any:
-    name = f"ogp_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    try:
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-        return await action(f"{base}/{name}")
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000)
@@ -391,7 +377,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
     args = parser.parse_args()
     configure_logging(level=logging.WARNING)
-    results = {"postgresql": asyncio.run(with_pg(lambda url: measure("PostgreSQL", url, args.requests)))}
+    results = {"postgresql": asyncio.run(with_database(None, lambda url: measure("PostgreSQL", url, args.requests)))}
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite+aiosqlite:///{tmp}/bench.db"

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import os
 import resource
-import secrets
 import statistics
 import subprocess
 import sys
@@ -31,8 +30,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
+from _databases import with_database
 from _feed_server import address_of
 from _synthetic import reference_for
 from sqlalchemy import func, select, update
@@ -49,7 +48,6 @@ from ogp_federation.feed import signing
 from ogp_federation.feed.validation import validate_feed
 
 HERE = Path(__file__).resolve().parent
-PG_ADMIN = os.environ.get("OGP_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def start_server(
@@ -272,23 +270,6 @@ async def process_round(
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
-
-
-async def with_database(url: str | None, action: object) -> None:
-    if url:
-        await action(url)  # type: ignore[operator]
-        return
-    name = f"ogp_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    try:
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-        await action(f"{base}/{name}")  # type: ignore[operator]
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
 from agg_helpers import test_settings as agg_settings
@@ -439,3 +439,35 @@ def test_a_plan_feed_1_0_document_stays_valid_and_1_1_adds_the_catalogue_code() 
     assert validate(original).valid
     assert SPEC_VERSION == "1.1"
     assert validate(encode(_mapped_feed())).valid
+
+
+async def test_a_batch_of_versions_stores_what_one_at_a_time_does(database_url: str) -> None:
+    """The harvest hands a batch of communes at once; the set-based path must equal the one-by-one path."""
+    from ogp_federation.aggregator.benchmarks.store import keep_current  # noqa: PLC0415
+    from ogp_federation.aggregator.history import AcceptedFeed  # noqa: PLC0415
+
+    feeds = [decode((FEEDS / f"{name}.json").read_bytes()) for name in ("penalolen", "maipu", "renca")]
+    moment = datetime(2026, 11, 21, tzinfo=UTC)
+    batch = [AcceptedFeed(f.publisher.cut, index + 1, moment, f) for index, f in enumerate(feeds)]
+    later = [
+        AcceptedFeed(item.cut, item.version_id + 10, moment + timedelta(days=1), _mapped_feed())
+        if item.cut == "13119"
+        else item
+        for item in batch
+    ]
+    results = []
+    for together in (True, False):
+        async with aggregator(database_url) as runtime:
+            async with runtime.db.transaction() as session:
+                await session.execute(delete(BenchObservation))
+            for step in (batch, later):
+                async with runtime.db.transaction() as session:
+                    if together:
+                        await keep_current(session, step)
+                    else:
+                        for item in step:
+                            await keep_current(session, [item])
+            results.append(await _rows(runtime))
+    assert results[0] == results[1]
+    assert {row[0] for row in results[0]} == {"13122", "13119", "13128"}
+    assert any(row[1] == "transparencia_activa" for row in results[0])  # Maipú's published value came in

@@ -19,7 +19,7 @@ from . import stats
 from .catalogue import Catalogue, CatalogueIndicator, catalogue
 from .groups import Member, resolve_group
 from .models import BenchObservation
-from .schemas import CommuneStanding, Comparison, Distribution, Profile, ProfileEntry, Value
+from .schemas import CommuneStanding, Comparison, Profile, ProfileEntry, Value
 from .store import keep_current, rebuild
 
 __all__ = ["BenchmarkService"]
@@ -229,7 +229,7 @@ class BenchmarkService:
             members=len(chosen),
             reporting=len(rows),
             coverage=round(len(rows) / len(chosen), 6),
-            distribution=Distribution(**{f: getattr(summary, f) for f in Distribution.__struct_fields__}),
+            distribution=summary,
             values=listed,
             commune=standing,
         )

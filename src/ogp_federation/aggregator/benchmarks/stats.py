@@ -12,9 +12,10 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-__all__ = ["Ranker", "Summary", "better_than", "quantile", "rank", "slope", "summarise"]
+from .schemas import Distribution
+
+__all__ = ["Ranker", "better_than", "quantile", "rank", "slope", "summarise"]
 
 
 def quantile(ordered: Sequence[float], p: float) -> float:
@@ -25,29 +26,12 @@ def quantile(ordered: Sequence[float], p: float) -> float:
     return ordered[low] + (h - low) * (ordered[high] - ordered[low])
 
 
-@dataclass(frozen=True)
-class Summary:
-    """The distribution of a group's values."""
-
-    n: int
-    min: float
-    p10: float
-    q1: float
-    median: float
-    q3: float
-    p90: float
-    max: float
-    mean: float
-    low_fence: float
-    high_fence: float
-
-
-def summarise(values: Sequence[float]) -> Summary:
+def summarise(values: Sequence[float]) -> Distribution:
     """The distribution of ``values`` (not empty)."""
     ordered = sorted(values)
     q1, q3 = quantile(ordered, 0.25), quantile(ordered, 0.75)
     spread = q3 - q1
-    return Summary(
+    return Distribution(
         n=len(ordered),
         min=ordered[0],
         p10=quantile(ordered, 0.10),

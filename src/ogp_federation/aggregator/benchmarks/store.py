@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.history import AcceptedFeed, FeedVersion
@@ -93,24 +93,37 @@ _COMPARED = ("value", "unit", "denominator", "provisional", "period_start", "per
 
 
 async def keep_current(session: AsyncSession, accepted: list[AcceptedFeed]) -> None:
-    """Bring the store up to date with versions that just became current (a history listener)."""
+    """Bring the store up to date with versions that just became current (a history listener).
+
+    Set-based, as the harvest's batches are: one read of the batch's open rows, one update closing the
+    changed ones, one insert of the new ones, whatever the number of communes.
+    """
+    if len({item.cut for item in accepted}) < len(accepted):  # one commune twice: in order, one at a time
+        for item in accepted:
+            await keep_current(session, [item])
+        return
+    cuts = [item.cut for item in accepted]
+    current: dict[str, list[Any]] = {cut: [] for cut in cuts}
+    for row in (await session.execute(select(_ROWS).where(_ROWS.c.cut.in_(cuts), _ROWS.c.valid_to.is_(None)))).all():
+        current[row.cut].append(row)
+    closing: list[dict[str, Any]] = []
+    opening: list[dict[str, Any]] = []
     for item in accepted:
         fresh = _rows(item, derive(item.feed), _published(item.feed))
-        open_rows = (
-            await session.execute(select(_ROWS).where(_ROWS.c.cut == item.cut, _ROWS.c.valid_to.is_(None)))
-        ).all()
-        closing = []
-        for row in open_rows:
+        for row in current[item.cut]:
             key = (row.code, row.period, row.source)
             new = fresh.get(key)
             if new is not None and all(new[name] == getattr(row, name) for name in _COMPARED):
                 del fresh[key]  # unchanged: the open row stays, with the version it first came from
             else:
-                closing.append(row.id)
-        if closing:
-            await session.execute(update(_ROWS).where(_ROWS.c.id.in_(closing)).values(valid_to=item.accepted_at))
-        if fresh:
-            await session.execute(insert(_ROWS), list(fresh.values()))
+                closing.append({"row_id": row.id, "at": item.accepted_at})
+        opening.extend(fresh.values())
+    if closing:
+        await session.execute(
+            update(_ROWS).where(_ROWS.c.id == bindparam("row_id")).values(valid_to=bindparam("at")), closing
+        )
+    if opening:
+        await session.execute(insert(_ROWS), opening)
 
 
 def _feed_of(version: Any, previous: PlanFeed | None) -> PlanFeed | None:
