@@ -471,3 +471,43 @@ async def test_a_batch_of_versions_stores_what_one_at_a_time_does(database_url: 
     assert results[0] == results[1]
     assert {row[0] for row in results[0]} == {"13122", "13119", "13128"}
     assert any(row[1] == "transparencia_activa" for row in results[0])  # Maipú's published value came in
+
+
+def test_irm_ratings_count_each_commitments_latest_independent_assessment_of_the_year() -> None:
+    from ogp_federation.feed.enums import (  # noqa: PLC0415
+        AssessmentKind,
+        AssessmentStage,
+        Completion,
+        Entity,
+        OpenGovernmentEffect,
+    )
+    from ogp_federation.feed.model import Assessment  # noqa: PLC0415
+
+    def rated(  # noqa: PLR0917 (one assessment per line below)
+        key: str, kind: AssessmentKind, target: str, on: date, completion: Completion, effect: OpenGovernmentEffect
+    ) -> Assessment:
+        return Assessment(
+            id=key,
+            kind=kind,
+            target_entity=Entity.COMMITMENTS,
+            target_id=target,
+            stage=AssessmentStage.MIDTERM,
+            assessor="IRM",
+            assessed_on=on,
+            completion=completion,
+            did_it_open_government=effect,
+        )
+
+    independent, own = AssessmentKind.INDEPENDENT, AssessmentKind.SELF
+    assessments = [
+        # datos: limited in March, then substantial in October (the latest counts), marginal effect
+        rated("a1", independent, "datos", date(2025, 3, 1), Completion.LIMITED, OpenGovernmentEffect.MARGINAL),
+        rated("a2", independent, "datos", date(2025, 10, 1), Completion.SUBSTANTIAL, OpenGovernmentEffect.MARGINAL),
+        # integridad: complete, major effect
+        rated("a3", independent, "integridad", date(2025, 6, 1), Completion.COMPLETE, OpenGovernmentEffect.MAJOR),
+        # presupuesto: only a self-assessment, which the IRM indicators do not count
+        rated("a4", own, "presupuesto", date(2025, 6, 1), Completion.COMPLETE, OpenGovernmentEffect.OUTSTANDING),
+    ]
+    values = _values(msgspec.structs.replace(MAIPU, assessments=assessments))
+    assert values[("compromisos_sustanciales", "2025")] == 100 * 2 / 2  # datos (substantial), integridad
+    assert values[("compromisos_abrieron_gobierno", "2025")] == 100 * 1 / 2  # integridad major; datos marginal

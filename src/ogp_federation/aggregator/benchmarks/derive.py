@@ -17,6 +17,7 @@ from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.enums import (
     AssessmentKind,
     Completion,
+    Entity,
     EventType,
     Gender,
     IAP2Level,
@@ -25,7 +26,7 @@ from ogp_federation.feed.enums import (
     Modality,
     OpenGovernmentEffect,
 )
-from ogp_federation.feed.model import Commitment, Input, Milestone, ParticipationEvent
+from ogp_federation.feed.model import Assessment, Commitment, Input, Milestone, ParticipationEvent
 
 from .catalogue import Catalogue, catalogue
 
@@ -78,18 +79,17 @@ class _Year:
         first, last = date(self.year, 1, 1), date(self.year, 12, 31)
         return [c for c in self.feed.commitments if c.parent_id is None and c.start <= last and c.end >= first]
 
-    def latest_independent(self) -> dict[str, object]:
+    def latest_independent(self) -> list[Assessment]:
         """Per commitment, its latest independent assessment dated in the year."""
-        chosen: dict[str, object] = {}
-        dates: dict[str, date] = {}
+        chosen: dict[str, Assessment] = {}
         for a in self.feed.assessments:
-            if a.kind is not AssessmentKind.INDEPENDENT or a.target_entity.value != "commitments":
+            if a.kind is not AssessmentKind.INDEPENDENT or a.target_entity is not Entity.COMMITMENTS:
                 continue
-            if a.assessed_on.year != self.year:
-                continue
-            if a.target_id not in dates or a.assessed_on >= dates[a.target_id]:
-                chosen[a.target_id], dates[a.target_id] = a, a.assessed_on
-        return chosen
+            if a.assessed_on.year == self.year and (
+                a.target_id not in chosen or a.assessed_on >= chosen[a.target_id].assessed_on
+            ):
+                chosen[a.target_id] = a
+        return list(chosen.values())
 
 
 Ratio = tuple[float, int] | None  # (value, denominator), None when it has no denominator at all
@@ -148,21 +148,21 @@ def _progress(y: _Year) -> Ratio:
     return _mean([float(c.progress) for c in y.active()])
 
 
-def _irm(wanted: Callable[[object], bool | None]) -> Callable[[_Year], Ratio]:
+def _irm(wanted: Callable[[Assessment], bool | None]) -> Callable[[_Year], Ratio]:
     def formula(y: _Year) -> Ratio:
-        rated = [verdict for verdict in map(wanted, y.latest_independent().values()) if verdict is not None]
+        rated = [verdict for verdict in map(wanted, y.latest_independent()) if verdict is not None]
         return _share(sum(rated), len(rated))
 
     return formula
 
 
-def _substantial(assessment: object) -> bool | None:
-    completion = getattr(assessment, "completion", None)
+def _substantial(assessment: Assessment) -> bool | None:
+    completion = assessment.completion
     return None if completion is None else completion in (Completion.SUBSTANTIAL, Completion.COMPLETE)
 
 
-def _opened(assessment: object) -> bool | None:
-    effect = getattr(assessment, "did_it_open_government", None)
+def _opened(assessment: Assessment) -> bool | None:
+    effect = assessment.did_it_open_government
     return None if effect is None else effect in (OpenGovernmentEffect.MAJOR, OpenGovernmentEffect.OUTSTANDING)
 
 
