@@ -10,13 +10,13 @@ from __future__ import annotations
 import errno
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, DateTime, event
+from sqlalchemy import JSON, DateTime, Table, event, insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -32,6 +32,7 @@ __all__ = [
     "NAMING",
     "Database",
     "UTCDateTime",
+    "bulk_insert",
     "check_database_url",
     "database_failure",
     "is_sqlite",
@@ -192,3 +193,21 @@ def _sqlite_immediate_transactions(engine: AsyncEngine, *, foreign_keys: bool) -
     @event.listens_for(sync_engine, "begin")
     def _begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def bulk_insert(
+    session: AsyncSession, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert many rows in the session's transaction: on PostgreSQL with COPY (one fast round trip), else INSERT.
+
+    Values go as the driver takes them; a JSON column on PostgreSQL takes its text as is.
+    """
+    if not records:
+        return
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection  # the asyncpg connection, inside this session's transaction
+        await driver.copy_records_to_table(table.name, columns=list(columns), records=list(records))
+        return
+    await session.execute(insert(table), [dict(zip(columns, record, strict=True)) for record in records])

@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.history import AcceptedFeed, FeedVersion
-from ogp_federation.core.db import Database
+from ogp_federation.core.db import Database, bulk_insert
 from ogp_federation.feed import PlanFeed, decode
 from ogp_federation.feed.changes import ChangeError, apply_changes
 from ogp_federation.feed.enums import ObservationStatus
@@ -89,6 +89,7 @@ def _rows(item: AcceptedFeed, derived: list[Derived], published: list[Derived]) 
     }
 
 
+_COLUMNS = [column.name for column in _ROWS.columns if column.name != "id"]
 _COMPARED = ("value", "unit", "denominator", "provisional", "period_start", "period_end")
 
 
@@ -122,8 +123,7 @@ async def keep_current(session: AsyncSession, accepted: list[AcceptedFeed]) -> N
         await session.execute(
             update(_ROWS).where(_ROWS.c.id == bindparam("row_id")).values(valid_to=bindparam("at")), closing
         )
-    if opening:
-        await session.execute(insert(_ROWS), opening)
+    await bulk_insert(session, _ROWS, _COLUMNS, [tuple(row[name] for name in _COLUMNS) for row in opening])
 
 
 def _feed_of(version: Any, previous: PlanFeed | None) -> PlanFeed | None:

@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, case, insert, null, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.registry import Node
-from ogp_federation.core.db import JSON_DOCUMENT
+from ogp_federation.core.db import JSON_DOCUMENT, bulk_insert
 from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.entities import COLLECTIONS
 
@@ -271,7 +271,5 @@ async def _insert_states(session: AsyncSession, states: list[_StateRow]) -> None
         rows = [{**dict(zip(_STATE_COLUMNS, row, strict=True)), "data": msgspec.json.decode(row[3])} for row in states]
         await session.execute(insert(_STATES), rows)
         return
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection  # the asyncpg connection, inside this session's transaction
     # The JSON text goes as is: the jsonb codec SQLAlchemy registers on asyncpg takes text.
-    await driver.copy_records_to_table(_STATES.name, columns=_STATE_COLUMNS, records=states)
+    await bulk_insert(session, _STATES, _STATE_COLUMNS, states)
