@@ -25,6 +25,7 @@ ALLOWED = {
     "review": {"common", "registry", "history"},
     "status": {"common", "net", "registry", "harvest"},
     "benchmarks": {"common", "registry", "history"},
+    "quality": {"common", "registry", "history"},
 }
 ROOT_MODULES = {"app", "runtime", "setup", "asgi", "migrations"}
 # Through these a sub-context shows itself to the others (``common`` is the foundation: all of it is public).

@@ -19,6 +19,7 @@ from .benchmarks import controllers as benchmarks
 from .common import AggregatorSettings
 from .harvest import controllers as harvest
 from .history import controllers as history
+from .quality import controllers as quality
 from .registry import controllers as registry
 from .review import controllers as review
 from .runtime import AggregatorRuntime
@@ -42,6 +43,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                     *registry.HANDLERS,
                     *review.HANDLERS,
                     *benchmarks.HANDLERS,
+                    *quality.HANDLERS,
                     viewer_assets(),
                 ],
                 dependencies={"runtime": provide_runtime, **dependencies},

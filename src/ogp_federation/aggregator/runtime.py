@@ -23,6 +23,7 @@ from .common import AggregatorSettings
 from .harvest import PUSH_LANE, Harvester, HarvestResult, HarvestScheduler, PushService
 from .history import HistoryService
 from .net import Fetcher, FetchLimits, NetworkGuard
+from .quality import QualityService
 from .registry import RegistryService
 from .review import ReviewService
 from .setup import MIGRATIONS
@@ -70,6 +71,7 @@ class AggregatorRuntime:
             population_bands=settings.population_bands,
             similar=settings.similar_communes,
         )
+        self.quality = QualityService(self.db)
         self.harvester = Harvester(self.db, settings, self.fetcher, self.reference)
         self.scheduler = HarvestScheduler(self.db, self.harvester, settings)
         self.metrics = Metrics()
@@ -85,6 +87,7 @@ class AggregatorRuntime:
         self.harvester.recorder.listeners.append(self.benchmarks.on_accepted)  # comparisons stay current
         self.review.listeners.append(self.benchmarks.on_accepted)
         self.registry.on_attributes = self.benchmarks.forget_members
+        self.scheduler.daily["quality-scores"] = self.quality.compute  # scored once a day, kept as history
         self._background: set[asyncio.Task[None]] = set()
 
     def dependencies(self) -> dict[str, object]:
@@ -97,6 +100,7 @@ class AggregatorRuntime:
             "pushes": self.pushes,
             "status": self.status,
             "benchmarks": self.benchmarks,
+            "quality": self.quality,
         }
 
     def _count(self, result: HarvestResult, seconds: float) -> None:

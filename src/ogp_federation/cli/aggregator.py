@@ -20,6 +20,7 @@ from ._io import read_source
 from .benchmarks import BENCHMARK_COMMANDS
 from .history import HISTORY_COMMANDS
 from .node import _run
+from .quality import QUALITY_COMMANDS
 
 __all__ = ["aggregator"]
 
@@ -463,5 +464,5 @@ async def commune_set(
     )
 
 
-for _command in [*HISTORY_COMMANDS, *BENCHMARK_COMMANDS]:
+for _command in [*HISTORY_COMMANDS, *BENCHMARK_COMMANDS, *QUALITY_COMMANDS]:
     aggregator.add_command(_command)

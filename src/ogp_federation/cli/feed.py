@@ -54,6 +54,7 @@ def schema_command(out: Path | None) -> None:
 def docs_command(out: Path, check: bool) -> None:
     """Escribir la documentación generada / write the references generated from the code."""
     from ogp_federation.aggregator.benchmarks.docs import catalogue_reference  # noqa: PLC0415
+    from ogp_federation.aggregator.quality.docs import methodology_reference  # noqa: PLC0415
     from ogp_federation.cli import cli  # noqa: PLC0415 (the root group imports this module)
 
     stale = []
@@ -63,6 +64,7 @@ def docs_command(out: Path, check: bool) -> None:
         ("cli.md", cli_reference(cli)),
         ("settings.md", settings_document()),
         ("indicadores.md", catalogue_reference()),
+        ("metodologia-calidad.md", methodology_reference()),
     )
     for name, text in generated:
         target = out / name

@@ -15,16 +15,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-import msgspec
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ogp_federation.aggregator.history import AcceptedFeed, FeedVersion
+from ogp_federation.aggregator.history import AcceptedFeed, FeedVersion, feed_of
 from ogp_federation.core.db import Database, bulk_insert
-from ogp_federation.feed import PlanFeed, decode
-from ogp_federation.feed.changes import ChangeError, apply_changes
+from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.enums import ObservationStatus
-from ogp_federation.feed.protocol import ChangePage
 
 from .catalogue import catalogue
 from .derive import Derived, derive
@@ -126,18 +123,6 @@ async def keep_current(session: AsyncSession, accepted: list[AcceptedFeed]) -> N
     await bulk_insert(session, _ROWS, _COLUMNS, [tuple(row[name] for name in _COLUMNS) for row in opening])
 
 
-def _feed_of(version: Any, previous: PlanFeed | None) -> PlanFeed | None:
-    """The full feed a stored version stands for (a change page applies to the feed before it)."""
-    if version.source == "feed":
-        return decode(version.body)
-    if previous is None:
-        return None
-    try:
-        return apply_changes(previous, msgspec.json.decode(version.body, type=ChangePage))
-    except (ChangeError, msgspec.DecodeError, msgspec.ValidationError):
-        return None  # cannot happen for an accepted version; a rebuild never stops on one
-
-
 async def rebuild(db: Database) -> int:
     """Recompute the whole store from the accepted history; returns the number of rows written."""
     async with db.transaction() as session:
@@ -154,7 +139,7 @@ async def rebuild(db: Database) -> int:
             ).all()
             feed: PlanFeed | None = None
             for version in versions:
-                feed = _feed_of(version, feed)
+                feed = feed_of(version, feed)
                 if feed is not None:
                     accepted_at: datetime = version.accepted_at
                     await keep_current(session, [AcceptedFeed(cut, version.id, accepted_at, feed)])

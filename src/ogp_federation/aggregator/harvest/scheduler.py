@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from sqlalchemy import or_, select, update
 
 from ogp_federation.aggregator.common import AggregatorSettings
@@ -37,6 +40,21 @@ __all__ = ["PUSH_LANE", "HarvestScheduler", "RoundSummary"]
 PUSH_LANE = 8  # polls for push notices at once, beside a round's ``concurrency`` (never queued behind it)
 HELD_RETRY_SECONDS = 0.1  # a push waiting for a poll of its node already underway looks again after this,
 HELD_RETRY_MAX_SECONDS = 2.0  # …doubling up to this
+CHILE = ZoneInfo("America/Santiago")
+DAILY_AT = (4, 15)  # the daily jobs' time of day in Chile (a quiet hour)
+DAILY_FIRST_RUN_SECONDS = 300
+
+
+def _logged(job_id: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+    """A daily job that logs its failure instead of leaving it to the scheduler's generic message."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:  # noqa: BLE001 (a daily job fails alone; tomorrow's run tries again)
+            _log.exception("daily.failed", job=job_id)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,9 @@ class HarvestScheduler:
         self._stopping = False
         self._ticking: asyncio.Task[None] | None = None  # the scheduled tick running now
         self._pushed: dict[str, bool] = {}  # nodes whose push is being served here → another push came meanwhile
+        # Daily jobs of the features built on the harvest (quality scores): run at DAILY_AT, Chile's time,
+        # and once soon after start so that a fresh deployment does not wait a day for its first run.
+        self.daily: dict[str, Callable[[], Awaitable[Any]]] = {}
 
     async def claim(self, limit: int, *, cuts: list[str] | None = None) -> list[Node]:
         """Lease up to ``limit`` due nodes to this worker; no other worker can claim them meanwhile."""
@@ -281,6 +302,16 @@ class HarvestScheduler:
             id="harvest-tick",
             misfire_grace_time=None,
         )
+        for job_id, job in self.daily.items():
+            self._scheduler.add_job(
+                _logged(job_id, job),
+                CronTrigger(hour=DAILY_AT[0], minute=DAILY_AT[1], timezone=CHILE),
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+                next_run_time=datetime.now(UTC) + timedelta(seconds=DAILY_FIRST_RUN_SECONDS),
+            )
         self._scheduler.start()
 
     def stop(self) -> None:

@@ -6,6 +6,7 @@ side (:class:`HistoryService`) answers the API, the CLI and the features built o
 
 from __future__ import annotations
 
+from .feeds import current_feed, feed_of
 from .models import FeedVersion, HarvestEvent, RecordState, VersionChange
 from .schemas import ChangeView, EventView, FeedDocument, VersionView
 from .service import DEFAULT_LIMIT, HistoryService
@@ -42,7 +43,9 @@ __all__ = [
     "VersionView",
     "apply_records",
     "apply_versions",
+    "current_feed",
     "dropped_share",
+    "feed_of",
     "open_records",
     "snapshot_records",
 ]
