@@ -28,6 +28,8 @@ from ogp_federation.feed import decode, encode
 from ogp_federation.feed.enums import MilestoneStatus
 
 MAIPU = decode((FEEDS / "maipu.json").read_bytes())
+PENALOLEN = decode((FEEDS / "penalolen.json").read_bytes())
+RENCA = decode((FEEDS / "renca.json").read_bytes())
 
 
 def _values(feed: Any) -> dict[tuple[str, str], float]:
@@ -45,33 +47,167 @@ def test_the_catalogue_has_what_a_comparison_needs() -> None:
         assert item.direction in ("higher_better", "lower_better", "neutral")
 
 
-def test_derived_values_of_maipu_match_the_hand_computation() -> None:
-    """Maipú's fixture (feed of 2026-11-20), 2025, worked out from its records by hand."""
+def _every_indicator(feed: Any, year: str, expected: dict[str, float]) -> None:
+    """Each catalogue indicator's value for ``year`` (methodologies: the feed's own year), as worked out by hand."""
+    from ogp_federation.aggregator.benchmarks.store import _published  # noqa: PLC0415
+
+    assert set(expected) == {item.code for item in catalogue().indicator}, "every indicator of the catalogue"
+    values = {(d.code, d.period): d.value for d in [*derive(feed), *_published(feed)]}
+    own_year = str(feed.generated_at.year)
+    for code, value in expected.items():
+        period = own_year if code.startswith("metodologias_") else year
+        assert (code, period) in values, f"{code} {period} is not computed"
+        assert values[(code, period)] == pytest.approx(value, abs=1e-6), code
+
+
+def test_every_indicator_of_penalolen_matches_the_hand_computation() -> None:
+    """Peñalolén's fixture (feed of 20 nov 2026, population 266,798), year 2025, from its records."""
+    # Milestones due in 2025, none cancelled (7): verde-h2 (31 mar, done 12 mar), inclusion-h2 (31 dec,
+    # delayed), conectados-h2 (30 jun, done 27 jun), conectados-h3 (31 dec, done 19 dec), inclusion-h5
+    # (31 jul, done that day), verde-h5 (30 sep, done 14 oct: 14 days late, no evidence), conectados-h5
+    # (30 nov, done 5 dec: 5 days late). 6 completed, 4 of them on time; inclusion-h2 is overdue.
+    # Events of 2025: foro-2025-1 (hybrid, involve = 3, 23 people, 13 women), cuenta-2025 (in person,
+    # inform = 1, 520, 301 women), taller-inclusion-2025 (online, involve = 3, 46, 29 women); all with
+    # minutes. Their inputs: a-005 (evaluating, no answer), a-006 accepted (answered 20 may, 28 days after
+    # the forum of 22 apr), a-007 accepted and a-008 rejected (5 sep, 20 days after the workshop of 16
+    # aug), a-009 partially accepted (30 sep, 45 days), a-010 withdrawn, a-011 rejected (20 may, 28 days).
+    # IRM in 2025: verde substantial / marginal, inclusion limited / major, conectados complete / outstanding.
+    _every_indicator(
+        PENALOLEN,
+        "2025",
+        {
+            "hitos_a_tiempo": 100 * 4 / 7,
+            "hitos_cumplidos": 100 * 6 / 7,
+            "dias_atraso_promedio": (0 + 0 + 0 + 0 + 14 + 5) / 6,
+            "hitos_vencidos": 100 * 1 / 7,
+            "hitos_con_evidencia": 100 * 5 / 6,  # 6 completed in 2025, verde-h5 without evidence
+            "hitos_cancelados": 0.0,
+            "compromisos_vigentes": 3,  # verde, inclusion, conectados: 2024 to 2026
+            "avance_compromisos": (62.5 + 50 + 75) / 3,
+            "compromisos_sustanciales": 100 * 2 / 3,  # substantial, complete
+            "compromisos_abrieron_gobierno": 100 * 2 / 3,  # major, outstanding
+            "pilares_cubiertos": 4,  # participation, transparency, accountability, innovation
+            "compromisos_con_presupuesto": 100 * 2 / 3,  # verde and conectados
+            "eventos_participacion": 3,
+            "participacion_por_mil": 1000 * (23 + 520 + 46) / 266_798,
+            "eventos_hibridos_o_en_linea": 100 * 2 / 3,
+            "participacion_mujeres": 100 * (13 + 301 + 29) / (23 + 520 + 46),
+            "eventos_con_acta": 100.0,
+            "sesiones_foro": 1,
+            "nivel_iap2_promedio": (3 + 1 + 3) / 3,
+            "aportes_con_respuesta": 100 * 5 / 6,  # 6 not withdrawn, a-005 unanswered
+            "aportes_acogidos": 100 * 3 / 5,  # decided: a-006, a-007, a-008, a-009, a-011; 3 taken up
+            "dias_respuesta_mediana": 28,  # median of 28, 20, 20, 45, 28
+            "aportes_por_evento": 7 / 3,
+            "indicadores_reportados": 100.0,  # 6 indicators, each observed in 2025
+            "metodologias_compartidas": 1,  # mesas-territoriales (2026, the feed's year)
+            "metodologias_adoptadas": 0,
+            "transparencia_activa": 94.6,  # PEN-TA, 2025
+            "sai_en_plazo": 90.5,  # PEN-SAI-PLAZO-ANUAL, 2025
+            "sai_dias_mediana": 11.0,  # PEN-SAI-DIAS, 2025
+            "cuenta_publica_participativa": 1,
+        },
+    )
+
+
+def test_every_indicator_of_maipu_matches_the_hand_computation() -> None:
+    """Maipú's fixture (feed of 20 nov 2026, population 578,605), year 2025, from its records."""
+    # Milestones due in 2025 (6): presupuesto-h2 (31 may), datos-h1 (31 jan), datos-h2 (31 aug),
+    # integridad-h1 (31 mar), each done that day with evidence; integridad-h2 (31 oct, delayed, overdue);
+    # datos-h3 (30 nov, done 10 dec: 10 days late, with evidence).
+    # Events of 2025: votacion-2025 (hybrid, empower = 5, 18,450 people, 10,020 women), foro-2025 (online,
+    # involve = 3, 19, 11 women), cuenta-2025 (in person, inform = 1, 1,210, 655 women, no minutes).
+    # Inputs: m-03 partially accepted (1 oct, 28 days after the forum of 3 sep), m-04 accepted and m-05
+    # rejected (9 jun, 30 days after the vote of 10 may), m-06 withdrawn, m-07 accepted (30 may, 34 days
+    # after the account of 26 apr), m-08 rejected (1 jul, 52 days).
+    _every_indicator(
+        MAIPU,
+        "2025",
+        {
+            "hitos_a_tiempo": 100 * 4 / 6,
+            "hitos_cumplidos": 100 * 5 / 6,
+            "dias_atraso_promedio": (0 + 0 + 0 + 0 + 10) / 5,
+            "hitos_vencidos": 100 * 1 / 6,
+            "hitos_con_evidencia": 100.0,  # 5 completed in 2025, all with evidence
+            "hitos_cancelados": 0.0,
+            "compromisos_vigentes": 3,
+            "avance_compromisos": (70 + 100 + 33.3) / 3,
+            "compromisos_sustanciales": 100.0,  # presupuesto complete, datos substantial
+            "compromisos_abrieron_gobierno": 100.0,  # outstanding, major
+            "pilares_cubiertos": 4,
+            "compromisos_con_presupuesto": 100 * 1 / 3,  # presupuesto only
+            "eventos_participacion": 3,
+            "participacion_por_mil": 1000 * (18_450 + 19 + 1_210) / 578_605,
+            "eventos_hibridos_o_en_linea": 100 * 2 / 3,
+            "participacion_mujeres": 100 * (10_020 + 11 + 655) / (18_450 + 19 + 1_210),
+            "eventos_con_acta": 100 * 2 / 3,
+            "sesiones_foro": 1,
+            "nivel_iap2_promedio": (5 + 3 + 1) / 3,
+            "aportes_con_respuesta": 100.0,  # 5 not withdrawn, all answered
+            "aportes_acogidos": 100 * 3 / 5,  # m-03, m-04, m-07 of 5 decided
+            "dias_respuesta_mediana": 30,  # median of 28, 30, 30, 34, 52
+            "aportes_por_evento": 6 / 3,
+            "indicadores_reportados": 100.0,  # 5 indicators, each observed in 2025
+            "metodologias_compartidas": 1,
+            "metodologias_adoptadas": 1,  # mesas-verdes-maipu, adopted from Peñalolén (13122)
+            "transparencia_activa": 90.1,
+            "sai_en_plazo": 95.2,
+            "sai_dias_mediana": 8.0,
+            "cuenta_publica_participativa": 1,
+        },
+    )
+
+
+def test_every_indicator_of_renca_matches_the_hand_computation() -> None:
+    """Renca's fixture (feed of 20 nov 2026, population 160,847), year 2024, the first plan's last year."""
+    # Milestones due in 2024 (6): p1-compras-h2 (15 dec, done that day), p1-compras-h3 (30 jun, done 15 jul:
+    # 15 late), p1-compras-h4 (31 oct, done 12 nov: 12 late), p1-cuentas-h1 (30 apr, that day), p1-cuentas-h2
+    # (31 aug, done 30 aug, no evidence), p1-cuentas-h3 (30 nov, cancelled: counted only as cancelled).
+    # Events of 2024: cuenta-2024-norte (in person, inform = 1, 210, 118 women), cuenta-2024-sur (hybrid,
+    # consult = 2, 185, 97 women), foro-2024 (online, collaborate = 4, 19, 11 women, no minutes).
+    # Inputs: r-02 accepted (17 may, 20 days after 27 apr), r-03 partially accepted (27 may, 30 days), r-04
+    # accepted (13 sep, 20 days after 24 aug), r-05 rejected (4 oct, 41 days), r-06 evaluating, r-07
+    # accepted (30 dec, 20 days after 10 dec).
+    _every_indicator(
+        RENCA,
+        "2024",
+        {
+            "hitos_a_tiempo": 100 * 3 / 5,
+            "hitos_cumplidos": 100.0,
+            "dias_atraso_promedio": (0 + 15 + 12 + 0 + 0) / 5,
+            "hitos_vencidos": 0.0,
+            "hitos_con_evidencia": 100 * 4 / 5,
+            "hitos_cancelados": 100 * 1 / 6,  # of all 6 due, cancelled included
+            "compromisos_vigentes": 2,  # p1-compras and p1-cuentas (p2-barrios starts in 2026)
+            "avance_compromisos": (100 + 80) / 2,
+            "compromisos_sustanciales": 100 * 1 / 2,  # compras complete, cuentas limited
+            "compromisos_abrieron_gobierno": 100 * 1 / 2,  # major, marginal
+            "pilares_cubiertos": 3,  # transparency, accountability, participation
+            "compromisos_con_presupuesto": 100 * 1 / 2,
+            "eventos_participacion": 3,
+            "participacion_por_mil": 1000 * (210 + 185 + 19) / 160_847,
+            "eventos_hibridos_o_en_linea": 100 * 2 / 3,
+            "participacion_mujeres": 100 * (118 + 97 + 11) / (210 + 185 + 19),
+            "eventos_con_acta": 100 * 2 / 3,
+            "sesiones_foro": 1,
+            "nivel_iap2_promedio": (1 + 2 + 4) / 3,
+            "aportes_con_respuesta": 100 * 5 / 6,
+            "aportes_acogidos": 100 * 4 / 5,  # r-02, r-03, r-04, r-07 of 5 decided
+            "dias_respuesta_mediana": 20,  # median of 20, 30, 20, 41, 20
+            "aportes_por_evento": 6 / 3,
+            "indicadores_reportados": 100.0,  # 4 indicators, each observed in 2024
+            "metodologias_compartidas": 0,
+            "metodologias_adoptadas": 0,
+            "transparencia_activa": 79.5,  # REN-TA, 2024
+            "sai_en_plazo": 81.0,
+            "sai_dias_mediana": 14.0,
+            "cuenta_publica_participativa": 2,  # north and south
+        },
+    )
+
+
+def test_below_the_minimum_denominator_nothing_is_computed_and_an_unfinished_year_is_provisional() -> None:
     values = _values(MAIPU)
-    # Milestones due in 2025: presupuesto-h2 (31 may, done 31 may), datos-h1 (31 jan, done that day),
-    # datos-h2 (31 aug, done that day), integridad-h1 (31 mar, done that day), integridad-h2 (31 oct,
-    # delayed, open). None cancelled: denominator 5; 4 completed, all on their due date.
-    assert values[("hitos_a_tiempo", "2025")] == 100 * 4 / 5
-    assert values[("hitos_cumplidos", "2025")] == 100 * 4 / 5
-    assert values[("hitos_vencidos", "2025")] == 100 * 1 / 5  # integridad-h2: due 31 oct 2025 < 20 nov 2026
-    assert values[("hitos_cancelados", "2025")] == 0.0
-    # Completed in 2025, each with one evidence document: 4 of 4.
-    assert values[("hitos_con_evidencia", "2025")] == 100.0
-    # Events starting in 2025: votacion-2025 (hybrid, 18,450, empower = 5, minutes) and foro-2025 (online,
-    # 19, involve = 3, minutes). Population 578,605.
-    assert values[("eventos_participacion", "2025")] == 2
-    assert values[("participacion_por_mil", "2025")] == round(1000 * (18450 + 19) / 578605, 6)
-    # Only 2 events: below the minimum of 3 for the shares of events, so those are not computed.
-    assert ("eventos_hibridos_o_en_linea", "2025") not in values
-    assert ("nivel_iap2_promedio", "2025") not in values
-    assert values[("sesiones_foro", "2025")] == 1
-    assert values[("participacion_mujeres", "2025")] == round(100 * (10020 + 11) / (18450 + 19), 6)
-    # Commitments active in 2025: presupuesto (70), datos (100), integridad (33.3); one has a budget;
-    # pillars: participation, accountability, transparency, innovation = 4.
-    assert values[("compromisos_vigentes", "2025")] == 3
-    assert values[("avance_compromisos", "2025")] == round((70 + 100 + 33.3) / 3, 6)
-    assert values[("compromisos_con_presupuesto", "2025")] == round(100 / 3, 6)
-    assert values[("pilares_cubiertos", "2025")] == 4
     # 2024 has 1 milestone due (presupuesto-h1): below the minimum of 5, so no on-time rate at all.
     assert ("hitos_a_tiempo", "2024") not in values
     # 2026 has not ended at the feed's date: its values are provisional, 2025's are final.
@@ -91,9 +227,11 @@ def test_a_late_milestone_counts_its_days_and_leaves_the_on_time_rate() -> None:
         for m in MAIPU.milestones
     ]
     values = _values(msgspec.structs.replace(MAIPU, milestones=late))
-    assert values[("hitos_a_tiempo", "2025")] == 100 * 3 / 5  # 5 due in 2025, 3 on time
-    assert values[("hitos_cumplidos", "2025")] == 100 * 5 / 5
-    assert values[("dias_atraso_promedio", "2025")] == (0 + 0 + 10 + 0 + 20) / 5
+    # 6 due in 2025: presupuesto-h2, datos-h1 and integridad-h1 on time; datos-h2 10, integridad-h2 20 and
+    # datos-h3 (already) 10 days late.
+    assert values[("hitos_a_tiempo", "2025")] == 100 * 3 / 6
+    assert values[("hitos_cumplidos", "2025")] == 100 * 6 / 6
+    assert values[("dias_atraso_promedio", "2025")] == pytest.approx((0 + 0 + 10 + 0 + 20 + 10) / 6)
 
 
 @settings(max_examples=60, deadline=None)
@@ -237,7 +375,7 @@ async def test_the_store_follows_the_harvest_travels_in_time_and_rebuilds_the_sa
         incremental = await _rows(runtime)
         written = await runtime.benchmarks.rebuild()
         rebuilt = await _rows(runtime)
-    assert seen == [20.0, 0.0, 0.0]  # integridad-h2 completed in version 18
+    assert seen == [pytest.approx(100 / 6), 0.0, 0.0]  # 1 of 6 due in 2025 overdue; integridad-h2 done in 18
     assert now.values[0].value == 100.0
     assert rebuilt == incremental
     assert written == len(incremental)
@@ -265,7 +403,7 @@ async def test_a_commune_whose_node_breaks_keeps_its_last_values_marked_with_the
         await runtime.scheduler.tick()
         later = datetime.now(UTC) + timedelta(days=40)
         result = await runtime.benchmarks.compare("hitos_cumplidos", period="2025", as_of=later)
-    assert result.values[0].value == 80.0
+    assert result.values[0].value == pytest.approx(100 * 5 / 6)  # the last good version's value
     assert result.values[0].age_days >= (later - MAIPU.generated_at).days
 
 
@@ -378,6 +516,16 @@ def test_the_command_line_compares_and_profiles(tmp_path: Path) -> None:
     assert "0 valores en el almacén" in rebuilt.output  # no harvested history: the seeded rows are gone
 
 
+def _own_indicators(feed: Any) -> Any:
+    """``feed`` without its indicators mapped to the catalogue (and their observations)."""
+    mapped = {i.code for i in feed.indicators if i.catalogue_code is not None}
+    return msgspec.structs.replace(
+        feed,
+        indicators=[i for i in feed.indicators if i.code not in mapped],
+        observations=[o for o in feed.observations if o.indicator_code not in mapped],
+    )
+
+
 def _mapped_feed() -> Any:
     """Maipú with two indicators mapped to the catalogue: one in its unit, one not."""
     from ogp_federation.feed.enums import Direction, Frequency, ObservationStatus, Pillar  # noqa: PLC0415
@@ -404,11 +552,12 @@ def _mapped_feed() -> Any:
             status=ObservationStatus.FINAL,
         )
 
+    own = _own_indicators(MAIPU)
     return msgspec.structs.replace(
-        MAIPU,
-        indicators=[*MAIPU.indicators, indicator("ta", "%"), indicator("sai", "días")],
+        own,
+        indicators=[*own.indicators, indicator("ta", "%"), indicator("sai", "días")],
         observations=[
-            *MAIPU.observations,
+            *own.observations,
             observation("ta", date(2024, 1, 1), date(2024, 12, 31), 87.5),
             observation("ta", date(2025, 1, 1), date(2025, 6, 30), 90.0),  # half a year: not compared
             observation("sai", date(2024, 1, 1), date(2024, 12, 31), 12.0),  # days, catalogue says %
@@ -428,15 +577,18 @@ def test_published_indicators_mapped_to_the_catalogue_enter_the_store_in_its_uni
     report = validate(encode(feed))
     assert report.valid
     rules = {(f.rule, f.path) for f in report.findings}
-    assert ("indicator.catalogue_unit", f"$.indicators[{len(MAIPU.indicators) + 1}].unit") in rules
+    assert ("indicator.catalogue_unit", f"$.indicators[{len(_own_indicators(MAIPU).indicators) + 1}].unit") in rules
 
 
 def test_a_plan_feed_1_0_document_stays_valid_and_1_1_adds_the_catalogue_code() -> None:
     from ogp_federation.feed import SPEC_VERSION, validate  # noqa: PLC0415
 
-    original = (FEEDS / "maipu.json").read_bytes()
-    assert b'"spec_version": "1.0"' in original or b'"spec_version":"1.0"' in original
-    assert validate(original).valid
+    original = msgspec.json.decode((FEEDS / "maipu.json").read_bytes())
+    assert original["spec_version"] == "1.1"
+    old = msgspec.to_builtins(_own_indicators(MAIPU))  # what a 1.0 node publishes: no catalogue codes
+    old["spec_version"] = "1.0"
+    assert all("catalogue_code" not in indicator for indicator in old["indicators"])
+    assert validate(msgspec.json.encode(old)).valid
     assert SPEC_VERSION == "1.1"
     assert validate(encode(_mapped_feed())).valid
 

@@ -189,23 +189,25 @@ async def test_maipu_is_scored_from_its_harvest_and_a_failing_node_loses_availab
     # One version, accepted today: 1 of 1 months, 0 days old.
     assert measures["months_updated"] == 100.0
     assert measures["days_since_change"] == 100.0
-    # Five completed milestones, each with evidence; three inputs, all with a reasoned response.
+    # Six completed milestones, each with evidence; seven inputs not withdrawn, all with a reasoned response.
     assert measures["milestones_with_evidence"] == 100.0
     assert measures["inputs_answered"] == 100.0
-    # 37 core slots (3 commitments × 4, 8 milestones × 1, 3 events × 3, 1 methodology × 4, 2 indicators
-    # × 2), 22 of them empty: 15 filled.
-    assert measures["core_fields"] == pytest.approx(100 * 15 / 37)
-    # No warnings; five advisories (evidence without a hash) over the version's records.
-    assert measures["findings"] == pytest.approx(100 - 2 * 5 * 100 / records)
+    # 47 core slots (3 commitments × 4, 9 milestones × 1, 4 events × 3, 1 methodology × 4, 5 indicators
+    # × 2), 27 of them empty (3 + 4 of the commitments, the 9 milestones' descriptions, cuenta-2025's
+    # minutes, 3 of the methodology, 2 + 2 + 3 of the indicators): 20 filled.
+    assert measures["core_fields"] == pytest.approx(100 * 20 / 47)
+    # No warnings; six advisories (evidence without a hash) over the version's records.
+    assert measures["findings"] == pytest.approx(100 - 2 * 6 * 100 / records)
     assert measures["versions_accepted"] == 100.0
     assert measures["polls_succeeded"] == 100.0
-    completeness = (100 + 100 + 100 * 15 / 37) / 3
-    validity = (100 - 2 * 5 * 100 / records + 100) / 2
+    completeness = (100 + 100 + 100 * 20 / 47) / 3
+    validity = (100 - 2 * 6 * 100 / records + 100) / 2
     assert first.overall == pytest.approx(0.25 * 100 + 0.30 * completeness + 0.25 * validity + 0.20 * 100)
     gaps = {g.measure: g for g in first.gaps}
-    assert gaps["core_fields"].count == 22
+    assert gaps["core_fields"].count == 27
     assert "commitments/datos: problem" in gaps["core_fields"].items
-    assert gaps["findings"].count == 5
+    assert "participation_events/cuenta-2025: minutes_url" in gaps["core_fields"].items
+    assert gaps["findings"].count == 6
     assert all(item.startswith("evidence.hash_missing") for item in gaps["findings"].items)
     # The failed poll: one of two polls answered; the gap names the failure.
     after = {m.code: m.value for c in second.components for m in c.measures}
