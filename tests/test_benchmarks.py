@@ -663,3 +663,62 @@ def test_irm_ratings_count_each_commitments_latest_independent_assessment_of_the
     values = _values(msgspec.structs.replace(MAIPU, assessments=assessments))
     assert values[("compromisos_sustanciales", "2025")] == 100 * 2 / 2  # datos (substantial), integridad
     assert values[("compromisos_abrieron_gobierno", "2025")] == 100 * 1 / 2  # integridad major; datos marginal
+
+
+def test_synthetic_communes_differ_like_a_federation_and_say_they_are_synthetic() -> None:
+    """Every fourth commune's synthetic plan: valid, marked synthetic, and spread (not one flat value)."""
+    from collections import defaultdict  # noqa: PLC0415
+
+    from ogp_federation.aggregator.benchmarks.store import _published  # noqa: PLC0415
+    from ogp_federation.feed import validate  # noqa: PLC0415
+    from ogp_federation.feed.reference import CommuneReference  # noqa: PLC0415
+    from ogp_federation.feed.synth import generate_feed  # noqa: PLC0415
+
+    cuts = [commune.cut for commune in CommuneReference.packaged()][::4]
+    feeds = [generate_feed(cut, commitments=8, seed=1) for cut in cuts]
+    assert all(feed.synthetic for feed in feeds)
+    assert all("(sintético)" in feed.action_plans[0].title for feed in feeds)
+    assert all(validate(encode(feed)).valid for feed in feeds[:25])
+    values: dict[str, dict[str, float]] = defaultdict(dict)
+    for feed in feeds:
+        for d in [*derive(feed), *_published(feed)]:
+            if d.period == "2025":
+                values[d.code][feed.publisher.cut] = d.value
+    spread = ("hitos_a_tiempo", "participacion_por_mil", "aportes_con_respuesta", "dias_respuesta_mediana")
+    for code in (*spread, "transparencia_activa", "participacion_mujeres", "eventos_hibridos_o_en_linea"):
+        observed = list(values[code].values())
+        assert len(observed) >= 0.8 * len(cuts), code
+        q1, _, q3 = statistics.quantiles(observed, n=4)
+        assert q3 > q1, f"{code} is flat"
+        assert len(set(observed)) > len(observed) / 4, code
+    # One capacity drives a commune's indicators together, as in a real federation: the communes that
+    # complete milestones on time also answer their citizens.
+    answered = values["aportes_con_respuesta"]
+    both = [(v, answered[cut]) for cut, v in values["hitos_a_tiempo"].items() if cut in answered]
+    assert statistics.correlation([a for a, _ in both], [b for _, b in both]) > 0.2
+    populations = [feed.publisher.population.value for feed in feeds if feed.publisher.population]
+    assert statistics.mean(populations) > statistics.median(populations)  # a few large communes, many small
+
+
+async def test_values_from_synthetic_feeds_are_marked_in_comparisons_profiles_and_downloads(database_url: str) -> None:
+    from ogp_federation.aggregator.benchmarks.downloads import comparison_csv  # noqa: PLC0415
+    from ogp_federation.aggregator.benchmarks.store import keep_current  # noqa: PLC0415
+    from ogp_federation.aggregator.history import AcceptedFeed  # noqa: PLC0415
+    from ogp_federation.feed.synth import generate_feed  # noqa: PLC0415
+
+    moment = datetime(2026, 11, 21, tzinfo=UTC)
+    synthetic = [generate_feed(cut, commitments=6, seed=2) for cut in ("13101", "13102", "13103", "13104")]
+    accepted = [AcceptedFeed(f.publisher.cut, n + 1, moment, f) for n, f in enumerate([MAIPU, *synthetic])]
+    async with aggregator(database_url) as runtime:
+        async with runtime.db.transaction() as session:
+            await keep_current(session, accepted)
+        result = await runtime.benchmarks.compare("hitos_cumplidos", period="2025", cut="13119")
+        fake = await runtime.benchmarks.profile("13101")
+        real = await runtime.benchmarks.profile("13119")
+    marked = {v.cut: v.synthetic for v in result.values}
+    assert marked == {"13119": False, "13101": True, "13102": True, "13103": True, "13104": True}
+    assert result.synthetic == 4
+    assert (fake.synthetic, real.synthetic) == (True, False)
+    rows = comparison_csv(result).decode("utf-8-sig").splitlines()
+    assert rows[0].endswith(",sintetico")
+    assert sum(row.endswith(",si") for row in rows[1:]) == 4

@@ -275,6 +275,7 @@ async def test_the_api_serves_the_methodology_and_a_communes_score(tmp_path: Pat
     body = scored.json()
     assert scored.status_code == 200
     assert body["name"] == "Maipú"
+    assert body["synthetic"] is False
     assert body["gaps"][0]["fix_es"]
     assert len(body["history"]) == 1
     for answer, status in ((unscored, 404), (unknown, 404), (malformed, 400)):

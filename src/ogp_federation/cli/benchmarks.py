@@ -86,10 +86,20 @@ async def compare(
         + f" {_number(d.mean)} ({result.unit})"
     )
     for value in result.values:
-        marks = (" *" if value.provisional else "") + (" !" if value.outlier else "")
+        marks = (
+            (" *" if value.provisional else "") + (" !" if value.outlier else "") + (" ~" if value.synthetic else "")
+        )
         rank = "" if value.rank is None else f"{value.rank:>3}."
         click.echo(f"{rank:>4} {value.cut} {value.name:<28} {_number(value.value):>10}{marks}")
     click.echo(lang.gettext("* provisional · ! atípico (fuera de las cercas de Tukey)"))
+    if result.synthetic:
+        click.echo(
+            lang.ngettext(
+                "~ sintético: {count} valor viene de datos de prueba generados",
+                "~ sintético: {count} valores vienen de datos de prueba generados",
+                result.synthetic,
+            )
+        )
     if result.commune is not None:
         standing = result.commune
         click.echo(
@@ -118,6 +128,8 @@ async def profile(config_path: Path | None, cut: str, group: str, as_of: str | N
     )
     lang = cli_language()
     click.echo(f"{result.name} ({result.cut}) — {result.group}")
+    if result.synthetic:
+        click.echo(lang.gettext("(datos sintéticos: no es el plan real de la comuna)"))
     for entry in result.indicators:
         name = entry.name_en if lang.locale == "en" else entry.name_es
         standing = entry.standing

@@ -60,6 +60,8 @@ async def quality(config_path: Path | None, cut: str | None, compute: bool, as_j
             version=result.methodology,
         )
     )
+    if result.synthetic:
+        click.echo(lang.gettext("(datos sintéticos: no es el plan real de la comuna)"))
     for component in result.components:
         name = component.name_en if english else component.name_es
         weight = _number(100 * component.weight)

@@ -391,6 +391,13 @@ class PlanFeed(_Record):
     language: Annotated[
         str, Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?\Z", description="Language of the texts (BCP 47).")
     ] = "es-CL"
+    synthetic: Annotated[
+        bool,
+        Meta(
+            description="Since 1.1: true when the content is generated test data (a demonstration or a load "
+            "test), not a commune's real plan; whoever shows it must say so."
+        ),
+    ] = False
     organizations: Annotated[list[Organization], Many, Meta(description="Organizations.")] = []
     action_plans: Annotated[list[ActionPlan], Many, Meta(description="Action plans.")] = []
     commitments: Annotated[list[Commitment], Many, Meta(description="Commitments.")] = []

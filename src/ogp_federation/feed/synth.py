@@ -1,13 +1,22 @@
-"""Deterministic generator of synthetic, valid plan feeds for any commune and size (load tests).
+"""Deterministic generator of synthetic, valid plan feeds for any commune and size (demo, load tests).
 
 The same ``(cut, commitments, seed, sequence)`` always yields the same bytes. About 10 KB of feed per
 commitment; :func:`commitments_for_bytes` picks the count for a target size.
+
+Every feed says it is synthetic (``synthetic: true``, Plan Feed 1.1) and so does its text. Its values are
+plausible and differ between communes the way they do in a real federation: each commune draws a
+*profile* — population (log-normal, larger in the Metropolitan region), the SUBDERE group that follows
+from it, and a capacity between 0 and 1 that drives how many milestones are completed on time and with
+evidence, how many inputs are answered and how fast, and how the IRM rates its commitments — so the
+comparisons over 346 synthetic communes show spread, skew and outliers rather than one flat value.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from .enums import (
@@ -25,6 +34,7 @@ from .enums import (
     MilestoneStatus,
     Modality,
     ObservationStatus,
+    OpenGovernmentEffect,
     OrganizationClassification,
     Pillar,
     PlanStatus,
@@ -52,12 +62,14 @@ from .model import (
 )
 from .reference import CommuneReference
 
-__all__ = ["BYTES_PER_COMMITMENT", "commitments_for_bytes", "generate_feed"]
+__all__ = ["BYTES_PER_COMMITMENT", "Profile", "commitments_for_bytes", "generate_feed"]
 
 BYTES_PER_COMMITMENT = 10_000
 PLAN_START = date(2024, 1, 1)
 PLAN_END = date(2025, 12, 31)
 GENERATED_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+TODAY = GENERATED_AT.date()
+SYNTHETIC = "(sintético)"
 _TOPICS = (
     "gestión de residuos",
     "áreas verdes",
@@ -112,6 +124,222 @@ def _month_end(day: date) -> date:
     return first_next - timedelta(days=1)
 
 
+def _clip(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What makes one synthetic commune unlike another (drawn once per commune and seed)."""
+
+    population: int
+    subdere_group: int
+    capacity: float  # 0–1: drives completion, timeliness, evidence, answers, IRM ratings
+    participation: float  # attendance per 1,000 inhabitants per event, before noise
+    women: float  # women's share of attendance
+    remote: float  # share of events online or hybrid
+    answer_days: float  # median days to answer an input
+
+    @staticmethod
+    def draw(rng: random.Random, region_cut: str) -> Profile:
+        """A plausible commune: most are small, a few very large; capacity grows with size, with noise."""
+        median = 60_000 if region_cut == "13" else 15_000
+        population = int(_clip(rng.lognormvariate(math.log(median), 1.1), 150, 650_000))
+        group = 1 if population > 150_000 else 2 if population > 60_000 else 3 if population > 25_000 else 4
+        if group == 4 and population < 8_000:
+            group = 5
+        size = (5 - group) / 4  # 1 for the largest communes, 0 for the smallest
+        capacity = _clip(rng.betavariate(2.2, 2.2) * 0.75 + 0.25 * size + rng.gauss(0, 0.05), 0.03, 0.98)
+        return Profile(
+            population=population,
+            subdere_group=group,
+            capacity=capacity,
+            participation=_clip(rng.lognormvariate(math.log(0.6), 0.8), 0.02, 40.0),
+            women=_clip(rng.gauss(0.56, 0.06), 0.3, 0.8),
+            remote=_clip(rng.betavariate(1.5, 2.5) + 0.2 * size, 0.0, 0.95),
+            answer_days=_clip(rng.lognormvariate(math.log(25 + 40 * (1 - capacity)), 0.35), 5, 180),
+        )
+
+
+def _milestone(  # noqa: PLR0917 (one synthetic milestone from its parts)
+    rng: random.Random, profile: Profile, cid: str, position: int, due: date, base: str
+) -> Milestone:
+    """One milestone whose fate follows the commune's capacity: done on time, late, overdue or cancelled."""
+    c = profile.capacity
+    roll = rng.random()
+    completed_on: date | None = None
+    evidence: list[Evidence] = []
+    if roll < 0.02:
+        status, progress = MilestoneStatus.CANCELLED, float(rng.randint(0, 60))
+    elif due <= TODAY and roll < 0.35 + 0.6 * c:
+        late = 0 if rng.random() < 0.25 + 0.7 * c else round(rng.expovariate(1 / (8 + 50 * (1 - c))))
+        completed_on = min(due + timedelta(days=late), TODAY)
+        status, progress = MilestoneStatus.COMPLETED, 100.0
+        if rng.random() < 0.35 + 0.65 * c:
+            url = f"{base}/evidencia/{cid}-{position}.pdf"
+            evidence.append(
+                Evidence(
+                    url=url,
+                    kind=rng.choice(list(EvidenceKind)),
+                    title=f"Evidencia hito {position} {SYNTHETIC}",
+                    published_on=completed_on,
+                    sha256=hashlib.sha256(url.encode()).hexdigest(),
+                )
+            )
+    elif due <= TODAY:
+        status, progress = MilestoneStatus.DELAYED, float(rng.randint(5, 90))
+    elif rng.random() < 0.5:
+        status, progress = MilestoneStatus.IN_PROGRESS, float(rng.randint(1, 95))
+    else:
+        status, progress = MilestoneStatus.NOT_STARTED, 0.0
+    return Milestone(
+        id=f"{cid}-h{position}",
+        commitment_id=cid,
+        title=f"Hito {position}: {_text(rng, 5)}",
+        description=_text(rng, 25),
+        due=due,
+        status=status,
+        progress=progress,
+        completed_on=completed_on,
+        evidence=evidence,
+    )
+
+
+def _commitment_status(progress: float) -> MilestoneStatus:
+    if progress >= 100:
+        return MilestoneStatus.COMPLETED
+    return MilestoneStatus.NOT_STARTED if progress == 0 else MilestoneStatus.IN_PROGRESS
+
+
+def _event(  # noqa: PLR0917 (one synthetic event from its parts)
+    rng: random.Random,
+    profile: Profile,
+    eid: str,
+    kind: EventType,
+    title: str,
+    start: datetime,
+    commitment_ids: list[str],
+    base: str,
+) -> ParticipationEvent:
+    scale = 0.3 if kind is EventType.FORUM_SESSION else 1.0
+    expected = profile.population / 1000 * profile.participation * scale
+    attendees = int(_clip(rng.lognormvariate(math.log(max(expected, 1.0)), 0.5), 8, 60_000))
+    female = round(attendees * _clip(rng.gauss(profile.women, 0.05), 0.05, 0.95))
+    remote = rng.random() < profile.remote
+    return ParticipationEvent(
+        id=eid,
+        type=kind,
+        title=f"{title} {SYNTHETIC}",
+        modality=(rng.choice((Modality.ONLINE, Modality.HYBRID)) if remote else Modality.IN_PERSON),
+        start=start,
+        end=start + timedelta(hours=2),
+        iap2_level=list(IAP2Level)[min(4, int(rng.triangular(0, 5, 1 + 3 * profile.capacity)))],
+        attendees=attendees,
+        breakdown=Breakdown(
+            gender=[
+                GenderCount(gender=Gender.FEMALE, count=female),
+                GenderCount(gender=Gender.MALE, count=attendees - female),
+            ]
+        ),
+        organization_ids=["foro"],
+        minutes_url=f"{base}/actas/{eid}.pdf" if rng.random() < 0.4 + 0.6 * profile.capacity else None,
+        commitment_ids=commitment_ids,
+    )
+
+
+def _input(rng: random.Random, profile: Profile, event: ParticipationEvent, iid: str, cid: str) -> Input:
+    """A citizen input: decided and answered as often and as fast as the commune's capacity allows."""
+    c = profile.capacity
+    answered_on = event.end.date() + timedelta(days=round(rng.lognormvariate(math.log(profile.answer_days), 0.4)))
+    if rng.random() < 0.03:
+        return Input(id=iid, event_id=event.id, summary=_text(rng, 18), state=InputState.WITHDRAWN)
+    if answered_on > TODAY or rng.random() > 0.4 + 0.58 * c:
+        return Input(id=iid, event_id=event.id, summary=_text(rng, 18), state=InputState.EVALUATING)
+    taken = rng.random()
+    state = (
+        InputState.ACCEPTED
+        if taken < 0.2 + 0.35 * c
+        else InputState.PARTIALLY_ACCEPTED
+        if taken < 0.45 + 0.3 * c
+        else InputState.REJECTED
+    )
+    return Input(
+        id=iid,
+        event_id=event.id,
+        summary=_text(rng, 18),
+        state=state,
+        reasoned_response=_text(rng, 25),
+        answered_on=answered_on,
+        commitment_ids=[cid],
+    )
+
+
+def _irm(rng: random.Random, profile: Profile, commitment: Commitment) -> Assessment:
+    """The IRM's rating of one commitment: completion follows its progress, openness the capacity."""
+    completion = (
+        Completion.COMPLETE
+        if commitment.progress >= 90
+        else Completion.SUBSTANTIAL
+        if commitment.progress >= 60
+        else Completion.LIMITED
+        if commitment.progress > 0
+        else Completion.NOT_STARTED
+    )
+    effects = list(OpenGovernmentEffect)
+    effect = effects[min(4, max(1, int(rng.triangular(1, 5, 1 + 3.5 * profile.capacity))))]
+    return Assessment(
+        id=f"irm-{commitment.id}",
+        kind=AssessmentKind.INDEPENDENT,
+        target_entity=Entity.COMMITMENTS,
+        target_id=commitment.id,
+        stage=AssessmentStage.END_OF_COMMITMENT,
+        assessor=f"Mecanismo de Revisión Independiente {SYNTHETIC}",
+        assessed_on=date(2025, 12, 20),
+        completion=completion,
+        did_it_open_government=effect,
+        narrative=_text(rng, 30),
+    )
+
+
+def _published(rng: random.Random, profile: Profile) -> tuple[list[Indicator], list[Observation]]:
+    """The commune's own annual figures for the published catalogue indicators, mapped to them (1.1)."""
+    c = profile.capacity
+    series = {
+        "transparencia_activa": ("TA", "%", Direction.HIGHER_BETTER, _clip(rng.gauss(55 + 42 * c, 8), 5, 100)),
+        "sai_en_plazo": ("SAI-PLAZO", "%", Direction.HIGHER_BETTER, _clip(rng.gauss(60 + 38 * c, 7), 10, 100)),
+        "sai_dias_mediana": ("SAI-DIAS", "días", Direction.LOWER_BETTER, _clip(rng.gauss(19 - 10 * c, 3), 2, 40)),
+    }
+    indicators, observations = [], []
+    for catalogue_code, (suffix, unit, direction, level) in series.items():
+        code = f"PUB-{suffix}"
+        indicators.append(
+            Indicator(
+                code=code,
+                name=f"{catalogue_code.replace('_', ' ').capitalize()} {SYNTHETIC}",
+                unit=unit,
+                direction=direction,
+                pillar=Pillar.TRANSPARENCY_ACCESS_INFORMATION,
+                frequency=Frequency.ANNUAL,
+                method=_text(rng, 12),
+                source="Portal de Transparencia (sintético)",
+                catalogue_code=catalogue_code,
+            )
+        )
+        for year in (2024, 2025):
+            value = level + rng.gauss(2 if direction is Direction.HIGHER_BETTER else -1, 2) * (year - 2024)
+            observations.append(
+                Observation(
+                    id=f"{code}-{year}",
+                    indicator_code=code,
+                    period_start=date(year, 1, 1),
+                    period_end=date(year, 12, 31),
+                    value=round(_clip(value, 0, 100 if unit == "%" else 60), 1),
+                    status=ObservationStatus.FINAL,
+                )
+            )
+    return indicators, observations
+
+
 def generate_feed(
     cut: str,
     *,
@@ -120,11 +348,12 @@ def generate_feed(
     sequence: int = 1,
     reference: CommuneReference | None = None,
 ) -> PlanFeed:
-    """A valid feed for commune ``cut`` with ``commitments`` commitments and everything around them."""
+    """A valid synthetic feed for commune ``cut`` with ``commitments`` commitments and everything around them."""
     commune = (reference or CommuneReference.packaged()).get(cut)
     if commune is None:
         raise ValueError(f"unknown CUT {cut!r}")
     rng = random.Random(f"{cut}:{seed}")  # Strings seed deterministically across runs and platforms.
+    profile = Profile.draw(random.Random(f"profile:{cut}"), commune.region_cut)  # the same commune across seeds
     base = f"https://municipio-{cut}.example.cl"
     organizations = [
         Organization(
@@ -155,7 +384,7 @@ def generate_feed(
     ]
     plan = ActionPlan(
         id="plan-1",
-        title=f"Plan de Acción de Gobierno Abierto de {commune.name} 2024-2025",
+        title=f"Plan de Acción de Gobierno Abierto de {commune.name} 2024-2025 {SYNTHETIC}",
         programme=Programme.OGP_LOCAL,
         start=PLAN_START,
         end=PLAN_END,
@@ -177,98 +406,38 @@ def generate_feed(
     for number in range(1, commitments + 1):
         cid = f"c{number}"
         topic = rng.choice(_TOPICS)
-        progresses = [100.0, 100.0, float(rng.randint(1, 99)), 0.0]
-        for position, progress in enumerate(progresses, start=1):
-            status = (
-                MilestoneStatus.COMPLETED
-                if progress == 100
-                else MilestoneStatus.NOT_STARTED
-                if progress == 0
-                else MilestoneStatus.IN_PROGRESS
+        own = [
+            _milestone(
+                rng, profile, cid, position, PLAN_START + timedelta(days=150 * position + rng.randint(0, 30)), base
             )
-            due = PLAN_START + timedelta(days=150 * position + rng.randint(0, 30))
-            evidence = []
-            if status is MilestoneStatus.COMPLETED:
-                url = f"{base}/evidencia/{cid}-{position}.pdf"
-                evidence.append(
-                    Evidence(
-                        url=url,
-                        kind=rng.choice(list(EvidenceKind)),
-                        title=f"Evidencia hito {position}",
-                        published_on=due,
-                        sha256=hashlib.sha256(url.encode()).hexdigest(),
-                    )
-                )
-            milestones.append(
-                Milestone(
-                    id=f"{cid}-h{position}",
-                    commitment_id=cid,
-                    title=f"Hito {position}: {_text(rng, 5)}",
-                    description=_text(rng, 25),
-                    due=due,
-                    status=status,
-                    progress=progress,
-                    completed_on=due if status is MilestoneStatus.COMPLETED else None,
-                    evidence=evidence,
-                )
-            )
-        feed_commitments.append(
-            Commitment(
-                id=cid,
-                plan_id=plan.id,
-                title=f"{rng.choice(_VERBS)} {topic} ({number})",
-                pillars=sorted(rng.sample(pillars, rng.randint(1, 3))),
-                start=PLAN_START,
-                end=PLAN_END,
-                status=MilestoneStatus.IN_PROGRESS,
-                progress=sum(progresses) / len(progresses),
-                problem=_text(rng, 30),
-                status_quo=_text(rng, 25),
-                actions=_text(rng, 30),
-                expected_results=_text(rng, 20),
-                policy_area=topic,
-                lead_organization_id="dideco",
-                supporting_organization_ids=["cosoc"],
-                budget_clp=rng.randint(1, 500) * 1_000_000,
-            )
+            for position in range(1, 5)
+        ]
+        milestones += own
+        progress = round(sum(m.progress for m in own) / len(own), 1)
+        commitment = Commitment(
+            id=cid,
+            plan_id=plan.id,
+            title=f"{rng.choice(_VERBS)} {topic} ({number}) {SYNTHETIC}",
+            pillars=sorted(rng.sample(pillars, rng.randint(1, 3))),
+            start=PLAN_START,
+            end=PLAN_END,
+            status=_commitment_status(progress),
+            progress=progress,
+            problem=_text(rng, 30),
+            status_quo=_text(rng, 25),
+            actions=_text(rng, 30),
+            expected_results=_text(rng, 20),
+            policy_area=topic,
+            lead_organization_id="dideco",
+            supporting_organization_ids=["cosoc"],
+            budget_clp=rng.randint(1, 500) * 1_000_000 if rng.random() < 0.3 + 0.6 * profile.capacity else None,
         )
-        start = datetime(2024, 1, 1, 18, 30, tzinfo=UTC) + timedelta(days=rng.randint(0, 300))
-        attendees = rng.randint(20, 200)
-        female = rng.randint(0, attendees)
-        events.append(
-            ParticipationEvent(
-                id=f"e{number}",
-                type=rng.choice(list(EventType)),
-                title=f"Taller de {topic}",
-                modality=rng.choice(list(Modality)),
-                start=start,
-                end=start + timedelta(hours=2),
-                iap2_level=rng.choice(list(IAP2Level)),
-                attendees=attendees,
-                breakdown=Breakdown(
-                    gender=[
-                        GenderCount(gender=Gender.FEMALE, count=female),
-                        GenderCount(gender=Gender.MALE, count=attendees - female),
-                    ]
-                ),
-                organization_ids=["foro"],
-                minutes_url=f"{base}/actas/e{number}.pdf",
-                commitment_ids=[cid],
-            )
-        )
-        for position in range(1, 4):
-            state = rng.choice([InputState.ACCEPTED, InputState.PARTIALLY_ACCEPTED, InputState.REJECTED])
-            inputs.append(
-                Input(
-                    id=f"e{number}-a{position}",
-                    event_id=f"e{number}",
-                    summary=_text(rng, 18),
-                    state=state,
-                    reasoned_response=_text(rng, 25),
-                    answered_on=start.date() + timedelta(days=30),
-                    commitment_ids=[cid],
-                )
-            )
+        feed_commitments.append(commitment)
+        start = datetime(2024, 1, 1, 18, 30, tzinfo=UTC) + timedelta(days=rng.randint(0, 700))
+        kind = rng.choice([k for k in EventType if k is not EventType.FORUM_SESSION])
+        event = _event(rng, profile, f"e{number}", kind, f"Taller de {topic}", start, [cid], base)
+        events.append(event)
+        inputs += [_input(rng, profile, event, f"e{number}-a{position}", cid) for position in range(1, 4)]
         code = f"IND-{number}"
         indicators.append(
             Indicator(
@@ -311,6 +480,17 @@ def generate_feed(
                 narrative=_text(rng, 30),
             )
         )
+        if rng.random() < 0.3 + 0.6 * profile.capacity:
+            assessments.append(_irm(rng, profile, commitment))
+    forum_ids = [c.id for c in feed_commitments]
+    for year in (2024, 2025):  # the multi-stakeholder forum meets more often where capacity is higher
+        for session in range(min(4, 1 + round(3 * profile.capacity * rng.random() + profile.capacity))):
+            start = datetime(year, 2 + 3 * session, 10, 21, 0, tzinfo=UTC) + timedelta(days=rng.randint(0, 20))
+            eid = f"foro-{year}-{session + 1}"
+            events.append(
+                _event(rng, profile, eid, EventType.FORUM_SESSION, "Sesión del foro multiactor", start, forum_ids, base)
+            )
+    published, values = _published(rng, profile)
     return PlanFeed(
         spec_version=SPEC_VERSION,
         generated_at=GENERATED_AT + timedelta(minutes=sequence),
@@ -321,11 +501,12 @@ def generate_feed(
             region_cut=commune.region_cut,
             province_cut=commune.province_cut,
             identifiers=[Identifier(scheme="CL-CUT", id=cut)],
-            population=Population(value=rng.randint(1_000, 600_000), year=2024, source="INE (sintético)"),
-            subdere_group=rng.randint(1, 5),
+            population=Population(value=profile.population, year=2024, source="INE (sintético)"),
+            subdere_group=profile.subdere_group,
         ),
         license="CC-BY-4.0",
-        contact=Contact(name="Gobierno Abierto", email=f"gobiernoabierto@{cut}.example.cl"),
+        contact=Contact(name=f"Gobierno Abierto {SYNTHETIC}", email=f"gobiernoabierto@{cut}.example.cl"),
+        synthetic=True,
         organizations=organizations,
         action_plans=[plan],
         commitments=feed_commitments,
@@ -333,6 +514,6 @@ def generate_feed(
         assessments=assessments,
         participation_events=events,
         inputs=inputs,
-        indicators=indicators,
-        observations=observations,
+        indicators=[*indicators, *published],
+        observations=[*observations, *values],
     )

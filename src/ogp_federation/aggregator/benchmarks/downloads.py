@@ -14,7 +14,9 @@ def comparison_csv(result: Comparison) -> bytes:
     """``result`` as UTF-8 CSV with a BOM; values keep a dot as decimal separator (machine-readable)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["cut", "comuna", "valor", "unidad", "posicion", "provisional", "atipico", "dias_antiguedad"])
+    writer.writerow(
+        ["cut", "comuna", "valor", "unidad", "posicion", "provisional", "atipico", "dias_antiguedad", "sintetico"]
+    )
     for value in result.values:
         writer.writerow(
             [
@@ -26,6 +28,7 @@ def comparison_csv(result: Comparison) -> bytes:
                 "si" if value.provisional else "no",
                 "si" if value.outlier else "no",
                 value.age_days,
+                "si" if value.synthetic else "no",
             ]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")

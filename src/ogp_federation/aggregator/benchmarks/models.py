@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, Index, Integer, String
+from sqlalchemy import Boolean, Date, Float, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ogp_federation.aggregator.common import AggregatorBase
@@ -38,6 +38,8 @@ class BenchObservation(AggregatorBase):
     denominator: Mapped[int] = mapped_column(Integer)
     provisional: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(10))
+    # from a feed that says its content is generated (Plan Feed 1.1 ``synthetic``): shown as such everywhere
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version_id: Mapped[int] = mapped_column(Integer)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))  # the feed's generated_at
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))  # when the version was accepted

@@ -48,6 +48,7 @@ class Value(msgspec.Struct, kw_only=True):
     observed_at: datetime
     age_days: int  # days between the feed it came from and the moment compared (a broken node ages)
     version_id: int
+    synthetic: bool = False  # from generated test data, not a commune's real plan
 
 
 class CommuneStanding(msgspec.Struct, kw_only=True):
@@ -79,6 +80,7 @@ class Comparison(msgspec.Struct, kw_only=True):
     distribution: Distribution
     values: list[Value]
     commune: CommuneStanding | None = None
+    synthetic: int = 0  # how many of the values come from generated test data
 
 
 class ProfileEntry(msgspec.Struct, kw_only=True):
@@ -105,3 +107,4 @@ class Profile(msgspec.Struct, kw_only=True):
     group: str
     as_of: datetime | None
     indicators: list[ProfileEntry]
+    synthetic: bool = False  # the commune's values come from generated test data

@@ -125,7 +125,8 @@ class BenchmarkService:
             rows = by_code.get(indicator.code, [])
             own = own_by_code.get(indicator.code, [])
             entries.append(self._entry(indicator, period, spec, chosen, rows, own, cut, as_of))
-        return Profile(cut=cut, name=me.name, group=spec, as_of=as_of, indicators=entries)
+        synthetic = any(row.synthetic for row in mine)
+        return Profile(cut=cut, name=me.name, group=spec, as_of=as_of, indicators=entries, synthetic=synthetic)
 
     def _entry(  # noqa: PLR0917 (an assembly step)
         self,
@@ -209,6 +210,7 @@ class BenchmarkService:
                     observed_at=row.observed_at,
                     age_days=max(0, (moment - row.observed_at).days),
                     version_id=row.version_id,
+                    synthetic=row.synthetic,
                 )
                 for row in rows
             ),
@@ -232,6 +234,7 @@ class BenchmarkService:
             distribution=summary,
             values=listed,
             commune=standing,
+            synthetic=sum(1 for row in rows if row.synthetic),
         )
 
     async def _members(self, session: AsyncSession) -> list[Member]:

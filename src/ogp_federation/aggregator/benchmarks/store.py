@@ -76,6 +76,7 @@ def _rows(item: AcceptedFeed, derived: list[Derived], published: list[Derived]) 
             "denominator": d.denominator,
             "provisional": d.provisional,
             "source": source,
+            "synthetic": item.feed.synthetic,
             "version_id": item.version_id,
             "observed_at": item.feed.generated_at,
             "valid_from": item.accepted_at,
@@ -87,7 +88,7 @@ def _rows(item: AcceptedFeed, derived: list[Derived], published: list[Derived]) 
 
 
 _COLUMNS = [column.name for column in _ROWS.columns if column.name != "id"]
-_COMPARED = ("value", "unit", "denominator", "provisional", "period_start", "period_end")
+_COMPARED = ("value", "unit", "denominator", "provisional", "period_start", "period_end", "synthetic")
 
 
 async def keep_current(session: AsyncSession, accepted: list[AcceptedFeed]) -> None:

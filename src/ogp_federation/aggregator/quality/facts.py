@@ -86,8 +86,8 @@ async def _records_at(session: AsyncSession, cut: str, sequence: int) -> int:
     return int(await session.scalar(query) or 0)
 
 
-async def gather(session: AsyncSession, cut: str, node_id: int, now: datetime) -> Facts | None:
-    """The facts of one commune at ``now``; None if it has no accepted version yet."""
+async def gather(session: AsyncSession, cut: str, node_id: int, now: datetime) -> tuple[Facts, bool] | None:
+    """The facts of one commune at ``now`` and whether its feed is synthetic; None before a first version."""
     versions = (
         await session.execute(
             select(FeedVersion.sequence, FeedVersion.accepted_at, FeedVersion.counts)
@@ -122,7 +122,7 @@ async def gather(session: AsyncSession, cut: str, node_id: int, now: datetime) -
     completed = [m for m in feed.milestones if m.status is MilestoneStatus.COMPLETED]
     answerable = [i for i in feed.inputs if i.state is not InputState.WITHDRAWN]
     slots, missing = core_missing(feed)
-    return Facts(
+    facts = Facts(
         day=now.astimezone(CHILE).date(),
         months_counted=months_counted,
         months_updated=len(updated),
@@ -146,6 +146,7 @@ async def gather(session: AsyncSession, cut: str, node_id: int, now: datetime) -
         polls=len(polls),
         polls_failed=_grouped([p for p in polls if p.outcome == "error"]),
     )
+    return facts, feed.synthetic
 
 
 def chile_day(now: datetime) -> date:

@@ -94,3 +94,4 @@ class QualityView(msgspec.Struct, kw_only=True):
     components: list[ComponentView]
     gaps: list[GapView]
     history: list[ScorePoint]
+    synthetic: bool = False  # scored from generated test data, not a commune's real plan

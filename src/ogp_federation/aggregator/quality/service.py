@@ -72,14 +72,15 @@ class QualityService:
         written = 0
         for cut, node_id in nodes:
             async with self.db.transaction() as session:
-                facts = await gather(session, cut, node_id, moment)
-                if facts is None:
+                gathered = await gather(session, cut, node_id, moment)
+                if gathered is None:
                     continue
+                facts, synthetic = gathered
                 result = score(facts)
                 await session.execute(
                     delete(_ROWS).where(_ROWS.c.cut == cut, _ROWS.c.day == day, _ROWS.c.methodology == VERSION)
                 )
-                session.add(_row(cut, result, moment))
+                session.add(_row(cut, result, moment, synthetic=synthetic))
                 written += 1
         _log.info("quality.computed", communes=written, day=day.isoformat(), methodology=VERSION)
         return written
@@ -113,6 +114,7 @@ class QualityService:
             overall=latest.overall,
             components=[_component(c) for c in detail.get("components", [])],
             gaps=[_gap(g) for g in detail.get("gaps", [])],
+            synthetic=bool(detail.get("synthetic", False)),
             history=[
                 ScorePoint(
                     day=r.day,
@@ -128,7 +130,7 @@ class QualityService:
         )
 
 
-def _row(cut: str, result: Score, moment: datetime) -> QualityScore:
+def _row(cut: str, result: Score, moment: datetime, *, synthetic: bool) -> QualityScore:
     values = {c.code: c.value for c in result.components}
     return QualityScore(
         cut=cut,
@@ -139,7 +141,7 @@ def _row(cut: str, result: Score, moment: datetime) -> QualityScore:
         completeness=values["completeness"],
         validity=values["validity"],
         availability=values["availability"],
-        detail=msgspec.to_builtins({"components": result.components, "gaps": result.gaps}),
+        detail=msgspec.to_builtins({"components": result.components, "gaps": result.gaps, "synthetic": synthetic}),
         computed_at=moment,
     )
 
