@@ -687,7 +687,7 @@ def test_synthetic_communes_differ_like_a_federation_and_say_they_are_synthetic(
     spread = ("hitos_a_tiempo", "participacion_por_mil", "aportes_con_respuesta", "dias_respuesta_mediana")
     for code in (*spread, "transparencia_activa", "participacion_mujeres", "eventos_hibridos_o_en_linea"):
         observed = list(values[code].values())
-        assert len(observed) >= 0.8 * len(cuts), code
+        assert len(observed) >= 0.6 * len(cuts), code  # (below a catalogue minimum a value is not computed)
         q1, _, q3 = statistics.quantiles(observed, n=4)
         assert q3 > q1, f"{code} is flat"
         assert len(set(observed)) > len(observed) / 4, code

@@ -26,7 +26,7 @@ def _script(name: str) -> ModuleType:
 @pytest.mark.parametrize("name", COMMUNE_FEEDS)
 def test_commune_feed_files_match_their_builder(name: str) -> None:
     builders = _script("build_feeds")
-    feed = getattr(builders, name.removesuffix(".json"))()
+    feed = builders.document(name.removesuffix(".json"))
     assert decode((FEEDS / name).read_bytes()) == decode(encode(builders.msgspec.convert(feed, builders.PlanFeed)))
 
 
@@ -39,7 +39,7 @@ def test_penalolen_carries_the_three_commitments_of_the_seed_presentation() -> N
     assert "Conectados Todo es más Fácil" in titles
     assert all(any(m.commitment_id == c.id for m in feed.milestones) for c in feed.commitments)
     assert feed.inputs
-    assert all(i.reasoned_response for i in feed.inputs if i.state.value != "evaluating")
+    assert all(i.reasoned_response for i in feed.inputs if i.state.value not in ("evaluating", "withdrawn"))
     months = {o.period_start.month for o in feed.observations if o.indicator_code == "PEN-SAI-PLAZO"}
     assert months == set(range(1, 13))
 
@@ -65,7 +65,9 @@ def test_rule_fixture_builder_covers_every_rule() -> None:
 def test_synthetic_feeds_are_valid_for_any_commune(cut: str, commitments: int, seed: int) -> None:
     report = validate(encode(generate_feed(cut, commitments=commitments, seed=seed)))
     assert report.valid, report.findings[:3]
-    assert report.findings == []
+    # Only what a real plan shows too: some completed milestones without evidence (the benchmarks and the
+    # quality scores measure it), never anything else.
+    assert {f.rule for f in report.findings} <= {"milestone.completed_without_evidence"}
     assert report.cut == cut
 
 

@@ -98,10 +98,10 @@ def test_a_command_answers_in_english_when_asked_and_in_spanish_by_default() -> 
     assert spanish.exit_code == english.exit_code == 0, spanish.output + english.output
     assert "Todo en orden." in spanish.output
     assert "secuencia 42" in spanish.output
-    assert "36.078 bytes" in spanish.output
+    assert "43.471 bytes" in spanish.output
     assert "All as expected." in english.output
     assert "sequence 42" in english.output
-    assert "36,078 bytes" in english.output
+    assert "43,471 bytes" in english.output
     assert "Todo en orden" not in english.output
 
 

@@ -30,7 +30,7 @@ def test_commune_fixture_feeds_are_valid(name: str) -> None:
     report = validate((FEEDS / name).read_bytes())
     assert report.valid, [f for f in report.findings if f.severity.blocking]
     assert report.ruleset_version == RULESET_VERSION
-    assert report.spec_version == "1.0"
+    assert report.spec_version == "1.1"
 
 
 def test_a_feed_with_five_different_problems_reports_all_five() -> None:

@@ -66,7 +66,8 @@ __all__ = ["BYTES_PER_COMMITMENT", "Profile", "commitments_for_bytes", "generate
 
 BYTES_PER_COMMITMENT = 10_000
 PLAN_START = date(2024, 1, 1)
-PLAN_END = date(2025, 12, 31)
+PLAN_END = date(2026, 12, 31)
+LAST_OBSERVED = date(2025, 12, 1)  # the last month reported before the feed's date
 GENERATED_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 TODAY = GENERATED_AT.date()
 SYNTHETIC = "(sintético)"
@@ -292,7 +293,7 @@ def _irm(rng: random.Random, profile: Profile, commitment: Commitment) -> Assess
         kind=AssessmentKind.INDEPENDENT,
         target_entity=Entity.COMMITMENTS,
         target_id=commitment.id,
-        stage=AssessmentStage.END_OF_COMMITMENT,
+        stage=AssessmentStage.MIDTERM,
         assessor=f"Mecanismo de Revisión Independiente {SYNTHETIC}",
         assessed_on=date(2025, 12, 20),
         completion=completion,
@@ -384,7 +385,7 @@ def generate_feed(
     ]
     plan = ActionPlan(
         id="plan-1",
-        title=f"Plan de Acción de Gobierno Abierto de {commune.name} 2024-2025 {SYNTHETIC}",
+        title=f"Plan de Acción de Gobierno Abierto de {commune.name} 2024-2026 {SYNTHETIC}",
         programme=Programme.OGP_LOCAL,
         start=PLAN_START,
         end=PLAN_END,
@@ -408,7 +409,7 @@ def generate_feed(
         topic = rng.choice(_TOPICS)
         own = [
             _milestone(
-                rng, profile, cid, position, PLAN_START + timedelta(days=150 * position + rng.randint(0, 30)), base
+                rng, profile, cid, position, PLAN_START + timedelta(days=200 * position + rng.randint(0, 60)), base
             )
             for position in range(1, 5)
         ]
@@ -454,7 +455,7 @@ def generate_feed(
         )
         month = PLAN_START
         value = rng.uniform(10, 40)
-        while month <= PLAN_END:
+        while month <= LAST_OBSERVED:
             value = min(100.0, value + rng.uniform(0, 4))
             observations.append(
                 Observation(
@@ -482,7 +483,7 @@ def generate_feed(
         )
         if rng.random() < 0.3 + 0.6 * profile.capacity:
             assessments.append(_irm(rng, profile, commitment))
-    forum_ids = [c.id for c in feed_commitments]
+    forum_ids = [c.id for c in feed_commitments[:20]]  # a session reviews the plan (a few of its commitments)
     for year in (2024, 2025):  # the multi-stakeholder forum meets more often where capacity is higher
         for session in range(min(4, 1 + round(3 * profile.capacity * rng.random() + profile.capacity))):
             start = datetime(year, 2 + 3 * session, 10, 21, 0, tzinfo=UTC) + timedelta(days=rng.randint(0, 20))
