@@ -303,17 +303,37 @@ async def harvest(config_path: Path | None, now: bool, cuts: tuple[str, ...]) ->
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Dirección donde escuchar / address to listen on.")
 @click.option("--port", type=int, default=8100, show_default=True, help="Puerto / port.")
-def serve(config_path: Path | None, host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Procesos que sirven (más de uno solo con PostgreSQL) / serving processes (more than one: PostgreSQL only).",
+)
+def serve(config_path: Path | None, host: str, port: int, workers: int) -> None:
     """Servir el agregador / serve the read API, push endpoint, status page and metrics, and run the scheduler."""
     import uvicorn  # noqa: PLC0415
 
     if config_path is not None:
         os.environ[CONFIG_ENV] = str(config_path.resolve())
+    if workers > 1 and _settings(config_path).database_url.startswith("sqlite"):
+        # SQLite takes one writer at a time: several processes would queue on its lock (and the harvest
+        # would fail with "database is locked"); the processes of a larger deployment share PostgreSQL.
+        raise click.BadParameter(
+            cli_language().gettext("más de un proceso necesita PostgreSQL (la base es SQLite)"), param_hint="--workers"
+        )
     _check_database(config_path)  # a clear error and exit 2 before the server starts
     tune_gc()
-    # The app factory configures logging; uvicorn's own records then share its format.
+    # The app factory configures logging; uvicorn's own records then share its format. Several workers
+    # each run the scheduler: they share the harvest through the database's leases, as separate
+    # ``aggregator work`` processes do.
     uvicorn.run(
-        "ogp_federation.aggregator.asgi:app_from_environment", factory=True, host=host, port=port, log_config=None
+        "ogp_federation.aggregator.asgi:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        workers=workers,
     )
 
 
