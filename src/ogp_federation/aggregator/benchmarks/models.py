@@ -23,7 +23,7 @@ class BenchObservation(AggregatorBase):
     __tablename__ = "bench_observations"
     __table_args__ = (
         Index("ix_bench_current", "code", "period", "valid_to"),
-        Index("ix_bench_commune", "cut", "valid_to"),
+        Index("ix_bench_commune_code", "cut", "code", "valid_to"),
         Index("ix_bench_as_of", "code", "period", "valid_from"),
     )
 

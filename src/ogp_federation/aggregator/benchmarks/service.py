@@ -157,7 +157,7 @@ class BenchmarkService:
                 note_en="no value: data missing or below the catalogue's minimum",
             )
         try:
-            comparison = self._comparison(indicator, period, spec, chosen, rows, own, cut, as_of)
+            comparison = self._comparison(indicator, period, spec, chosen, rows, own, cut, as_of, listing=False)
         except _TooSmallError as small:
             standing = _standing(indicator, cut, [r for r in rows if r.cut == cut], [], own)
             return ProfileEntry(
@@ -182,7 +182,10 @@ class BenchmarkService:
         history: list[Any],
         cut: str | None,
         as_of: datetime | None,
+        *,
+        listing: bool = True,
     ) -> Comparison:
+        """The comparison; without ``listing``, the values are not listed (a profile shows the summary)."""
         units = {row.unit for row in rows}
         if len(units) > 1:  # never mixed: a published value in another unit is refused, not converted
             raise InvalidInputError(
@@ -212,7 +215,7 @@ class BenchmarkService:
                     version_id=row.version_id,
                     synthetic=row.synthetic,
                 )
-                for row in rows
+                for row in (rows if listing else [])
             ),
             key=lambda v: (v.rank if v.rank is not None else 0, -v.value, v.cut),
         )
@@ -296,6 +299,20 @@ def _valid_at(as_of: datetime | None) -> Any:
     )
 
 
+SQL_GROUP_LIMIT = 64  # groups up to this size are filtered in the query, larger ones after it
+_READ = (
+    BenchObservation.cut,
+    BenchObservation.code,
+    BenchObservation.period,
+    BenchObservation.value,
+    BenchObservation.unit,
+    BenchObservation.provisional,
+    BenchObservation.observed_at,
+    BenchObservation.version_id,
+    BenchObservation.synthetic,
+)
+
+
 async def _observations(
     session: AsyncSession,
     code: str | None,
@@ -305,15 +322,30 @@ async def _observations(
     *,
     codes: list[str] | None = None,
 ) -> list[Any]:
-    # Plain rows, not ORM objects: a profile reads thousands of them.
-    query = select(BenchObservation.__table__).where(BenchObservation.cut.in_(cuts), _valid_at(as_of))
+    """The rows of ``cuts`` valid at ``as_of`` (plain rows of the columns a comparison reads).
+
+    A small group is filtered in SQL; a large one here: an indicator has at most one current row per
+    commune and period, so a list of hundreds of communes in the query would cost more to send and plan
+    than the few rows it leaves out. Core rows, not ORM ones: a profile reads thousands.
+    """
+    in_sql = len(cuts) <= SQL_GROUP_LIMIT
+    query = select(*_READ).where(_valid_at(as_of))
+    if len(cuts) == 1:
+        query = query.where(BenchObservation.cut == cuts[0])
+    elif in_sql:
+        query = query.where(BenchObservation.cut.in_(cuts))
     if code is not None:
         query = query.where(BenchObservation.code == code)
     if codes is not None:
         query = query.where(BenchObservation.code.in_(codes))
     if periods is not None:
         query = query.where(BenchObservation.period.in_(periods))
-    return list((await session.execute(query.order_by(BenchObservation.cut, BenchObservation.period))).all())
+    connection = await session.connection()
+    rows = (await connection.execute(query.order_by(BenchObservation.cut, BenchObservation.period))).all()
+    if in_sql:
+        return list(rows)
+    wanted = set(cuts)
+    return [row for row in rows if row.cut in wanted]
 
 
 def _standing(
