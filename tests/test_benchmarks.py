@@ -722,3 +722,27 @@ async def test_values_from_synthetic_feeds_are_marked_in_comparisons_profiles_an
     rows = comparison_csv(result).decode("utf-8-sig").splitlines()
     assert rows[0].endswith(",sintetico")
     assert sum(row.endswith(",si") for row in rows[1:]) == 4
+
+
+async def test_peer_groups_use_what_a_feed_declares_unless_the_operator_set_it(database_url: str) -> None:
+    """Maipú's feed declares 578,605 inhabitants and SUBDERE group 1; the registry had neither."""
+    node = FakeNode("13119")
+    node.publish(17, (FEEDS / "maipu.json").read_bytes())
+    async with fake_nodes() as server, aggregator(database_url, min_group_size=1) as runtime:
+        server.add(node)
+        await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        declared = await runtime.benchmarks.compare("hitos_cumplidos", period="2025", group="subdere:1")
+        band = await runtime.benchmarks.compare("hitos_cumplidos", period="2025", group="poblacion:5")
+        async with runtime.db.sessions() as session:
+            commune = await session.get(Commune, "13119")
+            assert commune is not None
+            seen = (commune.population, commune.declared_population, commune.declared_subdere_group)
+        await runtime.registry.set_attributes("13119", subdere_group=2)  # the operator's value wins
+        overridden = await runtime.benchmarks.compare("hitos_cumplidos", period="2025", group="subdere:2")
+        with pytest.raises(Exception, match="no commune belongs to that group"):
+            await runtime.benchmarks.compare("hitos_cumplidos", period="2025", group="subdere:1")
+    assert seen == (None, 578_605, 1)
+    assert [v.cut for v in declared.values] == ["13119"]
+    assert [v.cut for v in band.values] == ["13119"]  # above the last default band limit
+    assert [v.cut for v in overridden.values] == ["13119"]

@@ -12,6 +12,8 @@ import ssl
 from collections.abc import Coroutine
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import ConfigurationError
 from ogp_federation.core.logs import get_logger
@@ -21,7 +23,7 @@ from ogp_federation.feed.reference import CommuneReference
 from .benchmarks import BenchmarkService
 from .common import AggregatorSettings
 from .harvest import PUSH_LANE, Harvester, HarvestResult, HarvestScheduler, PushService
-from .history import HistoryService
+from .history import AcceptedFeed, HistoryService
 from .net import Fetcher, FetchLimits, NetworkGuard
 from .quality import QualityService
 from .registry import RegistryService
@@ -86,9 +88,16 @@ class AggregatorRuntime:
         self.harvester.recorder.on_result = self._count
         self.harvester.recorder.listeners.append(self.benchmarks.on_accepted)  # comparisons stay current
         self.review.listeners.append(self.benchmarks.on_accepted)
+        self.harvester.recorder.listeners.append(self._declared)  # population and group a feed declares
+        self.review.listeners.append(self._declared)
         self.registry.on_attributes = self.benchmarks.forget_members
         self.scheduler.daily["quality-scores"] = self.quality.compute  # scored once a day, kept as history
         self._background: set[asyncio.Task[None]] = set()
+
+    async def _declared(self, session: AsyncSession, accepted: list[AcceptedFeed]) -> None:
+        publishers = [(item.cut, item.feed.publisher) for item in accepted]
+        declared = [(cut, p.population.value if p.population else None, p.subdere_group) for cut, p in publishers]
+        await self.registry.record_declared(session, declared)
 
     def dependencies(self) -> dict[str, object]:
         """The services handlers ask for by name (each context's controllers name theirs)."""

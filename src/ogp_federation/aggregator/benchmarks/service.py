@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.history import AcceptedFeed
@@ -84,7 +84,7 @@ class BenchmarkService:
             spec, chosen = resolve_group(group, members, bands=self.bands, similar=self.similar)
             period = _period(indicator, period) if period else await self._latest(session, code, as_of)
             rows = await _observations(session, code, [period], [m.cut for m in chosen], as_of)
-            history = await _observations(session, code, None, [cut], as_of) if cut else []
+            history = await _recent(session, cut, as_of, code=code) if cut else []
         try:
             return self._comparison(indicator, period, spec, chosen, rows, history, cut, as_of)
         except _TooSmallError as small:
@@ -105,7 +105,7 @@ class BenchmarkService:
             if me is None:
                 raise NotFoundError(f"la comuna {cut} no existe", f"commune {cut} does not exist")
             spec, chosen = resolve_group(group, members, bands=self.bands, similar=self.similar)
-            mine = await _observations(session, None, None, [cut], as_of)
+            mine = await _recent(session, cut, as_of)
             latest: dict[str, str] = {}
             for row in mine:
                 latest[row.code] = max(latest.get(row.code, row.period), row.period)
@@ -250,8 +250,8 @@ class BenchmarkService:
             Commune.name,
             Commune.region_cut,
             Commune.province_cut,
-            Commune.population,
-            Commune.subdere_group,
+            func.coalesce(Commune.population, Commune.declared_population),  # the operator's, else the feed's
+            func.coalesce(Commune.subdere_group, Commune.declared_subdere_group),
             Commune.groups,
         )
         rows = (await session.execute(select(*columns).order_by(Commune.cut))).all()
@@ -346,6 +346,21 @@ async def _observations(
         return list(rows)
     wanted = set(cuts)
     return [row for row in rows if row.cut in wanted]
+
+
+async def _recent(session: AsyncSession, cut: str, as_of: datetime | None, *, code: str | None = None) -> list[Any]:
+    """The commune's last ``TREND_PERIODS`` values of each indicator (or of ``code``) valid at ``as_of``."""
+    table = BenchObservation
+    position = func.row_number().over(partition_by=table.code, order_by=table.period.desc()).label("position")
+    inner = select(table.code, table.period, table.value, table.provisional, table.synthetic, position).where(
+        table.cut == cut, _valid_at(as_of)
+    )
+    if code is not None:
+        inner = inner.where(table.code == code)
+    ranked = inner.subquery()
+    query = select(ranked.c.code, ranked.c.period, ranked.c.value, ranked.c.provisional, ranked.c.synthetic)
+    connection = await session.connection()
+    return list((await connection.execute(query.where(ranked.c.position <= TREND_PERIODS))).all())
 
 
 def _standing(

@@ -29,7 +29,11 @@ __all__ = ["ETAG_LENGTH", "LAST_MODIFIED_LENGTH", "Commune", "Node"]
 
 
 class Commune(AggregatorBase):
-    """One of the 346 communes, with its peer-group attributes."""
+    """One of the 346 communes, with its peer-group attributes.
+
+    ``population`` and ``subdere_group`` are the operator's; ``declared_*`` are what the commune's latest
+    accepted feed says (Plan Feed ``publisher``). Peer groups use the operator's value, else the declared one.
+    """
 
     __tablename__ = "communes"
 
@@ -42,6 +46,8 @@ class Commune(AggregatorBase):
     population: Mapped[int | None] = mapped_column(Integer, nullable=True)
     subdere_group: Mapped[int | None] = mapped_column(Integer, nullable=True)
     groups: Mapped[list[str]] = mapped_column(JSON_DOCUMENT, default=list)
+    declared_population: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    declared_subdere_group: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Node(AggregatorBase):

@@ -78,13 +78,20 @@ class CommuneView(msgspec.Struct, kw_only=True):
     """A commune's peer-group attributes."""
 
     cut: str
-    population: int | None
+    population: int | None  # the operator's value
     subdere_group: int | None
     groups: list[str]
+    declared_population: int | None = None  # what the commune's feed says (used when the operator set none)
+    declared_subdere_group: int | None = None
 
     @classmethod
     def of(cls, commune: Commune) -> CommuneView:
         """The view of ``commune``."""
         return cls(
-            cut=commune.cut, population=commune.population, subdere_group=commune.subdere_group, groups=commune.groups
+            cut=commune.cut,
+            population=commune.population,
+            subdere_group=commune.subdere_group,
+            groups=commune.groups,
+            declared_population=commune.declared_population,
+            declared_subdere_group=commune.declared_subdere_group,
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.net import Fetcher
 from ogp_federation.core.db import Database
@@ -207,6 +208,19 @@ class RegistryService:
         if self.on_attributes is not None:
             self.on_attributes()
         return commune
+
+    async def record_declared(self, session: AsyncSession, declared: list[tuple[str, int | None, int | None]]) -> None:
+        """Keep what accepted feeds declare (cut, population, SUBDERE group), in the accepting transaction."""
+        changed = False
+        for cut, population, subdere_group in declared:
+            commune = await session.get(Commune, cut)
+            if commune is None:
+                continue
+            if (commune.declared_population, commune.declared_subdere_group) != (population, subdere_group):
+                commune.declared_population, commune.declared_subdere_group = population, subdere_group
+                changed = True
+        if changed and self.on_attributes is not None:
+            self.on_attributes()
 
     async def confirm_keys(self, cut: str) -> None:
         """An admin confirms the keys fetched on first contact."""
