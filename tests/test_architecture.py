@@ -26,6 +26,7 @@ ALLOWED = {
     "status": {"common", "net", "registry", "harvest"},
     "benchmarks": {"common", "registry", "history"},
     "quality": {"common", "registry", "history"},
+    "library": {"common", "registry", "history"},
 }
 ROOT_MODULES = {"app", "runtime", "setup", "asgi", "migrations"}
 # Through these a sub-context shows itself to the others (``common`` is the foundation: all of it is public).

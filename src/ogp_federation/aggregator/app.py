@@ -19,6 +19,7 @@ from .benchmarks import controllers as benchmarks
 from .common import AggregatorSettings
 from .harvest import controllers as harvest
 from .history import controllers as history
+from .library import controllers as library
 from .quality import controllers as quality
 from .registry import controllers as registry
 from .review import controllers as review
@@ -44,6 +45,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                     *review.HANDLERS,
                     *benchmarks.HANDLERS,
                     *quality.HANDLERS,
+                    *library.HANDLERS,
                     viewer_assets(),
                 ],
                 dependencies={"runtime": provide_runtime, **dependencies},

@@ -24,6 +24,7 @@ from .benchmarks import BenchmarkService
 from .common import AggregatorSettings
 from .harvest import PUSH_LANE, Harvester, HarvestResult, HarvestScheduler, PushService
 from .history import AcceptedFeed, HistoryService
+from .library import LibraryService
 from .net import Fetcher, FetchLimits, NetworkGuard
 from .quality import QualityService
 from .registry import RegistryService
@@ -74,6 +75,7 @@ class AggregatorRuntime:
             similar=settings.similar_communes,
         )
         self.quality = QualityService(self.db)
+        self.library = LibraryService(self.db, population_bands=settings.population_bands)
         self.harvester = Harvester(self.db, settings, self.fetcher, self.reference)
         self.scheduler = HarvestScheduler(self.db, self.harvester, settings)
         self.metrics = Metrics()
@@ -90,6 +92,8 @@ class AggregatorRuntime:
         self.review.listeners.append(self.benchmarks.on_accepted)
         self.harvester.recorder.listeners.append(self._declared)  # population and group a feed declares
         self.review.listeners.append(self._declared)
+        self.harvester.recorder.listeners.append(self.library.on_accepted)  # the library follows the harvest
+        self.review.listeners.append(self.library.on_accepted)
         self.registry.on_attributes = self.benchmarks.forget_members
         self.scheduler.daily["quality-scores"] = self.quality.compute  # scored once a day, kept as history
         self._background: set[asyncio.Task[None]] = set()
@@ -110,6 +114,7 @@ class AggregatorRuntime:
             "status": self.status,
             "benchmarks": self.benchmarks,
             "quality": self.quality,
+            "library": self.library,
         }
 
     def _count(self, result: HarvestResult, seconds: float) -> None:

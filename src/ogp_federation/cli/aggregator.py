@@ -19,6 +19,7 @@ from ._aggregator import settings as _settings
 from ._io import read_source
 from .benchmarks import BENCHMARK_COMMANDS
 from .history import HISTORY_COMMANDS
+from .library import LIBRARY_COMMANDS
 from .node import _run
 from .quality import QUALITY_COMMANDS
 
@@ -484,5 +485,5 @@ async def commune_set(
     )
 
 
-for _command in [*HISTORY_COMMANDS, *BENCHMARK_COMMANDS, *QUALITY_COMMANDS]:
+for _command in [*HISTORY_COMMANDS, *BENCHMARK_COMMANDS, *QUALITY_COMMANDS, *LIBRARY_COMMANDS]:
     aggregator.add_command(_command)

@@ -1,0 +1,50 @@
+"""Read API of the methodology library: search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from .schemas import SearchPage
+from .service import Filters, LibraryService
+
+__all__ = ["HANDLERS"]
+
+Library = NamedDependency[LibraryService]
+
+
+@get("/api/v1/library/search", tags=["library"])
+async def search(  # noqa: PLR0917 (one query parameter per filter)
+    library: Library,
+    q: Annotated[str, QueryParameter(max_length=10_000, description='Words, "a phrase", a OR b, -excluded.')],
+    kind: Annotated[str | None, QueryParameter(description="methodology or commitment.")] = None,
+    pillar: Annotated[str | None, QueryParameter(max_length=60, description="A pillar (Plan Feed code).")] = None,
+    region: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{2}$", description="Region code.")] = None,
+    subdere: Annotated[int | None, QueryParameter(ge=1, le=5, description="SUBDERE group.")] = None,
+    band: Annotated[int | None, QueryParameter(ge=1, le=21, description="Population band.")] = None,
+    commitment_status: Annotated[  # ("status" names the status service among the dependencies)
+        str | None, QueryParameter(name="status", max_length=20, description="A commitment's status.")
+    ] = None,
+    has_resources: Annotated[bool | None, QueryParameter(description="With resources or evidence.")] = None,
+    license: Annotated[str | None, QueryParameter(max_length=200, description="Licence (e.g. CC-BY-4.0).")] = None,
+    page: Annotated[int, QueryParameter(ge=1, le=100)] = 1,
+    limit: Annotated[int, QueryParameter(ge=1, le=50)] = 20,
+) -> SearchPage:
+    """Methodologies and commitments of every commune, searched in Spanish, best first, with snippets."""
+    filters = Filters(
+        kind=kind,
+        pillar=pillar,
+        region=region,
+        subdere=subdere,
+        band=band,
+        status=commitment_status,
+        has_resources=has_resources,
+        license=license,
+    )
+    return await library.search(q, filters, page=page, limit=limit)
+
+
+HANDLERS = [search]

@@ -1,0 +1,237 @@
+"""The methodology library: Spanish search on both databases, filters, pages, tombstones, hostile queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+
+from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
+from agg_helpers import test_settings as agg_settings
+from conftest import FEEDS
+from ogp_federation.aggregator.app import create_app
+from ogp_federation.aggregator.library import Filters
+from ogp_federation.aggregator.library.text import fts5_match, highlight, parse, tsquery
+from ogp_federation.core.errors import InvalidInputError
+from ogp_federation.feed import decode, encode
+
+COMMUNES = {"13122": "penalolen", "13119": "maipu", "13128": "renca"}
+
+
+async def _harvested(runtime: Any, server: Any) -> dict[str, FakeNode]:
+    nodes = {}
+    for cut, name in COMMUNES.items():
+        node = FakeNode(cut)
+        node.publish(decode((FEEDS / f"{name}.json").read_bytes()).sequence, (FEEDS / f"{name}.json").read_bytes())
+        server.add(node)
+        await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
+        nodes[cut] = node
+    await runtime.scheduler.tick()
+    return nodes
+
+
+def _found(page: Any) -> list[tuple[str, str]]:
+    return [(hit.cut, hit.key) for hit in page.hits]
+
+
+async def test_spanish_search_treats_accents_plurals_and_verb_forms_on_both_databases(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _harvested(runtime, server)
+        accents = await runtime.library.search("participacion colaboracion")
+        plural = await runtime.library.search("presupuestos participativos")
+        verb = await runtime.library.search("educar")
+        phrase = await runtime.library.search('"mesas territoriales"')
+        nothing = await runtime.library.search("astronautas submarinos")
+        reversed_phrase = await runtime.library.search('"territoriales mesas"')
+        methodologies = await runtime.library.search("mesas", Filters(kind="methodology"))
+    # "presupuestos participativos" finds Maipú's commitment "Presupuesto participativo con seguimiento público"
+    assert ("13119", "presupuesto") in _found(plural)[:3]
+    assert "<mark>" in next(h for h in plural.hits if h.key == "presupuesto").title_html
+    # written without accents, it finds Peñalolén's "más participación, más colaboración"
+    assert ("13122", "verde") in _found(accents)
+    # a verb finds its noun: "educar" finds "más educación"
+    assert ("13122", "verde") in _found(verb)
+    assert ("13122", "mesas-territoriales") in _found(phrase)[:2]
+    assert reversed_phrase.total == 0  # a phrase keeps its order
+    assert nothing.total == 0
+    assert {hit.kind for hit in methodologies.hits} == {"methodology"}
+    assert ("13119", "mesas-verdes-maipu") in _found(methodologies)
+
+
+async def test_titles_rank_above_bodies_and_both_databases_agree_on_the_first_results(tmp_path: Path) -> None:
+    """A judged set on the fixture communes: the entry judged best comes first on SQLite and PostgreSQL."""
+    from conftest import fresh_pg_database  # noqa: PLC0415
+
+    judged = {
+        "presupuesto participativo con seguimiento": ("13119", "presupuesto"),
+        "datos abiertos": ("13119", "datos"),
+        "mesas territoriales ambientales": ("13122", "mesas-territoriales"),
+        "compras municipales": ("13128", "p1-compras"),
+        "integridad conflictos de interés": ("13119", "integridad"),
+    }
+    firsts: dict[str, list[tuple[str, str]]] = {}
+    async with fresh_pg_database() as dsn:
+        urls = {
+            "sqlite": f"sqlite+aiosqlite:///{tmp_path / 'l.db'}",
+            "postgresql": dsn.replace("postgresql://", "postgresql+asyncpg://", 1),
+        }
+        for backend, url in urls.items():
+            async with fake_nodes() as server, aggregator(url) as runtime:
+                await _harvested(runtime, server)
+                firsts[backend] = [_found(await runtime.library.search(q))[0] for q in judged]
+    assert firsts["sqlite"] == list(judged.values())
+    assert firsts["postgresql"] == list(judged.values())
+
+
+async def test_filters_and_pages(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _harvested(runtime, server)
+        everything = await runtime.library.search("plan OR gobierno OR comunidad OR municipal", limit=50)
+        first = await runtime.library.search("plan OR gobierno OR comunidad OR municipal", limit=2)
+        second = await runtime.library.search("plan OR gobierno OR comunidad OR municipal", limit=2, page=2)
+        renca = await runtime.library.search("compras OR cuentas", Filters(region="13", kind="commitment"))
+        completed = await runtime.library.search("compras", Filters(status="completed"))
+        transparency = await runtime.library.search("datos", Filters(pillar="transparency_access_information"))
+        licensed = await runtime.library.search("mesas", Filters(license="cc-by-4.0", kind="methodology"))
+        group_one = await runtime.library.search("presupuesto", Filters(subdere=1))
+    assert everything.total >= 4
+    assert _found(first) + _found(second) == _found(everything)[:4]
+    assert {hit.cut for hit in renca.hits} <= {"13122", "13119", "13128"}
+    assert all(hit.status == "completed" for hit in completed.hits)
+    assert all("transparency_access_information" in hit.pillars for hit in transparency.hits)
+    assert all((hit.license or "").lower() == "cc-by-4.0" for hit in licensed.hits)
+    assert {hit.cut for hit in group_one.hits} <= {"13122", "13119"}  # both declare SUBDERE group 1
+
+
+async def test_a_methodology_removed_by_a_tombstone_leaves_the_index(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        nodes = await _harvested(runtime, server)
+        before = await runtime.library.search("mesas adaptadas", Filters(kind="methodology"))
+        maipu = decode((FEEDS / "maipu.json").read_bytes())
+        removed = msgspec.structs.replace(
+            maipu,
+            sequence=maipu.sequence + 1,
+            generated_at=maipu.generated_at.replace(hour=10),
+            methodologies=[],
+            tombstones=[
+                *maipu.tombstones,
+                msgspec.convert(
+                    {"entity": "methodologies", "id": "mesas-verdes-maipu", "deleted_at": "2026-11-20T10:00:00Z"},
+                    type=type(maipu.tombstones[0]) if maipu.tombstones else _tombstone_type(),
+                ),
+            ],
+        )
+        nodes["13119"].publish(removed.sequence, encode(removed))
+        await make_due(runtime, "13119")
+        await runtime.scheduler.tick()
+        after = await runtime.library.search("mesas adaptadas", Filters(kind="methodology"))
+        rebuilt = await runtime.library.rebuild()
+        again = await runtime.library.search("mesas adaptadas", Filters(kind="methodology"))
+    assert ("13119", "mesas-verdes-maipu") in _found(before)
+    assert ("13119", "mesas-verdes-maipu") not in _found(after)
+    assert _found(again) == _found(after)
+    assert rebuilt > 0
+
+
+def _tombstone_type() -> Any:
+    from ogp_federation.feed.model import Tombstone  # noqa: PLC0415
+
+    return Tombstone
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "presupuesto' OR 1=1; DROP TABLE library_entries; --",
+        'mesas "sin cerrar',
+        "<script>alert(1)</script> OR mesas",
+        "a:* & !b | (c <-> d)",
+        'NEAR(mesas verdes) AND "x" NOT y*',
+        "-mesas",
+        "(((((((((((",
+        "mesas " * 300,
+    ],
+)
+async def test_hostile_queries_get_results_or_a_clear_problem(tmp_path: Path, hostile: str) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _harvested(runtime, server)
+    async with AsyncTestClient(app=create_app(agg_settings(database_url))) as http:
+        answer = await http.get("/api/v1/library/search", params={"q": hostile})
+        huge = await http.get("/api/v1/library/search", params={"q": "x" * 10_000})
+    assert answer.status_code in (200, 422), answer.text
+    if answer.status_code == 422:
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["errors"][0]["path"] == "q"
+    else:  # the JSON echoes the query as data; what is HTML is escaped
+        for hit in answer.json()["hits"]:
+            assert "<script" not in hit["title_html"] + hit["snippet_html"]
+    assert huge.status_code in (400, 422)
+    assert huge.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_bad_filters_are_refused_with_the_field_named(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'f.db'}"
+    async with aggregator(database_url) as runtime:
+        for filters, field in (
+            (Filters(kind="receta"), "kind"),
+            (Filters(pillar="magia"), "pillar"),
+            (Filters(status="terminado"), "status"),
+            (Filters(band=9), "band"),
+        ):
+            with pytest.raises(InvalidInputError) as caught:
+                await runtime.library.search("mesas", filters)
+            assert caught.value.errors[0]["path"] == field
+        with pytest.raises(InvalidInputError) as empty:
+            await runtime.library.search("de la el los")
+        assert empty.value.errors[0]["path"] == "q"
+
+
+def test_queries_reach_the_databases_as_letters_digits_and_operators_only() -> None:
+    query = parse('presupuesto\' OR 1=1; -- "portal de transparencia" -basura')
+    assert set(tsquery(query)) <= set("abcdefghijklmnopqrstuvwxyz0123456789 ()|&!<>-:*")
+    assert set(fts5_match(query).replace(" OR ", " ").replace(" AND ", " ").replace(" NOT ", " ")) <= set(
+        'abcdefghijklmnopqrstuvwxyz0123456789 ()"*'
+    )
+    assert "(portal <-> transparent)" in tsquery(query)  # stems, and the index holds no stop words either
+
+
+def test_snippets_escape_what_a_node_sent_and_mark_the_matches() -> None:
+    snippet = highlight(
+        "<img src=x onerror=alert(1)> Presupuestos participativos en Maipú", parse("presupuesto").stems()
+    )
+    assert "<img" not in snippet
+    assert "&lt;img" in snippet
+    assert "<mark>Presupuestos</mark>" in snippet
+
+
+def test_the_command_line_searches_the_library(tmp_path: Path) -> None:
+    import asyncio  # noqa: PLC0415
+
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from ogp_federation.cli import cli  # noqa: PLC0415
+
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+
+    async def harvest() -> None:
+        async with fake_nodes() as server, aggregator(database_url) as runtime:
+            await _harvested(runtime, server)
+
+    asyncio.run(harvest())
+    env = {"OGP_AGG_DATABASE_URL": database_url, "OGP_AGG_SCHEDULER": "false"}
+    runner = CliRunner()
+    spanish = runner.invoke(cli, ["aggregator", "search", "presupuestos participativos"], env=env)
+    english = runner.invoke(cli, ["aggregator", "search", "datos abiertos"], env={**env, "OGP_LANG": "en"})
+    empty = runner.invoke(cli, ["aggregator", "search", "de la"], env=env)
+    assert spanish.exit_code == 0, spanish.output
+    assert "compromiso · Maipú (13119) · presupuesto" in spanish.output
+    assert "[Presupuesto] [participativo]" in spanish.output
+    assert "hitos cumplidos" in spanish.output
+    assert english.exit_code == 0
+    assert "commitment · Maipú (13119) · datos" in english.output
+    assert empty.exit_code != 0
+    assert "no words to search for" in empty.output or "no tiene palabras" in empty.output
