@@ -235,3 +235,90 @@ def test_the_command_line_searches_the_library(tmp_path: Path) -> None:
     assert "commitment · Maipú (13119) · datos" in english.output
     assert empty.exit_code != 0
     assert "no words to search for" in empty.output or "no tiene palabras" in empty.output
+
+
+async def test_adoptions_are_verified_against_the_harvested_feeds_and_counted(database_url: str) -> None:
+    """Maipú adopted Peñalolén's mesas-territoriales (verified); Renca names one that does not exist (flagged)."""
+    from ogp_federation.feed.model import AdoptedFrom, Methodology  # noqa: PLC0415
+
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        nodes = await _harvested(runtime, server)
+        renca = decode((FEEDS / "renca.json").read_bytes())
+        borrowed = Methodology(
+            id="cuentas-por-territorio",
+            title="Cuentas públicas por territorio",
+            pillars=list(renca.commitments[1].pillars),
+            summary="Una cuenta pública en cada territorio, con preguntas de los vecinos.",
+            adopted_from=[AdoptedFrom(cut="13122", id="no-existe")],
+        )
+        changed = msgspec.structs.replace(
+            renca,
+            sequence=renca.sequence + 1,
+            generated_at=renca.generated_at.replace(hour=10),
+            methodologies=[borrowed],
+        )
+        nodes["13128"].publish(changed.sequence, encode(changed))
+        await make_due(runtime, "13128")
+        await runtime.scheduler.tick()
+        source = await runtime.library.methodology("13122", "mesas-territoriales")
+        copy = await runtime.library.methodology("13119", "mesas-verdes-maipu")
+        penalolen = await runtime.library.cooperation("13122")
+        maipu = await runtime.library.cooperation("13119")
+        renca_view = await runtime.library.cooperation("13128")
+        with pytest.raises(Exception, match="not in the library"):
+            await runtime.library.methodology("13122", "no-existe")
+    assert [(a.adopter_cut, a.adopter_key, a.verified) for a in source.adopted_by] == [
+        ("13119", "mesas-verdes-maipu", True)
+    ]
+    assert source.adopted_by[0].adopted_since is not None
+    assert [(a.source_cut, a.source_key) for a in copy.lineage] == [("13122", "mesas-territoriales")]
+    assert (penalolen.communes_that_adopted_from_it, len(penalolen.adopted_by_others)) == (1, 1)
+    assert (maipu.adopted_verified, maipu.adopted_flagged) == (1, 0)
+    assert (renca_view.adopted_verified, renca_view.adopted_flagged) == (0, 1)
+    assert renca_view.adopted[0].source_title is None
+
+
+async def test_who_already_did_this_prefers_other_communes_with_proven_work(database_url: str) -> None:
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _harvested(runtime, server)
+        found = await runtime.library.suggest(
+            "Queremos un presupuesto participativo donde los vecinos voten proyectos", cut="13122"
+        )
+        anyone = await runtime.library.suggest("datos abiertos municipales")
+        per_commitment = await runtime.library.suggestions("13128")
+        with pytest.raises(InvalidInputError):
+            await runtime.library.suggest("de la y el")
+    assert found, "someone already did a participatory budget"
+    assert found[0].hit.cut == "13119"
+    assert found[0].hit.key in ("presupuesto", "mesas-verdes-maipu")
+    assert all(item.hit.cut != "13122" for item in found)  # not the asking commune's own work
+    assert "same_region" in found[0].reasons
+    assert ("13119", "datos") in [(item.hit.cut, item.hit.key) for item in anyone]
+    assert [c.key for c in per_commitment] == sorted(c.key for c in per_commitment)
+    assert all(item.hit.cut != "13128" for c in per_commitment for item in c.suggestions)
+
+
+async def test_the_library_api_answers_and_refuses_clearly(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'api.db'}"
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        await _harvested(runtime, server)
+    async with AsyncTestClient(app=create_app(agg_settings(database_url))) as http:
+        searched = await http.get("/api/v1/library/search", params={"q": "mesas", "kind": "methodology"})
+        suggested = await http.get("/api/v1/library/suggestions", params={"text": "compras a proveedores locales"})
+        commune = await http.get("/api/v1/communes/13122/suggestions")
+        method = await http.get("/api/v1/library/methodologies/13122/mesas-territoriales")
+        coop = await http.get("/api/v1/communes/13119/cooperation")
+        missing = await http.get("/api/v1/library/methodologies/13122/nada")
+        bad_cut = await http.get("/api/v1/communes/99999/cooperation")
+        bad_kind = await http.get("/api/v1/library/search", params={"q": "mesas", "kind": "receta"})
+        bad_page = await http.get("/api/v1/library/search", params={"q": "mesas", "page": "0"})
+    assert searched.status_code == 200
+    assert {hit["kind"] for hit in searched.json()["hits"]} == {"methodology"}
+    assert suggested.status_code == 200
+    assert suggested.json()[0]["hit"]["cut"] == "13128"
+    assert commune.status_code == 200
+    assert method.json()["adopted_by"][0]["adopter_cut"] == "13119"
+    assert coop.json()["adopted_verified"] == 1
+    for answer, status in ((missing, 404), (bad_cut, 404), (bad_kind, 422), (bad_page, 400)):
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")

@@ -76,4 +76,24 @@ async def search(
             click.echo(lang.gettext("  contacto: {contact}", contact=contact.get("email") or contact.get("name")))
 
 
-LIBRARY_COMMANDS = [search]
+@click.command("suggest")
+@config_option
+@click.argument("cut")
+@_run
+async def suggest(config_path: Path | None, cut: str) -> None:
+    """Quién ya lo hizo, para cada compromiso de CUT / who already did each of CUT's commitments."""
+    result: Any = await with_runtime(config_path, lambda runtime: runtime.library.suggestions(cut))
+    lang = cli_language()
+    for commitment in result:
+        click.echo(f"\n{commitment.title} ({commitment.key})")
+        if not commitment.suggestions:
+            click.echo(lang.gettext("  (nada parecido en otras comunas todavía)"))
+        for item in commitment.suggestions:
+            hit = item.hit
+            click.echo(f"  · {hit.commune} ({hit.cut}) — {_plain(hit.title_html)}")
+            contact = hit.detail.get("contact") or {}
+            if contact.get("email"):
+                click.echo(lang.gettext("    contacto: {contact}", contact=contact["email"]))
+
+
+LIBRARY_COMMANDS = [search, suggest]

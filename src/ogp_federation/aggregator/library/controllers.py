@@ -1,4 +1,4 @@
-"""Read API of the methodology library: search."""
+"""Read API of the methodology library: search, who already did this, methodologies and cooperation."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import Annotated
 
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
-from .schemas import SearchPage
+from ogp_federation.aggregator.common.params import CutPath
+
+from .schemas import CommitmentSuggestions, Cooperation, MethodologyView, SearchPage, Suggestion
 from .service import Filters, LibraryService
 
 __all__ = ["HANDLERS"]
@@ -47,4 +49,37 @@ async def search(  # noqa: PLR0917 (one query parameter per filter)
     return await library.search(q, filters, page=page, limit=limit)
 
 
-HANDLERS = [search]
+@get("/api/v1/library/suggestions", tags=["library"])
+async def suggestions_for_text(
+    library: Library,
+    text: Annotated[str, QueryParameter(max_length=10_000, description="What the commune plans, in its words.")],
+    cut: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{5}$", description="The asking commune.")] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
+) -> list[Suggestion]:
+    """Who already did this: the most similar commitments and methodologies elsewhere, peers and proven work first."""
+    return await library.suggest(text, cut=cut, limit=limit)
+
+
+@get("/api/v1/communes/{cut:str}/suggestions", tags=["library"])
+async def commune_suggestions(library: Library, cut: CutPath) -> list[CommitmentSuggestions]:
+    """For each current commitment of the commune, who elsewhere already did something like it."""
+    return await library.suggestions(cut)
+
+
+@get("/api/v1/library/methodologies/{cut:str}/{key:str}", tags=["library"])
+async def methodology(
+    library: Library,
+    cut: CutPath,
+    key: Annotated[str, PathParameter(pattern=r"^[A-Za-z0-9._-]{1,128}$", description="Its id in that feed.")],
+) -> MethodologyView:
+    """A methodology with who adopted it and when, and where it came from."""
+    return await library.methodology(cut, key)
+
+
+@get("/api/v1/communes/{cut:str}/cooperation", tags=["library"])
+async def cooperation(library: Library, cut: CutPath) -> Cooperation:
+    """What the commune adopted from others (verified or flagged) and what others adopted from it."""
+    return await library.cooperation(cut)
+
+
+HANDLERS = [search, suggestions_for_text, commune_suggestions, methodology, cooperation]

@@ -17,12 +17,13 @@ from ogp_federation.core.db import Database
 from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.enums import MilestoneStatus
 
-from .models import SEARCH_CONFIGURATION, LibraryEntry
+from .models import SEARCH_CONFIGURATION, LibraryAdoption, LibraryEntry
 from .text import stems
 
 __all__ = ["entries_of", "keep_current", "rebuild"]
 
 _ROWS = cast(Table, LibraryEntry.__table__)
+_LINKS = cast(Table, LibraryAdoption.__table__)
 MAX_TEXT = 20_000  # characters of a field that are indexed (a feed's texts are bounded; this bounds the sum)
 MAX_LINKS = 10
 
@@ -117,6 +118,15 @@ async def _replace(session: AsyncSession, items: list[tuple[str, int, PlanFeed]]
             {"cuts": cuts},
         )
     await session.execute(delete(_ROWS).where(_ROWS.c.cut.in_(cuts)))
+    await session.execute(delete(_LINKS).where(_LINKS.c.adopter_cut.in_(cuts)))
+    links = [
+        {"adopter_cut": cut, "adopter_key": m.id, "source_cut": a.cut, "source_key": a.id}
+        for cut, _, feed in items
+        for m in feed.methodologies
+        for a in m.adopted_from
+    ]
+    if links:
+        await session.execute(insert(_LINKS), links)
     rows = [row for cut, version_id, feed in items for row in entries_of(cut, version_id, feed)]
     if not rows:
         return
@@ -159,6 +169,7 @@ async def rebuild(db: Database) -> int:
         if (await session.connection()).dialect.name != "postgresql":
             await session.execute(text("DELETE FROM library_fts"))
         await session.execute(delete(_ROWS))
+        await session.execute(delete(_LINKS))
     for cut in cuts:
         async with db.transaction() as session:
             found = await current_feed(session, cut)

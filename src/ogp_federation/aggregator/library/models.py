@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ogp_federation.aggregator.common import AggregatorBase
 from ogp_federation.core.db import JSON_DOCUMENT
 
-__all__ = ["SEARCH_CONFIGURATION", "LibraryEntry"]
+__all__ = ["SEARCH_CONFIGURATION", "LibraryAdoption", "LibraryEntry"]
 
 # PostgreSQL indexes the stems computed in Python (``text.stems``): its ``simple`` configuration keeps them.
 SEARCH_CONFIGURATION = "simple"
@@ -47,3 +47,19 @@ class LibraryEntry(AggregatorBase):
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)  # evidence, contact, adopted_from, …
     search: Mapped[Any] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"), nullable=True)
+
+
+class LibraryAdoption(AggregatorBase):
+    """One ``adopted_from`` link of a current methodology: who took it, from whom (kept with the entries)."""
+
+    __tablename__ = "library_adoptions"
+    __table_args__ = (
+        Index("ix_library_adoptions_source", "source_cut", "source_key"),
+        Index("ix_library_adoptions_adopter", "adopter_cut"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    adopter_cut: Mapped[str] = mapped_column(String(5))
+    adopter_key: Mapped[str] = mapped_column(String(128))
+    source_cut: Mapped[str] = mapped_column(String(5))
+    source_key: Mapped[str] = mapped_column(String(128))

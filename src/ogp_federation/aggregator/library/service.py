@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ogp_federation.aggregator.history import AcceptedFeed
 from ogp_federation.aggregator.registry import Commune
 from ogp_federation.core.db import Database
-from ogp_federation.core.errors import InvalidInputError
+from ogp_federation.core.errors import InvalidInputError, NotFoundError
 from ogp_federation.feed.enums import MilestoneStatus, Pillar
 
+from .cooperation import commune_cooperation, methodology
 from .index import keep_current, rebuild
 from .models import SEARCH_CONFIGURATION, LibraryEntry
-from .schemas import SearchHit, SearchPage
-from .text import MAX_QUERY_CHARS, Query, fts5_match, highlight, parse, tsquery
+from .schemas import CommitmentSuggestions, Cooperation, MethodologyView, SearchHit, SearchPage, Suggestion
+from .text import MAX_QUERY_CHARS, Query, any_of, fts5_match, highlight, parse, tsquery
 
 __all__ = ["Filters", "LibraryService"]
 
@@ -135,47 +136,142 @@ class LibraryService:
         chosen = filters or Filters()
         query = self._checked(q, chosen, page, limit)
         async with self.db.sessions() as session:
-            postgres = (await session.connection()).dialect.name == "postgresql"
-            base = select(_ROWS, Commune.name.label("commune")).join(Commune, Commune.cut == _ROWS.c.cut)
-            if postgres:
-                configuration: Any = literal_column(f"'{SEARCH_CONFIGURATION}'::regconfig")  # a constant
-                tsq = func.to_tsquery(configuration, sql_cast(literal(tsquery(query)), Text))
-                score: Any = func.ts_rank(_ROWS.c.search, tsq)
-                matched = base.add_columns(score.label("score")).where(_ROWS.c.search.op("@@")(tsq))
-                order = [score.desc(), _ROWS.c.id]
-            else:
-                fts = text("library_fts MATCH :match").bindparams(match=fts5_match(query))
-                score = literal_column(f"-bm25(library_fts, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]})")
-                matched = base.add_columns(score.label("score")).join(_FTS, _FTS.c.rowid == _ROWS.c.id).where(fts)
-                order = [literal_column("score").desc(), _ROWS.c.id]
-            conditions = self._where(chosen)
-            if conditions:
-                matched = matched.where(and_(*conditions))
+            matched = await _matching(session, query, self._where(chosen))
             total = int(await session.scalar(select(func.count()).select_from(matched.subquery())) or 0)
-            rows = (await session.execute(matched.order_by(*order).limit(limit).offset((page - 1) * limit))).all()
+            rows = (await session.execute(_ranked(matched).limit(limit).offset((page - 1) * limit))).all()
         wanted = query.stems()
-        hits = [
-            SearchHit(
-                kind=row.kind,
-                cut=row.cut,
-                commune=row.commune,
-                key=row.key,
-                title=row.title,
-                title_html=highlight(row.title, wanted, width=400),
-                snippet_html=highlight(row.summary or row.body, wanted) if row.summary else highlight(row.body, wanted),
-                score=round(float(row.score), 6),
-                pillars=row.pillars.split(),
-                status=row.status,
-                progress=row.progress,
-                milestones=row.milestones,
-                completed=row.completed,
-                evidenced=row.evidenced,
-                has_resources=row.has_resources,
-                license=row.license,
-                synthetic=row.synthetic,
-                version_id=row.version_id,
-                detail=row.detail,
-            )
-            for row in rows
-        ]
+        hits = [_hit(row, wanted) for row in rows]
         return SearchPage(query=q, total=total, page=page, limit=limit, hits=hits, ignored=query.ignored)
+
+    async def suggest(self, description: str, *, cut: str | None = None, limit: int = 10) -> list[Suggestion]:
+        """Who already did this: what is most like ``description`` elsewhere, peers and proven work first.
+
+        Candidates are the best text matches of any of the description's words (up to 50, the commune's
+        own left out); each is then scored ``text × (1 + 0.3 same region + 0.3 same SUBDERE group + 0.4
+        share of its milestones completed with evidence)`` (a methodology with resources counts 0.5).
+        """
+        if len(description) > MAX_QUERY_CHARS * 4:
+            raise _invalid("text", "la descripción supera 2000 caracteres", "the description exceeds 2000 characters")
+        query = any_of(description)
+        if query.empty:
+            raise _invalid(
+                "text", "la descripción no tiene palabras que buscar", "the description has no words to look for"
+            )
+        async with self.db.sessions() as session:
+            me = await session.get(Commune, cut) if cut else None
+            if cut is not None and me is None:
+                raise NotFoundError(f"comuna {cut} no registrada", f"commune {cut} is not registered")
+            conditions = [_ROWS.c.cut != cut] if cut else []
+            matched = await _matching(session, query, conditions)
+            rows = (await session.execute(_ranked(matched).limit(CANDIDATES))).all()
+        if not rows:
+            return []
+        best = max(float(row.score) for row in rows) or 1.0
+        wanted = query.stems()
+        scored = []
+        for row in rows:
+            region = me is not None and row.region_cut == me.region_cut
+            group = me is not None and row.subdere is not None and row.subdere == _group(me)
+            proven = (row.evidenced / row.milestones) if row.milestones else (0.5 if row.has_resources else 0.0)
+            value = float(row.score) / best * (1 + 0.3 * region + 0.3 * group + 0.4 * proven)
+            reasons = [name for name, on in (("same_region", region), ("same_subdere_group", group)) if on]
+            if proven >= 0.5:
+                reasons.append("completed_with_evidence" if row.milestones else "has_resources")
+            scored.append(Suggestion(hit=_hit(row, wanted), score=round(value, 6), reasons=reasons))
+        scored.sort(key=lambda item: (-item.score, item.hit.cut, item.hit.key))
+        return scored[:limit]
+
+    async def methodology(self, cut: str, key: str) -> MethodologyView:
+        """One methodology with its adoptions and lineage."""
+        async with self.db.sessions() as session:
+            found = await methodology(session, cut, key)
+        if found is None:
+            raise NotFoundError(
+                f"la metodología {key} de {cut} no está en la biblioteca",
+                f"methodology {key} of {cut} is not in the library",
+            )
+        return found
+
+    async def cooperation(self, cut: str) -> Cooperation:
+        """What a commune adopted and what others adopted from it."""
+        async with self.db.sessions() as session:
+            if await session.get(Commune, cut) is None:
+                raise NotFoundError(f"comuna {cut} no registrada", f"commune {cut} is not registered")
+            return await commune_cooperation(session, cut)
+
+    async def suggestions(self, cut: str, *, per_commitment: int = 3) -> list[CommitmentSuggestions]:
+        """For each current commitment of ``cut``, who elsewhere already did something like it."""
+        async with self.db.sessions() as session:
+            if await session.get(Commune, cut) is None:
+                raise NotFoundError(f"comuna {cut} no registrada", f"commune {cut} is not registered")
+            own = (
+                await session.execute(
+                    select(_ROWS.c.key, _ROWS.c.title, _ROWS.c.summary)
+                    .where(_ROWS.c.cut == cut, _ROWS.c.kind == "commitment")
+                    .order_by(_ROWS.c.key)
+                )
+            ).all()
+        out = []
+        for row in own:
+            try:
+                found = await self.suggest(f"{row.title} {row.summary}"[:2000], cut=cut, limit=per_commitment)
+            except InvalidInputError:
+                found = []
+            out.append(CommitmentSuggestions(key=row.key, title=row.title, suggestions=found))
+        return out
+
+
+CANDIDATES = 50
+
+
+def _group(commune: Commune) -> int | None:
+    return commune.subdere_group if commune.subdere_group is not None else commune.declared_subdere_group
+
+
+async def _matching(session: AsyncSession, query: Query, conditions: list[Any]) -> Any:
+    """The select of the entries matching ``query`` (with the commune's name, region and group, and a score)."""
+    postgres = (await session.connection()).dialect.name == "postgresql"
+    base = select(
+        _ROWS,
+        Commune.name.label("commune"),
+        Commune.region_cut.label("region_cut"),
+        func.coalesce(Commune.subdere_group, Commune.declared_subdere_group).label("subdere"),
+    ).join(Commune, Commune.cut == _ROWS.c.cut)
+    if postgres:
+        configuration: Any = literal_column(f"'{SEARCH_CONFIGURATION}'::regconfig")  # a constant
+        tsq = func.to_tsquery(configuration, sql_cast(literal(tsquery(query)), Text))
+        score: Any = func.ts_rank(_ROWS.c.search, tsq)
+        matched = base.add_columns(score.label("score")).where(_ROWS.c.search.op("@@")(tsq))
+    else:
+        fts = text("library_fts MATCH :match").bindparams(match=fts5_match(query))
+        score = literal_column(f"-bm25(library_fts, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]})")
+        matched = base.add_columns(score.label("score")).join(_FTS, _FTS.c.rowid == _ROWS.c.id).where(fts)
+    return matched.where(and_(*conditions)) if conditions else matched
+
+
+def _ranked(matched: Any) -> Any:
+    return matched.order_by(literal_column("score").desc(), _ROWS.c.id)
+
+
+def _hit(row: Any, wanted: set[str]) -> SearchHit:
+    return SearchHit(
+        kind=row.kind,
+        cut=row.cut,
+        commune=row.commune,
+        key=row.key,
+        title=row.title,
+        title_html=highlight(row.title, wanted, width=400),
+        snippet_html=highlight(row.summary, wanted) if row.summary else highlight(row.body, wanted),
+        score=round(float(row.score), 6),
+        pillars=row.pillars.split(),
+        status=row.status,
+        progress=row.progress,
+        milestones=row.milestones,
+        completed=row.completed,
+        evidenced=row.evidenced,
+        has_resources=row.has_resources,
+        license=row.license,
+        synthetic=row.synthetic,
+        version_id=row.version_id,
+        detail=row.detail,
+    )

@@ -29,6 +29,7 @@ import snowballstemmer  # type: ignore[import-untyped]
 __all__ = [
     "MAX_QUERY_CHARS",
     "Query",
+    "any_of",
     "fts5_match",
     "highlight",
     "normalize",
@@ -162,6 +163,13 @@ def parse(text: str) -> Query:
     kept = clauses[:MAX_TERMS]
     ignored += [" ".join(term.words[0] for term in clause) for clause in clauses[MAX_TERMS:]]
     return Query(tuple(tuple(c) for c in kept), tuple(excluded[:MAX_TERMS]), ignored)
+
+
+def any_of(text: str, *, most: int = MAX_TERMS) -> Query:
+    """A query for anything like ``text``: its distinct words (``most`` of the longest), any of them."""
+    distinct = sorted(set(words(text)), key=lambda word: (-len(word), word))[:most]
+    terms = tuple(Term((word,)) for word in sorted(distinct))
+    return Query((terms,) if terms else ())
 
 
 def _phrase(text: str) -> Term:

@@ -49,6 +49,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("cut", "kind", "key"),
     )
     op.create_index("ix_library_entries_cut", "library_entries", ["cut"])
+    op.create_table(
+        "library_adoptions",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("adopter_cut", sa.String(5), nullable=False),
+        sa.Column("adopter_key", sa.String(128), nullable=False),
+        sa.Column("source_cut", sa.String(5), nullable=False),
+        sa.Column("source_key", sa.String(128), nullable=False),
+    )
+    op.create_index("ix_library_adoptions_source", "library_adoptions", ["source_cut", "source_key"])
+    op.create_index("ix_library_adoptions_adopter", "library_adoptions", ["adopter_cut"])
     if postgres:
         op.create_index("ix_library_entries_search", "library_entries", ["search"], postgresql_using="gin")
     else:
@@ -61,4 +71,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         op.execute("DROP TABLE IF EXISTS library_fts")
+    op.drop_table("library_adoptions")
     op.drop_table("library_entries")
