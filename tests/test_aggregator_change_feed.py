@@ -27,12 +27,13 @@ from test_aggregator_service import api
 from test_node_federation import CLI, cli, free_port, process
 
 CUT = "13119"  # Maipú
+OPEN = ("in_progress", "not_started", "delayed")  # statuses of milestones still to be completed
 
 
 def _version_two(node: FakeNode) -> tuple[list[Change], bytes]:
     """Changes from version 1 to 2 (a milestone completed, an assessment deleted) and the full version 2."""
     document = msgspec.to_builtins(generate_feed(node.cut, commitments=node.commitments, seed=1, sequence=2))
-    milestone = next(m for m in document["milestones"] if m["status"] == "in_progress")
+    milestone = next(m for m in document["milestones"] if m["status"] in OPEN)  # one still to be done
     milestone.update(status="completed", progress=100, completed_on=document["generated_at"][:10])  # done early
     deleted = document["assessments"].pop(0)
     document["tombstones"] = [{"entity": "assessments", "id": deleted["id"], "deleted_at": document["generated_at"]}]

@@ -43,6 +43,7 @@ from .enums import (
 from .model import (
     SPEC_VERSION,
     ActionPlan,
+    AdoptedFrom,
     Assessment,
     Breakdown,
     Commitment,
@@ -53,14 +54,17 @@ from .model import (
     Indicator,
     Input,
     Jurisdiction,
+    Methodology,
     Milestone,
     Observation,
     Organization,
     ParticipationEvent,
     PlanFeed,
     Population,
+    Resource,
 )
 from .reference import CommuneReference
+from .synth_texts import TOPICS, Topic
 
 __all__ = ["BYTES_PER_COMMITMENT", "Profile", "commitments_for_bytes", "generate_feed"]
 
@@ -71,21 +75,6 @@ LAST_OBSERVED = date(2025, 12, 1)  # the last month reported before the feed's d
 GENERATED_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 TODAY = GENERATED_AT.date()
 SYNTHETIC = "(sintético)"
-_TOPICS = (
-    "gestión de residuos",
-    "áreas verdes",
-    "transparencia activa",
-    "presupuesto participativo",
-    "accesibilidad universal",
-    "atención municipal",
-    "datos abiertos",
-    "seguridad vecinal",
-    "salud primaria",
-    "educación cívica",
-    "movilidad sostenible",
-    "cultura comunitaria",
-)
-_VERBS = ("Implementar", "Fortalecer", "Co-diseñar", "Publicar", "Ampliar", "Monitorear", "Digitalizar")
 _WORDS = [
     "comunidad",
     "vecinos",
@@ -163,7 +152,7 @@ class Profile:
 
 
 def _milestone(  # noqa: PLR0917 (one synthetic milestone from its parts)
-    rng: random.Random, profile: Profile, cid: str, position: int, due: date, base: str
+    rng: random.Random, profile: Profile, cid: str, position: int, due: date, base: str, title: str
 ) -> Milestone:
     """One milestone whose fate follows the commune's capacity: done on time, late, overdue or cancelled."""
     c = profile.capacity
@@ -196,7 +185,7 @@ def _milestone(  # noqa: PLR0917 (one synthetic milestone from its parts)
     return Milestone(
         id=f"{cid}-h{position}",
         commitment_id=cid,
-        title=f"Hito {position}: {_text(rng, 5)}",
+        title=f"{title} {SYNTHETIC}",
         description=_text(rng, 25),
         due=due,
         status=status,
@@ -341,6 +330,42 @@ def _published(rng: random.Random, profile: Profile) -> tuple[list[Indicator], l
     return indicators, observations
 
 
+# Methodologies of the first Chilean cases that synthetic communes adopt (verified once those are harvested).
+_ADOPTED = {
+    "clima": AdoptedFrom(cut="13122", id="mesas-territoriales"),
+    "presupuesto": AdoptedFrom(cut="13119", id="mesas-verdes-maipu"),
+}
+
+
+def _methodologies(rng: random.Random, profile: Profile, subjects: list[Topic], cut: str) -> list[Methodology]:
+    """The methodologies a commune shares: more where capacity is higher; some adopted from the pioneers."""
+    out: list[Methodology] = []
+    for subject in dict.fromkeys(subjects):  # each topic once, in the order the plan takes them up
+        if len(out) >= 2 or rng.random() > 0.25 + 0.5 * profile.capacity:
+            continue
+        title, summary, steps = subject.methodology
+        adopted = _ADOPTED.get(subject.key)
+        out.append(
+            Methodology(
+                id=f"met-{subject.key}",
+                title=f"{title} {SYNTHETIC}",
+                pillars=sorted(subject.pillars),
+                summary=summary,
+                problem=subject.problems[0],
+                steps=list(steps),
+                resources=(
+                    [Resource(url=f"https://municipio-{cut}.example.cl/metodologias/{subject.key}.pdf", title=title)]
+                    if rng.random() < 0.3 + 0.6 * profile.capacity
+                    else []
+                ),
+                license="CC-BY-4.0",
+                contact=Contact(name=f"Gobierno Abierto {SYNTHETIC}", email=f"metodologias@{cut}.example.cl"),
+                adopted_from=[adopted] if adopted is not None and rng.random() < 0.5 else [],
+            )
+        )
+    return out
+
+
 def generate_feed(
     cut: str,
     *,
@@ -404,12 +429,21 @@ def generate_feed(
     observations: list[Observation] = []
     assessments: list[Assessment] = []
     pillars = list(Pillar)
+    subjects: list[Topic] = []
     for number in range(1, commitments + 1):
         cid = f"c{number}"
-        topic = rng.choice(_TOPICS)
+        subject = rng.choice(TOPICS)
+        subjects.append(subject)
+        steps = [*subject.milestones, "Evaluación final con la comunidad"]
         own = [
             _milestone(
-                rng, profile, cid, position, PLAN_START + timedelta(days=200 * position + rng.randint(0, 60)), base
+                rng,
+                profile,
+                cid,
+                position,
+                PLAN_START + timedelta(days=200 * position + rng.randint(0, 60)),
+                base,
+                steps[position - 1],
             )
             for position in range(1, 5)
         ]
@@ -418,17 +452,17 @@ def generate_feed(
         commitment = Commitment(
             id=cid,
             plan_id=plan.id,
-            title=f"{rng.choice(_VERBS)} {topic} ({number}) {SYNTHETIC}",
-            pillars=sorted(rng.sample(pillars, rng.randint(1, 3))),
+            title=f"{rng.choice(subject.titles)} {SYNTHETIC}",
+            pillars=sorted(subject.pillars),
             start=PLAN_START,
             end=PLAN_END,
             status=_commitment_status(progress),
             progress=progress,
-            problem=_text(rng, 30),
+            problem=rng.choice(subject.problems),
             status_quo=_text(rng, 25),
-            actions=_text(rng, 30),
-            expected_results=_text(rng, 20),
-            policy_area=topic,
+            actions=subject.actions[0],
+            expected_results=f"{subject.milestones[-1]}; avances publicados cada trimestre.",
+            policy_area=subject.area,
             lead_organization_id="dideco",
             supporting_organization_ids=["cosoc"],
             budget_clp=rng.randint(1, 500) * 1_000_000 if rng.random() < 0.3 + 0.6 * profile.capacity else None,
@@ -436,14 +470,14 @@ def generate_feed(
         feed_commitments.append(commitment)
         start = datetime(2024, 1, 1, 18, 30, tzinfo=UTC) + timedelta(days=rng.randint(0, 700))
         kind = rng.choice([k for k in EventType if k is not EventType.FORUM_SESSION])
-        event = _event(rng, profile, f"e{number}", kind, f"Taller de {topic}", start, [cid], base)
+        event = _event(rng, profile, f"e{number}", kind, f"Taller de {subject.area}", start, [cid], base)
         events.append(event)
         inputs += [_input(rng, profile, event, f"e{number}-a{position}", cid) for position in range(1, 4)]
         code = f"IND-{number}"
         indicators.append(
             Indicator(
                 code=code,
-                name=f"Avance en {topic}",
+                name=f"Avance en {subject.area}",
                 unit="%",
                 direction=Direction.HIGHER_BETTER,
                 pillar=rng.choice(pillars),
@@ -492,6 +526,7 @@ def generate_feed(
                 _event(rng, profile, eid, EventType.FORUM_SESSION, "Sesión del foro multiactor", start, forum_ids, base)
             )
     published, values = _published(rng, profile)
+    methodologies = _methodologies(rng, profile, subjects, cut)
     return PlanFeed(
         spec_version=SPEC_VERSION,
         generated_at=GENERATED_AT + timedelta(minutes=sequence),
@@ -517,4 +552,5 @@ def generate_feed(
         inputs=inputs,
         indicators=[*indicators, *published],
         observations=[*observations, *values],
+        methodologies=methodologies,
     )

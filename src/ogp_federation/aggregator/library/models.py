@@ -26,7 +26,11 @@ class LibraryEntry(AggregatorBase):
     """
 
     __tablename__ = "library_entries"
-    __table_args__ = (UniqueConstraint("cut", "kind", "key"), Index("ix_library_entries_cut", "cut"))
+    __table_args__ = (
+        UniqueConstraint("cut", "kind", "key"),
+        Index("ix_library_entries_cut", "cut"),
+        Index("ix_library_entries_search", "search", postgresql_using="gin"),  # (unused on SQLite: FTS5)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cut: Mapped[str] = mapped_column(String(5))

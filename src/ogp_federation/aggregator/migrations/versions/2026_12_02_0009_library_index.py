@@ -59,9 +59,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_library_adoptions_source", "library_adoptions", ["source_cut", "source_key"])
     op.create_index("ix_library_adoptions_adopter", "library_adoptions", ["adopter_cut"])
-    if postgres:
-        op.create_index("ix_library_entries_search", "library_entries", ["search"], postgresql_using="gin")
-    else:
+    op.create_index("ix_library_entries_search", "library_entries", ["search"], postgresql_using="gin")
+    if not postgres:
         op.execute(
             "CREATE VIRTUAL TABLE library_fts USING fts5("
             "title, summary, body, tokenize = 'unicode61 remove_diacritics 2')"
