@@ -153,9 +153,9 @@ def serve(url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the aggregator did not start")
 
 
-async def latencies(base: str, paths: list[str]) -> list[float]:
-    """Seconds per request, ``CONCURRENCY`` clients sharing the paths."""
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+async def latencies(base: str, paths: list[str], *, concurrency: int = CONCURRENCY) -> list[float]:
+    """Seconds per request, ``concurrency`` clients sharing the paths."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     queue = list(paths)
     times: list[float] = []
     retried: list[str] = []
@@ -179,7 +179,7 @@ async def latencies(base: str, paths: list[str]) -> list[float]:
                 if response.status_code != 200:
                     raise SystemExit(f"{path}: {response.status_code} {response.text[:300]}")
 
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
     if retried:
         print(f"   ({len(retried)} requests retried after a closed connection; their time includes the retry)")
     return times

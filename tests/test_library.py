@@ -286,6 +286,8 @@ async def test_who_already_did_this_prefers_other_communes_with_proven_work(data
         )
         anyone = await runtime.library.suggest("datos abiertos municipales")
         per_commitment = await runtime.library.suggestions("13128")
+        first_page = await runtime.library.suggestions("13128", limit=1)
+        second_page = await runtime.library.suggestions("13128", limit=1, page=2)
         with pytest.raises(InvalidInputError):
             await runtime.library.suggest("de la y el")
     assert found, "someone already did a participatory budget"
@@ -295,6 +297,7 @@ async def test_who_already_did_this_prefers_other_communes_with_proven_work(data
     assert "same_region" in found[0].reasons
     assert ("13119", "datos") in [(item.hit.cut, item.hit.key) for item in anyone]
     assert [c.key for c in per_commitment] == sorted(c.key for c in per_commitment)
+    assert [c.key for c in first_page + second_page] == [c.key for c in per_commitment[:2]]
     assert all(item.hit.cut != "13128" for c in per_commitment for item in c.suggestions)
 
 

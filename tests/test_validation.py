@@ -17,8 +17,30 @@ from ogp_federation.feed.synth import generate_feed
 from ogp_federation.feed.validation import Predecessor
 
 
+def _clean_feed(cut: str, **options: Any) -> Any:
+    """A synthetic feed with no findings at all: its completed milestones all carry evidence."""
+    from ogp_federation.feed.enums import EvidenceKind, MilestoneStatus  # noqa: PLC0415
+    from ogp_federation.feed.model import Evidence  # noqa: PLC0415
+
+    feed = generate_feed(cut, **options)
+    milestones = [
+        msgspec.structs.replace(
+            m,
+            evidence=[
+                Evidence(
+                    url=f"https://example.cl/{m.id}.pdf", kind=EvidenceKind.REPORT, title="Informe", sha256="0" * 64
+                )
+            ],
+        )
+        if m.status is MilestoneStatus.COMPLETED and not m.evidence
+        else m
+        for m in feed.milestones
+    ]
+    return msgspec.structs.replace(feed, milestones=milestones)
+
+
 def _base() -> dict[str, Any]:
-    return msgspec.to_builtins(generate_feed("13122", commitments=2, seed=3))
+    return msgspec.to_builtins(_clean_feed("13122", commitments=2, seed=3))
 
 
 def _encode(doc: dict[str, Any]) -> bytes:
@@ -90,7 +112,7 @@ def test_envelope_and_record_errors_are_reported_together() -> None:
 
 
 def test_oversized_document_is_refused_before_parsing() -> None:
-    document = encode(generate_feed("13122", commitments=1))
+    document = encode(_clean_feed("13122", commitments=1))
     report = validate(document, max_bytes=len(document) - 1)
     assert [(f.rule, f.severity) for f in report.findings] == [("json.too_large", Severity.CRITICAL)]
     assert validate(document, max_bytes=len(document)).valid
@@ -154,7 +176,7 @@ def test_parent_progress_is_the_weighted_mean_of_children(
 
 
 def test_generated_in_future_depends_on_the_clock() -> None:
-    document = encode(generate_feed("13122", commitments=1))
+    document = encode(_clean_feed("13122", commitments=1))
     before = datetime(2025, 1, 1, tzinfo=UTC)
     after = datetime(2027, 1, 1, tzinfo=UTC)
     assert validate(document, now=before).rules() == {"feed.generated_in_future"}
@@ -162,8 +184,8 @@ def test_generated_in_future_depends_on_the_clock() -> None:
 
 
 def test_continuity_accepts_a_decoded_previous_feed_and_tombstoned_deletions() -> None:
-    previous = generate_feed("13122", commitments=2, seed=3, sequence=5)
-    doc = msgspec.to_builtins(generate_feed("13122", commitments=2, seed=3, sequence=6))
+    previous = _clean_feed("13122", commitments=2, seed=3, sequence=5)
+    doc = msgspec.to_builtins(_clean_feed("13122", commitments=2, seed=3, sequence=6))
     removed = doc["assessments"].pop()
     doc["tombstones"] = [{"entity": "assessments", "id": removed["id"], "deleted_at": "2026-01-15T13:00:00Z"}]
     assert validate(_encode(doc), previous).valid
@@ -176,8 +198,8 @@ def test_continuity_accepts_a_decoded_previous_feed_and_tombstoned_deletions() -
 
 def test_continuity_against_a_predecessor_matches_the_previous_feed() -> None:
     """What a consumer stored of the last version (publisher, sequence, time, keys) checks as the feed would."""
-    previous = generate_feed("13122", commitments=2, seed=3, sequence=5)
-    doc = msgspec.to_builtins(generate_feed("13122", commitments=2, seed=3, sequence=6))
+    previous = _clean_feed("13122", commitments=2, seed=3, sequence=5)
+    doc = msgspec.to_builtins(_clean_feed("13122", commitments=2, seed=3, sequence=6))
     removed = doc["assessments"].pop()
     for current in (doc, {**doc, "sequence": 5}, {**doc, "publisher": {**doc["publisher"], "cut": "13101"}}):
         by_feed = validate(_encode(current), previous).findings
@@ -197,15 +219,15 @@ def test_continuity_against_a_predecessor_matches_the_previous_feed() -> None:
 
 
 def test_continuity_does_not_call_records_set_aside_for_schema_errors_vanished() -> None:
-    previous = generate_feed("13122", commitments=2, seed=3, sequence=5)
-    doc = msgspec.to_builtins(generate_feed("13122", commitments=2, seed=3, sequence=6))
+    previous = _clean_feed("13122", commitments=2, seed=3, sequence=5)
+    doc = msgspec.to_builtins(_clean_feed("13122", commitments=2, seed=3, sequence=6))
     doc["assessments"][0]["stage"] = "final"
     assert validate(_encode(doc), previous).rules() == {"enum.value"}
 
 
 def test_continuity_replayed_feed_is_not_increasing() -> None:
-    document = encode(generate_feed("13122", commitments=1, sequence=9))
-    older = encode(generate_feed("13122", commitments=1, sequence=8))
+    document = encode(_clean_feed("13122", commitments=1, sequence=9))
+    older = encode(_clean_feed("13122", commitments=1, sequence=8))
     assert validate(older, document).rules() == {
         "continuity.sequence_not_increasing",
         "continuity.generated_at_backwards",

@@ -61,9 +61,14 @@ async def suggestions_for_text(
 
 
 @get("/api/v1/communes/{cut:str}/suggestions", tags=["library"])
-async def commune_suggestions(library: Library, cut: CutPath) -> list[CommitmentSuggestions]:
-    """For each current commitment of the commune, who elsewhere already did something like it."""
-    return await library.suggestions(cut)
+async def commune_suggestions(
+    library: Library,
+    cut: CutPath,
+    page: Annotated[int, QueryParameter(ge=1, le=100)] = 1,
+    limit: Annotated[int, QueryParameter(ge=1, le=50, description="Commitments per page.")] = 10,
+) -> list[CommitmentSuggestions]:
+    """For each current commitment of the commune (a page of them), who elsewhere already did something like it."""
+    return await library.suggestions(cut, page=page, limit=limit)
 
 
 @get("/api/v1/library/methodologies/{cut:str}/{key:str}", tags=["library"])

@@ -20,7 +20,7 @@ from ogp_federation.feed.enums import MilestoneStatus
 from .models import SEARCH_CONFIGURATION, LibraryAdoption, LibraryEntry
 from .text import stems
 
-__all__ = ["entries_of", "keep_current", "rebuild"]
+__all__ = ["entries_of", "insert_rows", "keep_current", "rebuild"]
 
 _ROWS = cast(Table, LibraryEntry.__table__)
 _LINKS = cast(Table, LibraryAdoption.__table__)
@@ -128,8 +128,14 @@ async def _replace(session: AsyncSession, items: list[tuple[str, int, PlanFeed]]
     if links:
         await session.execute(insert(_LINKS), links)
     rows = [row for cut, version_id, feed in items for row in entries_of(cut, version_id, feed)]
+    await insert_rows(session, rows)
+
+
+async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert entries (as :func:`entries_of` makes them) with their search text, in the session's transaction."""
     if not rows:
         return
+    postgres = (await session.connection()).dialect.name == "postgresql"
     if postgres:
         configuration: Any = literal_column(f"'{SEARCH_CONFIGURATION}'::regconfig")  # a constant
 
@@ -141,12 +147,11 @@ async def _replace(session: AsyncSession, items: list[tuple[str, int, PlanFeed]]
             row |= {"s_title": stems(row["title"]), "s_summary": stems(row["summary"]), "s_body": stems(row["body"])}
         await session.execute(insert(_ROWS).values(search=weighted), rows)
         return
+    before = int(await session.scalar(select(func.coalesce(func.max(_ROWS.c.id), 0))) or 0)
     await session.execute(insert(_ROWS), rows)
-    stored = (
-        await session.execute(
-            select(_ROWS.c.id, _ROWS.c.title, _ROWS.c.summary, _ROWS.c.body).where(_ROWS.c.cut.in_(cuts))
-        )
-    ).all()
+    # SQLite takes one writer at a time: the rows after ``before`` are the ones just inserted.
+    fields = (_ROWS.c.id, _ROWS.c.title, _ROWS.c.summary, _ROWS.c.body)
+    stored = (await session.execute(select(*fields).where(_ROWS.c.id > before))).all()
     await session.execute(
         text("INSERT INTO library_fts (rowid, title, summary, body) VALUES (:id, :title, :summary, :body)"),
         [{"id": r.id, "title": stems(r.title), "summary": stems(r.summary), "body": stems(r.body)} for r in stored],

@@ -199,8 +199,14 @@ class LibraryService:
                 raise NotFoundError(f"comuna {cut} no registrada", f"commune {cut} is not registered")
             return await commune_cooperation(session, cut)
 
-    async def suggestions(self, cut: str, *, per_commitment: int = 3) -> list[CommitmentSuggestions]:
-        """For each current commitment of ``cut``, who elsewhere already did something like it."""
+    async def suggestions(
+        self, cut: str, *, per_commitment: int = 3, page: int = 1, limit: int = 10
+    ) -> list[CommitmentSuggestions]:
+        """For each current commitment of ``cut`` (a page of ``limit``, by id), who elsewhere already did it."""
+        if not 1 <= page <= MAX_PAGE:
+            raise _invalid("page", f"página entre 1 y {MAX_PAGE}", f"page from 1 to {MAX_PAGE}", page)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise _invalid("limit", f"límite entre 1 y {MAX_LIMIT}", f"limit from 1 to {MAX_LIMIT}", limit)
         async with self.db.sessions() as session:
             if await session.get(Commune, cut) is None:
                 raise NotFoundError(f"comuna {cut} no registrada", f"commune {cut} is not registered")
@@ -209,6 +215,8 @@ class LibraryService:
                     select(_ROWS.c.key, _ROWS.c.title, _ROWS.c.summary)
                     .where(_ROWS.c.cut == cut, _ROWS.c.kind == "commitment")
                     .order_by(_ROWS.c.key)
+                    .limit(limit)
+                    .offset((page - 1) * limit)
                 )
             ).all()
         out = []
