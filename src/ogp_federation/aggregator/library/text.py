@@ -22,7 +22,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import snowballstemmer  # type: ignore[import-untyped]
 
@@ -85,6 +85,7 @@ def words(text: str) -> list[str]:
     return [word for word in _WORD.findall(normalize(text)) if word not in STOP_WORDS]
 
 
+@lru_cache(maxsize=200_000)  # a federation's vocabulary is a few tens of thousands of words
 def stem(word: str) -> str:
     """The Snowball Spanish stem of a normalised word."""
     return str(_stemmer().stemWord(word))
