@@ -325,3 +325,14 @@ async def test_the_library_api_answers_and_refuses_clearly(tmp_path: Path) -> No
     for answer, status in ((missing, 404), (bad_cut, 404), (bad_kind, 422), (bad_page, 400)):
         assert answer.status_code == status, answer.text
         assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_pool_with_every_connection_busy_is_a_503_not_a_500() -> None:
+    """Long searches can hold every pooled connection: the next request waits, then gets 503 to retry."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError  # noqa: PLC0415
+
+    from ogp_federation.core.db import database_failure  # noqa: PLC0415
+
+    failure = database_failure(PoolTimeoutError("QueuePool limit of size 10 overflow 10 reached"))
+    assert failure is not None
+    assert failure.status_code == 503

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -97,6 +98,10 @@ def database_failure(exc: BaseException) -> DatabaseUnavailableError | None:
 
     Other database errors (a constraint, a bug) are not the operator's to fix and stay as they are.
     """
+    if isinstance(exc, PoolTimeoutError):  # every pooled connection busy for longer than the pool waits
+        return DatabaseUnavailableError(
+            "la base de datos está ocupada; intente de nuevo", "the database is busy; try again", detail=str(exc)[:300]
+        )
     reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()
     first = _DRIVER_CLASS.sub("", reason[0])[:300] if reason else type(exc).__name__
     if isinstance(exc, DBAPIError) and _MISSING_TABLE.search(first):

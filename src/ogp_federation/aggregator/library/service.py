@@ -152,7 +152,7 @@ class LibraryService:
         """
         if len(description) > MAX_QUERY_CHARS * 4:
             raise _invalid("text", "la descripción supera 2000 caracteres", "the description exceeds 2000 characters")
-        query = any_of(description)
+        query = any_of(description, most=SUGGEST_WORDS)
         if query.empty:
             raise _invalid(
                 "text", "la descripción no tiene palabras que buscar", "the description has no words to look for"
@@ -230,6 +230,7 @@ class LibraryService:
 
 
 CANDIDATES = 50
+SUGGEST_WORDS = 6  # the longest words of a description: the most telling, and few enough to match few documents
 
 
 def _group(commune: Commune) -> int | None:
