@@ -97,6 +97,9 @@ async def test_filters_and_pages(database_url: str) -> None:
         transparency = await runtime.library.search("datos", Filters(pillar="transparency_access_information"))
         licensed = await runtime.library.search("mesas", Filters(license="cc-by-4.0", kind="methodology"))
         group_one = await runtime.library.search("presupuesto", Filters(subdere=1))
+        evidenced = await runtime.library.search("compras OR datos OR mesas", Filters(has_resources=True))
+        bare = await runtime.library.search("compras OR datos OR mesas", Filters(has_resources=False))
+        either = await runtime.library.search("compras OR datos OR mesas")
     assert everything.total >= 4
     assert _found(first) + _found(second) == _found(everything)[:4]
     assert {hit.cut for hit in renca.hits} <= {"13122", "13119", "13128"}
@@ -104,6 +107,10 @@ async def test_filters_and_pages(database_url: str) -> None:
     assert all("transparency_access_information" in hit.pillars for hit in transparency.hits)
     assert all((hit.license or "").lower() == "cc-by-4.0" for hit in licensed.hits)
     assert {hit.cut for hit in group_one.hits} <= {"13122", "13119"}  # both declare SUBDERE group 1
+    assert evidenced.hits
+    assert all(hit.has_resources for hit in evidenced.hits)
+    assert all(not hit.has_resources for hit in bare.hits)
+    assert evidenced.total + bare.total == either.total  # the filter splits the results, loses none
 
 
 async def test_a_methodology_removed_by_a_tombstone_leaves_the_index(database_url: str) -> None:
