@@ -157,6 +157,16 @@ def test_the_methodology_document_states_every_weight_and_measure() -> None:
     assert (Path(__file__).parents[1] / "docs" / "metodologia-calidad.md").read_text(encoding="utf-8") == text
 
 
+async def _harvest_maipu(runtime: Any, server: Any) -> FakeNode:
+    """Maipú's fixture served by a fake node, registered and harvested once."""
+    node = FakeNode("13119")
+    node.publish(17, MAIPU_BYTES)
+    server.add(node)
+    await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
+    await runtime.scheduler.tick()
+    return node
+
+
 async def _broken(writer: Any, headers: dict[str, str]) -> None:
     writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 6\r\nConnection: close\r\n\r\nbroken")
     await writer.drain()
@@ -170,12 +180,8 @@ async def _score_count(runtime: Any) -> list[tuple[str, str]]:
 
 async def test_maipu_is_scored_from_its_harvest_and_a_failing_node_loses_availability(database_url: str) -> None:
     """Maipú harvested once, scored by hand; then its node fails a poll, and the day's score is replaced."""
-    node = FakeNode("13119")
-    node.publish(17, MAIPU_BYTES)
     async with fake_nodes() as server, aggregator(database_url) as runtime:
-        server.add(node)
-        await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
-        await runtime.scheduler.tick()
+        node = await _harvest_maipu(runtime, server)
         assert await runtime.quality.compute() == 1
         first = await runtime.quality.quality("13119")
         node.behaviour = _broken
@@ -223,12 +229,8 @@ async def test_maipu_is_scored_from_its_harvest_and_a_failing_node_loses_availab
 
 async def test_a_new_methodology_never_overwrites_the_scores_of_an_older_one(tmp_path: Path) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'q.db'}"
-    node = FakeNode("13119")
-    node.publish(17, MAIPU_BYTES)
     async with fake_nodes() as server, aggregator(database_url) as runtime:
-        server.add(node)
-        await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
-        await runtime.scheduler.tick()
+        await _harvest_maipu(runtime, server)
         now = datetime.now(UTC)
         async with runtime.db.transaction() as session:
             for days, methodology in ((1, "0"), (0, "0")):  # yesterday and today by an older methodology
@@ -256,12 +258,8 @@ async def test_a_new_methodology_never_overwrites_the_scores_of_an_older_one(tmp
 
 async def test_the_api_serves_the_methodology_and_a_communes_score(tmp_path: Path) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'api.db'}"
-    node = FakeNode("13119")
-    node.publish(17, MAIPU_BYTES)
     async with fake_nodes() as server, aggregator(database_url) as runtime:
-        server.add(node)
-        await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
-        await runtime.scheduler.tick()
+        await _harvest_maipu(runtime, server)
         await runtime.quality.compute()
     async with AsyncTestClient(app=create_app(agg_settings(database_url))) as http:
         methodology = await http.get("/api/v1/quality/methodology")
@@ -292,12 +290,8 @@ def test_the_command_line_computes_and_explains_a_score(tmp_path: Path) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
 
     async def harvest() -> None:
-        node = FakeNode("13119")
-        node.publish(17, MAIPU_BYTES)
         async with fake_nodes() as server, aggregator(database_url) as runtime:
-            server.add(node)
-            await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
-            await runtime.scheduler.tick()
+            await _harvest_maipu(runtime, server)
 
     asyncio.run(harvest())
     env = {"OGP_AGG_DATABASE_URL": database_url, "OGP_AGG_SCHEDULER": "false"}

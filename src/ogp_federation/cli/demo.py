@@ -174,7 +174,7 @@ async def _watch(
     Each row shows the node's state, sequence, how many polls it had and when the last was: the table
     moves with every poll. The result: whether every node was harvested, and is ok.
     """
-    from ogp_federation.aggregator.status.service import CHILE  # noqa: PLC0415
+    from ogp_federation.aggregator.common import CHILE  # noqa: PLC0415
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

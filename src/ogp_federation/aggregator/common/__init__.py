@@ -5,15 +5,18 @@ Nothing here imports a sub-context; every sub-context may import this package.
 
 from __future__ import annotations
 
+from .chile import CHILE, chile_day
 from .codes import EXPLANATIONS_ES, describe, describe_es
 from .settings import AggregatorSettings, load_settings
 from .tables import SEQUENCE, AggregatorBase
 
 __all__ = [
+    "CHILE",
     "EXPLANATIONS_ES",
     "SEQUENCE",
     "AggregatorBase",
     "AggregatorSettings",
+    "chile_day",
     "describe",
     "describe_es",
     "load_settings",

@@ -16,13 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from sqlalchemy import or_, select, update
 
-from ogp_federation.aggregator.common import AggregatorSettings
+from ogp_federation.aggregator.common import CHILE, AggregatorSettings
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database, database_failure
 from ogp_federation.core.errors import NotFoundError
@@ -40,7 +39,6 @@ __all__ = ["PUSH_LANE", "HarvestScheduler", "RoundSummary"]
 PUSH_LANE = 8  # polls for push notices at once, beside a round's ``concurrency`` (never queued behind it)
 HELD_RETRY_SECONDS = 0.1  # a push waiting for a poll of its node already underway looks again after this,
 HELD_RETRY_MAX_SECONDS = 2.0  # …doubling up to this
-CHILE = ZoneInfo("America/Santiago")
 DAILY_AT = (4, 15)  # the daily jobs' time of day in Chile (a quiet hour)
 DAILY_FIRST_RUN_SECONDS = 300
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ogp_federation.aggregator.common import CHILE, chile_day
 from ogp_federation.aggregator.history import FeedVersion, HarvestEvent, RecordState, current_feed
 from ogp_federation.feed import PlanFeed, encode
 from ogp_federation.feed.enums import InputState, MilestoneStatus
@@ -18,9 +18,8 @@ from ogp_federation.feed.validation import Severity, validate
 
 from .methodology import Facts
 
-__all__ = ["CHILE", "chile_day", "core_missing", "gather"]
+__all__ = ["core_missing", "gather"]
 
-CHILE = ZoneInfo("America/Santiago")
 WINDOW_DAYS = 30
 MONTHS = 12
 
@@ -123,7 +122,7 @@ async def gather(session: AsyncSession, cut: str, node_id: int, now: datetime) -
     answerable = [i for i in feed.inputs if i.state is not InputState.WITHDRAWN]
     slots, missing = core_missing(feed)
     facts = Facts(
-        day=now.astimezone(CHILE).date(),
+        day=chile_day(now),
         months_counted=months_counted,
         months_updated=len(updated),
         days_since_change=max(0, (now - versions[-1].accepted_at).days),
@@ -147,8 +146,3 @@ async def gather(session: AsyncSession, cut: str, node_id: int, now: datetime) -
         polls_failed=_grouped([p for p in polls if p.outcome == "error"]),
     )
     return facts, feed.synthetic
-
-
-def chile_day(now: datetime) -> date:
-    """Chile's date at ``now`` (scores are kept per Chilean day)."""
-    return now.astimezone(CHILE).date()

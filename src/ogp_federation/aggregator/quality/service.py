@@ -8,12 +8,13 @@ from typing import Any, cast
 import msgspec
 from sqlalchemy import Table, delete, select
 
+from ogp_federation.aggregator.common import chile_day
 from ogp_federation.aggregator.registry import Commune, Node
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import NotFoundError
 from ogp_federation.core.logs import get_logger
 
-from .facts import chile_day, gather
+from .facts import gather
 from .methodology import COMPONENTS, MEASURES, VERSION, Score, score
 from .models import QualityScore
 from .schemas import (

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import generate_latest
 from sqlalchemy import func, select
 
-from ogp_federation.aggregator.common import describe, describe_es
+from ogp_federation.aggregator.common import CHILE, describe, describe_es
 from ogp_federation.aggregator.registry import Commune, Node
 from ogp_federation.core.db import Database
 from ogp_federation.core.i18n import DEFAULT_LOCALE, Language, language
@@ -19,9 +18,7 @@ from ogp_federation.core.i18n import DEFAULT_LOCALE, Language, language
 from .metrics import Metrics
 from .schemas import FederationStatus, LastError, StatusRow
 
-__all__ = ["CHILE", "STATE_ES", "StatusService", "chile_time"]
-
-CHILE = ZoneInfo("America/Santiago")  # continental Chile: UTC-4 in winter, UTC-3 in summer
+__all__ = ["STATE_ES", "StatusService", "chile_time"]
 
 
 def chile_time(moment: datetime, lang: Language | None = None) -> str:
