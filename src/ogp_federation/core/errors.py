@@ -53,9 +53,10 @@ class SignatureError(OGPError):
 
 
 class FetchError(OGPError):
-    """A document could not be read from a file or URL."""
+    """A document could not be read from a file or URL (over HTTP: the server we asked failed us, 502)."""
 
     default_code = "fetch.failed"
+    status_code = 502
 
 
 class NotFoundError(OGPError):

@@ -14,6 +14,7 @@ from ogp_federation.feed.reference import CommuneReference
 
 from .controllers.admin import ADMIN_HANDLERS
 from .controllers.citizen import CITIZEN_HANDLERS
+from .controllers.drafts import DRAFT_HANDLERS
 from .controllers.evidence import EVIDENCE_HANDLERS
 from .controllers.feed import FEED_HANDLERS
 from .controllers.ops import OPS_HANDLERS
@@ -31,9 +32,12 @@ def create_app(
     *,
     reference: CommuneReference | None = None,
     push_transport: httpx.AsyncBaseTransport | None = None,
+    library_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Litestar:
     """The node app for ``settings`` (the database must be migrated and the key created: ``node init``)."""
-    runtime = NodeRuntime(settings, reference=reference, push_transport=push_transport)
+    runtime = NodeRuntime(
+        settings, reference=reference, push_transport=push_transport, library_transport=library_transport
+    )
     lifespan, provide_runtime = service_wiring(runtime)
     return answer_head_like_get(
         document_problems(
@@ -42,6 +46,7 @@ def create_app(
                     route_handlers=[
                         *FEED_HANDLERS,
                         *ADMIN_HANDLERS,
+                        *DRAFT_HANDLERS,
                         *EVIDENCE_HANDLERS,
                         *SPREADSHEET_HANDLERS,
                         *CITIZEN_HANDLERS,

@@ -18,6 +18,7 @@ from ogp_federation.core.db import JSON_DOCUMENT, NAMING, UTCDateTime
 
 __all__ = [
     "ApiToken",
+    "Draft",
     "EvidenceFile",
     "MilestoneStatusChange",
     "NodeBase",
@@ -130,3 +131,24 @@ class ApiToken(NodeBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True), nullable=True)
+
+
+class Draft(NodeBase):
+    """A record prepared but not published (an adopted methodology the staff edit first).
+
+    Drafts are not part of the feed: publishing one applies it as an ordinary change and removes it
+    in the same transaction. ``origin`` says where it came from (the signed version it was checked against).
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("entity", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
+    origin: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(64))

@@ -8,7 +8,7 @@ the caller gets every blocking finding. Used alike by the admin API, the spreads
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +33,7 @@ from .models import MilestoneStatusChange, NodeState, Publication, RecordRow
 from .settings import NodeSettings
 from .snapshot import Snapshot, envelope
 
-__all__ = ["Delete", "PlanService", "Put", "ReplaceAll", "StoredRecord", "collection_of"]
+__all__ = ["Also", "Delete", "PlanService", "Put", "ReplaceAll", "StoredRecord", "collection_of"]
 
 KEEP_PUBLICATIONS = 20
 _BY_ENTITY = {collection.entity: collection for collection in COLLECTIONS}
@@ -71,6 +71,7 @@ class ReplaceAll:
 
 
 Change = Put | Delete | ReplaceAll
+Also = Callable[[AsyncSession], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,13 @@ class PlanService:
 
     # Changing -----------------------------------------------------------------------------------
 
-    async def apply(self, changes: Sequence[Change], *, author: str, summary: str = "") -> Published:
+    async def apply(
+        self, changes: Sequence[Change], *, author: str, summary: str = "", also: Also | None = None
+    ) -> Published:
         """Apply ``changes`` as one published change; return the new (or unchanged) publication.
 
         The new feed is built, validated (against the previous publication) and signed once, here.
+        ``also`` runs in the same transaction (a draft published is removed with it, or not at all).
         """
         async with self.db.transaction() as session:
             state = await session.scalar(select(NodeState).where(NodeState.id == 1).with_for_update())
@@ -193,6 +197,8 @@ class PlanService:
                     code="feed.invalid",
                     errors=self._every_problem(changes, sequence, now) or batch.errors,
                 )
+            if also is not None:
+                await also(session)
             if not batch.changed and previous is not None:
                 return Published(
                     Snapshot.of(

@@ -19,6 +19,7 @@ from ogp_federation import __version__
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import NotReadyError
 from ogp_federation.core.migrations import require_current
+from ogp_federation.feed import Entity
 from ogp_federation.feed.protocol import (
     CHANGES_PATH,
     FEED_PATH,
@@ -29,11 +30,13 @@ from ogp_federation.feed.protocol import (
 )
 from ogp_federation.feed.reference import CommuneReference
 
+from .adoption import Adopter
 from .auth import StaffService
+from .drafts import DraftService
 from .evidence import EvidenceStore
 from .keyring import KeyRing
 from .push import PushNotifier
-from .records import Change, PlanService, Published
+from .records import Also, Change, PlanService, Published
 from .settings import NodeSettings
 from .snapshot import Snapshot
 
@@ -80,6 +83,7 @@ class NodeRuntime:
         *,
         reference: CommuneReference | None = None,
         push_transport: httpx.AsyncBaseTransport | None = None,
+        library_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.reference = reference or CommuneReference.packaged()
@@ -90,6 +94,8 @@ class NodeRuntime:
         self.evidence = EvidenceStore(self.db, settings.data_path / "evidence", settings.max_upload_bytes)
         self.cache = FeedCache(self.plan, settings.feed_cache_check_seconds)
         self.pusher = PushNotifier(settings.push_urls, self.keyring, transport=push_transport)
+        self.drafts = DraftService(self.db)
+        self.adopter = Adopter(settings, self.drafts, transport=library_transport)
 
     @property
     def commune_name(self) -> str:
@@ -117,15 +123,24 @@ class NodeRuntime:
         await self.pusher.stop()
         await self.db.close()
 
-    async def change(self, changes: Sequence[Change], *, author: str, summary: str = "") -> Published:
+    async def change(
+        self, changes: Sequence[Change], *, author: str, summary: str = "", also: Also | None = None
+    ) -> Published:
         """Apply and publish ``changes``; serve the result at once and tell the aggregators."""
         before = self.cache.snapshot.sequence if self.cache.snapshot else None
-        published = await self.plan.apply(changes, author=author, summary=summary)
+        published = await self.plan.apply(changes, author=author, summary=summary, also=also)
         snapshot = published.snapshot
         self.cache.put(snapshot)
         if snapshot.sequence != before:
             self.pusher.notify(self.settings.cut, snapshot.sequence, self.settings.base_url + FEED_PATH)
         return published
+
+    async def publish_draft(
+        self, entity: Entity, key: str, *, author: str, expected_version: int | None = None
+    ) -> Published:
+        """Publish a draft as a new sequence; the draft is removed in the same transaction."""
+        put, remove = await self.drafts.publisher(entity, key, expected_version=expected_version)
+        return await self.change([put], author=author, summary=f"publish draft {entity} {key}", also=remove)
 
     def descriptor(self, base_url: str | None = None, *, static: bool = False) -> NodeDescriptor:
         """The node descriptor, for the live node or for a static copy hosted at ``base_url``."""

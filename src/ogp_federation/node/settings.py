@@ -54,6 +54,10 @@ class NodeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         default_factory=PublisherSettings
     )
     push_urls: Annotated[list[Url], Meta(description="Aggregator push endpoints notified of every new sequence.")] = []
+    library_url: Annotated[
+        Url | None,
+        Meta(description="The federation aggregator whose methodology library `node adopt` reads from."),
+    ] = None
     key_grace_days: Annotated[int, Meta(ge=0, description="Days a rotated-out public key stays in the JWKS.")] = 30
     max_upload_bytes: Annotated[
         int, Meta(gt=0, description="Largest evidence file or spreadsheet accepted, in bytes.")

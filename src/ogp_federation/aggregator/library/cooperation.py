@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ogp_federation.aggregator.history import RecordState
+from ogp_federation.aggregator.history import FeedVersion, RecordState
 from ogp_federation.aggregator.registry import Commune
 
 from .models import LibraryAdoption, LibraryEntry
@@ -113,7 +113,30 @@ async def methodology(session: AsyncSession, cut: str, key: str) -> MethodologyV
         detail=row.detail,
         adopted_by=adopted_by,
         lineage=lineage,
+        signed_version_id=await _signed_version(session, cut, key),
     )
+
+
+async def _signed_version(session: AsyncSession, cut: str, key: str) -> int | None:
+    """The accepted version that brought the methodology's current state: its signed bytes hold it."""
+    query = (
+        select(FeedVersion.id)
+        .join(
+            RecordState,
+            and_(RecordState.cut == FeedVersion.cut, RecordState.valid_from_seq == FeedVersion.sequence),
+        )
+        .where(
+            FeedVersion.cut == cut,
+            FeedVersion.status == "accepted",
+            RecordState.entity == "methodologies",
+            RecordState.key == key,
+            RecordState.valid_to_seq.is_(None),
+        )
+        .order_by(FeedVersion.id.desc())
+        .limit(1)
+    )
+    found = await session.scalar(query)
+    return int(found) if found is not None else None
 
 
 async def commune_cooperation(session: AsyncSession, cut: str) -> Cooperation:

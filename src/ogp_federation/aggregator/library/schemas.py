@@ -100,6 +100,9 @@ class MethodologyView(msgspec.Struct, kw_only=True):
     detail: dict[str, Any]
     adopted_by: list[Adoption]
     lineage: list[Adoption]
+    # The accepted version whose signed bytes hold this methodology as it stands now (a full feed, or the
+    # change page that last changed it): with the commune's keys, anyone can check the text offline.
+    signed_version_id: int | None
 
 
 class Cooperation(msgspec.Struct, kw_only=True):

@@ -5,6 +5,8 @@ Guarded by operator tokens (``Authorization: Bearer …``; see ``common.operator
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
@@ -63,4 +65,10 @@ async def set_attributes(
     return CommuneView.of(commune)
 
 
-HANDLERS = [list_nodes, add_node, confirm_node, remove_node, set_attributes]
+@get("/api/v1/communes/{cut:str}/keys", tags=["read"])
+async def commune_keys(registry: Registry, cut: CutPath) -> dict[str, Any]:
+    """The public keys (JWKS) pinned for a commune's node: check any of its harvested versions offline."""
+    return await registry.public_keys(cut)
+
+
+HANDLERS = [list_nodes, add_node, confirm_node, remove_node, set_attributes, commune_keys]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -233,6 +234,12 @@ class RegistryService:
         async with self.db.transaction() as session:
             node = await self._node(session, cut)
             node.state, node.lease_owner, node.lease_until = "removed", None, None
+
+    async def public_keys(self, cut: str) -> dict[str, Any]:
+        """The public keys pinned for ``cut``'s node (a JWKS): what its harvested versions are verified with."""
+        async with self.db.sessions() as session:
+            node = await self._node(session, cut)
+        return dict(signing.pinned_jwks(signing.load_jwks(json.dumps(node.keys))))
 
     async def nodes(self) -> list[Node]:
         """Every registered node."""

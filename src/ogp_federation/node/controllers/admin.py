@@ -25,7 +25,7 @@ from ogp_federation.node.snapshot import Snapshot
 
 from ._deps import SECURED, CurrentStaff, Runtime
 
-__all__ = ["ADMIN_HANDLERS", "provide_staff"]
+__all__ = ["ADMIN_HANDLERS", "IfMatch", "provide_staff", "published_response", "record_version"]
 
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="The record's ETag, from a GET.")]
 MAX_RECORD_BYTES = 1024 * 1024
@@ -39,7 +39,7 @@ async def provide_staff(request: Request[Any, Any, State], runtime: Runtime) -> 
     return await runtime.staff.authenticate(request.headers.get("authorization"))
 
 
-def _version(if_match: str | None) -> int:
+def record_version(if_match: str | None) -> int:
     if if_match is None:
         raise PreconditionRequiredError(
             "falta If-Match con la versión del registro (ETag de un GET)",
@@ -55,7 +55,9 @@ def _version(if_match: str | None) -> int:
     return int(value)
 
 
-def _published(snapshot: Snapshot, content: Any = None, status: int = 200, etag: int | None = None) -> Response[Any]:
+def published_response(
+    snapshot: Snapshot, content: Any = None, status: int = 200, etag: int | None = None
+) -> Response[Any]:
     headers = {SEQUENCE_HEADER: str(snapshot.sequence)}
     if etag is not None:
         headers["ETag"] = f'"{etag}"'
@@ -91,7 +93,7 @@ def record_controller(collection: Collection) -> type[Controller]:
             staff.require("editor")
             published = await runtime.change([Put(entity, data)], author=staff.username, summary=f"create {entity}")
             record = await runtime.plan.get_record(entity, str(data.get(collection.key)))
-            return _published(published.snapshot, record.data, 201, record.version)
+            return published_response(published.snapshot, record.data, 201, record.version)
 
         @put("/{key:str}", summary=f"Replace one of {entity.value}", request_max_body_size=MAX_RECORD_BYTES)
         async def replace_record(
@@ -109,19 +111,19 @@ def record_controller(collection: Collection) -> type[Controller]:
                     f"the body's '{collection.key}' does not match the URL",
                     errors=[{"path": f"$.{collection.key}", "message": f"expected {key!r}"}],
                 )
-            change = Put(entity, data, expected_version=_version(if_match))
+            change = Put(entity, data, expected_version=record_version(if_match))
             published = await runtime.change([change], author=staff.username, summary=f"update {entity} {key}")
             record = await runtime.plan.get_record(entity, key)
-            return _published(published.snapshot, record.data, 200, record.version)
+            return published_response(published.snapshot, record.data, 200, record.version)
 
         @delete("/{key:str}", summary=f"Delete one of {entity.value}", status_code=200)
         async def delete_record(
             self, runtime: Runtime, staff: CurrentStaff, key: FromPath[str], if_match: IfMatch = None
         ) -> Response[None]:
             staff.require("editor")
-            change = Delete(entity, key, _version(if_match))
+            change = Delete(entity, key, record_version(if_match))
             published = await runtime.change([change], author=staff.username, summary=f"delete {entity} {key}")
-            return _published(published.snapshot, None, 200)
+            return published_response(published.snapshot, None, 200)
 
     RecordController.__name__ = f"{entity.value.title().replace('_', '')}Controller"
     return RecordController
