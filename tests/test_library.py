@@ -343,3 +343,36 @@ def test_a_pool_with_every_connection_busy_is_a_503_not_a_500() -> None:
     failure = database_failure(PoolTimeoutError("QueuePool limit of size 10 overflow 10 reached"))
     assert failure is not None
     assert failure.status_code == 503
+
+
+async def test_a_broad_query_ranks_a_window_of_matches_and_still_its_title_matches(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the window, the count says "more" and an entry with the whole query in its title still ranks."""
+    from ogp_federation.aggregator.library import service  # noqa: PLC0415
+    from ogp_federation.aggregator.library.index import insert_rows  # noqa: PLC0415
+
+    monkeypatch.setattr(service, "WINDOW", 5)
+
+    def entry(number: int, title: str, body: str) -> dict[str, Any]:
+        return {
+            "cut": "13101", "kind": "commitment", "key": f"c{number}", "version_id": 1, "title": title,
+            "summary": "", "body": body, "pillars": " citizen_participation ", "status": "ongoing",
+            "progress": None, "milestones": 0, "completed": 0, "evidenced": 0, "has_resources": False,
+            "license": None, "synthetic": True, "detail": {},
+        }  # fmt: skip
+
+    rows = [entry(n, f"Compromiso {n}", "se habló de huertos comunitarios en la plaza") for n in range(12)]
+    rows.append(entry(99, "Huertos comunitarios en cada barrio", "plan de la comuna"))
+    async with aggregator(database_url) as runtime:
+        async with runtime.db.transaction() as session:
+            await insert_rows(session, rows)
+        broad = await runtime.library.search("huertos comunitarios")
+        narrow = await runtime.library.search("huerto barrio")
+        with pytest.raises(InvalidInputError) as past:
+            await runtime.library.search("huertos comunitarios", limit=5, page=2)
+    assert (broad.total, broad.total_exact) == (5, False)
+    assert broad.hits[0].key == "c99"  # found through the titles although the 13th match
+    assert len(broad.hits) == 6  # the window and the title match
+    assert (narrow.total, narrow.total_exact) == (1, True)
+    assert past.value.errors[0]["path"] == "page"

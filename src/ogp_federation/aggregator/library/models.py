@@ -22,7 +22,8 @@ class LibraryEntry(AggregatorBase):
 
     ``title`` weighs most, then ``summary`` (summary and problem), then ``body`` (steps, resources,
     actions, milestones and their evidence). On PostgreSQL ``search`` holds the weighted ``tsvector``;
-    on SQLite the stems live in the FTS5 table ``library_fts`` (same row id).
+    on SQLite the stems live in the FTS5 table ``library_fts`` (same row id). PostgreSQL also indexes the
+    titles' part of ``search`` on its own (``ix_library_entries_title``, migration 0010).
     """
 
     __tablename__ = "library_entries"

@@ -44,10 +44,12 @@ class SearchHit(msgspec.Struct, kw_only=True):
 
 
 class SearchPage(msgspec.Struct, kw_only=True):
-    """A page of results, best first; ``total`` counts every match."""
+    """A page of results, best first; ``total`` counts the matches, up to the 1,000 that are ranked
+    (``total_exact`` false: more match; narrow the query)."""
 
     query: str
     total: int
+    total_exact: bool
     page: int
     limit: int
     hits: list[SearchHit]

@@ -19,7 +19,7 @@ from .cooperation import commune_cooperation, methodology
 from .index import keep_current, rebuild
 from .models import SEARCH_CONFIGURATION, LibraryEntry
 from .schemas import CommitmentSuggestions, Cooperation, MethodologyView, SearchHit, SearchPage, Suggestion
-from .text import MAX_QUERY_CHARS, Query, any_of, fts5_match, highlight, parse, tsquery
+from .text import MAX_QUERY_CHARS, Query, any_of, fts5_match, highlight, parse, tsquery, words
 
 __all__ = ["Filters", "LibraryService"]
 
@@ -99,10 +99,16 @@ class LibraryService:
                 f"population band from 1 to {len(self.bands) + 1}",
                 filters.band,
             )
-        if not 1 <= page <= MAX_PAGE:
-            raise _invalid("page", f"página entre 1 y {MAX_PAGE}", f"page from 1 to {MAX_PAGE}", page)
         if not 1 <= limit <= MAX_LIMIT:
             raise _invalid("limit", f"límite entre 1 y {MAX_LIMIT}", f"limit from 1 to {MAX_LIMIT}", limit)
+        if page < 1 or (page - 1) * limit >= WINDOW:
+            last = -(-WINDOW // limit)
+            raise _invalid(
+                "page",
+                f"página entre 1 y {last}: se muestran los {WINDOW} mejores resultados (precise la búsqueda)",
+                f"page from 1 to {last}: the best {WINDOW} results are shown (narrow the query)",
+                page,
+            )
         return query
 
     def _where(self, filters: Filters) -> list[Any]:
@@ -132,23 +138,30 @@ class LibraryService:
         return conditions
 
     async def search(self, q: str, filters: Filters | None = None, *, page: int = 1, limit: int = 20) -> SearchPage:
-        """The entries matching ``q`` (Spanish: accents, plurals, verb forms), best first."""
+        """The entries matching ``q`` (Spanish: accents, plurals, verb forms), best first.
+
+        At most ``WINDOW`` entries are ranked (see :func:`_window`): ``total`` is exact up to that many
+        and ``total_exact`` says when there are more.
+        """
         chosen = filters or Filters()
         query = self._checked(q, chosen, page, limit)
         async with self.db.sessions() as session:
-            matched = await _matching(session, query, self._where(chosen))
-            total = int(await session.scalar(select(func.count()).select_from(matched.subquery())) or 0)
-            rows = (await session.execute(_ranked(matched).limit(limit).offset((page - 1) * limit))).all()
+            window, more = await _window(session, query, self._where(chosen))
+            best = await _best(session, window, limit, (page - 1) * limit)
         wanted = query.stems()
-        hits = [_hit(row, wanted) for row in rows]
-        return SearchPage(query=q, total=total, page=page, limit=limit, hits=hits, ignored=query.ignored)
+        hits = [_hit(row, score, wanted) for row, score in best]
+        total = len(window) if not more else WINDOW
+        return SearchPage(
+            query=q, total=total, total_exact=not more, page=page, limit=limit, hits=hits, ignored=query.ignored
+        )
 
     async def suggest(self, description: str, *, cut: str | None = None, limit: int = 10) -> list[Suggestion]:
         """Who already did this: what is most like ``description`` elsewhere, peers and proven work first.
 
-        Candidates are the best text matches of any of the description's words (up to 50, the commune's
-        own left out); each is then scored ``text × (1 + 0.3 same region + 0.3 same SUBDERE group + 0.4
-        share of its milestones completed with evidence)`` (a methodology with resources counts 0.5).
+        Candidates are the entries holding at least half of the description's six longest words (any one
+        of them when that finds too few), the best 50 by text (the commune's own left out); each is then
+        scored ``text × (1 + 0.3 same region + 0.3 same SUBDERE group + 0.4 share of its milestones
+        completed with evidence)`` (a methodology with resources counts 0.5).
         """
         if len(description) > MAX_QUERY_CHARS * 4:
             raise _invalid("text", "la descripción supera 2000 caracteres", "the description exceeds 2000 characters")
@@ -162,22 +175,25 @@ class LibraryService:
             if cut is not None and me is None:
                 raise NotFoundError(f"comuna {cut} no registrada", f"commune {cut} is not registered")
             conditions = [_ROWS.c.cut != cut] if cut else []
-            matched = await _matching(session, query, conditions)
-            rows = (await session.execute(_ranked(matched).limit(CANDIDATES))).all()
+            window, _ = await _window(session, query, conditions, titles=False)
+            if len(window) < limit and query.at_least > 1:  # too close: any of the words will do
+                query = query.relaxed()
+                window, _ = await _window(session, query, conditions, titles=False)
+            rows = await _best(session, window, CANDIDATES, 0)
         if not rows:
             return []
-        best = max(float(row.score) for row in rows) or 1.0
+        best = max(score for _, score in rows) or 1.0
         wanted = query.stems()
         scored = []
-        for row in rows:
+        for row, text_score in rows:
             region = me is not None and row.region_cut == me.region_cut
             group = me is not None and row.subdere is not None and row.subdere == _group(me)
             proven = (row.evidenced / row.milestones) if row.milestones else (0.5 if row.has_resources else 0.0)
-            value = float(row.score) / best * (1 + 0.3 * region + 0.3 * group + 0.4 * proven)
+            value = text_score / best * (1 + 0.3 * region + 0.3 * group + 0.4 * proven)
             reasons = [name for name, on in (("same_region", region), ("same_subdere_group", group)) if on]
             if proven >= 0.5:
                 reasons.append("completed_with_evidence" if row.milestones else "has_resources")
-            scored.append(Suggestion(hit=_hit(row, wanted), score=round(value, 6), reasons=reasons))
+            scored.append(Suggestion(hit=_hit(row, text_score, wanted), score=round(value, 6), reasons=reasons))
         scored.sort(key=lambda item: (-item.score, item.hit.cut, item.hit.key))
         return scored[:limit]
 
@@ -221,8 +237,10 @@ class LibraryService:
             ).all()
         out = []
         for row in own:
+            # The title names the commitment in the commune's own words; a short one is helped by its summary.
+            description = row.title if len(words(row.title)) >= TITLE_WORDS else f"{row.title} {row.summary}"
             try:
-                found = await self.suggest(f"{row.title} {row.summary}"[:2000], cut=cut, limit=per_commitment)
+                found = await self.suggest(description[:2000], cut=cut, limit=per_commitment)
             except InvalidInputError:
                 found = []
             out.append(CommitmentSuggestions(key=row.key, title=row.title, suggestions=found))
@@ -230,6 +248,7 @@ class LibraryService:
 
 
 CANDIDATES = 50
+TITLE_WORDS = 3  # a commitment's title with this many words says enough to look for it elsewhere
 SUGGEST_WORDS = 6  # the longest words of a description: the most telling, and few enough to match few documents
 
 
@@ -237,32 +256,73 @@ def _group(commune: Commune) -> int | None:
     return commune.subdere_group if commune.subdere_group is not None else commune.declared_subdere_group
 
 
-async def _matching(session: AsyncSession, query: Query, conditions: list[Any]) -> Any:
-    """The select of the entries matching ``query`` (with the commune's name, region and group, and a score)."""
-    postgres = (await session.connection()).dialect.name == "postgresql"
-    base = select(
-        _ROWS,
-        Commune.name.label("commune"),
-        Commune.region_cut.label("region_cut"),
-        func.coalesce(Commune.subdere_group, Commune.declared_subdere_group).label("subdere"),
-    ).join(Commune, Commune.cut == _ROWS.c.cut)
+WINDOW = 1000  # entries ranked for one query: a page never reaches past them
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _tsquery(query: Query) -> Any:
+    configuration: Any = literal_column(f"'{SEARCH_CONFIGURATION}'::regconfig")  # a constant
+    return func.to_tsquery(configuration, sql_cast(literal(tsquery(query)), Text))
+
+
+async def _window(
+    session: AsyncSession, query: Query, conditions: list[Any], *, titles: bool = True
+) -> tuple[dict[int, float], bool]:
+    """The entries that are ranked for ``query`` with their scores, and whether more entries match.
+
+    Ranking every match would cost as much as the matches are many (a word common in open-government
+    plans matches most of a large federation), so at most ``WINDOW`` matches are ranked, read straight
+    from the full-text index and scored as they are read. When there are more, the matches whose title
+    holds the whole query (read from the titles' own index) join them, so that the strongest results
+    are not left out (unless ``titles`` is false: suggestions re-rank their candidates anyway).
+    """
+    postgres = _postgres(session)
+    tsq = _tsquery(query)
     if postgres:
-        configuration: Any = literal_column(f"'{SEARCH_CONFIGURATION}'::regconfig")  # a constant
-        tsq = func.to_tsquery(configuration, sql_cast(literal(tsquery(query)), Text))
         score: Any = func.ts_rank(_ROWS.c.search, tsq)
-        matched = base.add_columns(score.label("score")).where(_ROWS.c.search.op("@@")(tsq))
+        matches: Any = _ROWS.c.search.op("@@")(tsq)
+        title = func.ts_filter(_ROWS.c.search, literal_column("'{a}'::\"char\"[]"))
+        # the title's index finds them; the whole query (its exclusions too) is then checked row by row
+        in_title: Any = title.op("@@")(tsq) & func.coalesce(matches, False)
+        scored = select(_ROWS.c.id, score)
     else:
-        fts = text("library_fts MATCH :match").bindparams(match=fts5_match(query))
         score = literal_column(f"-bm25(library_fts, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]})")
-        matched = base.add_columns(score.label("score")).join(_FTS, _FTS.c.rowid == _ROWS.c.id).where(fts)
-    return matched.where(and_(*conditions)) if conditions else matched
+        matches = text("library_fts MATCH :match").bindparams(match=fts5_match(query))
+        titled = select(_FTS.c.rowid).where(text("library_fts MATCH :title"))
+        in_title = and_(matches, _ROWS.c.id.in_(titled.params(title=fts5_match(query, column="title"))))
+        scored = select(_ROWS.c.id, score).join(_FTS, _FTS.c.rowid == _ROWS.c.id)
+    scored = scored.join(Commune, Commune.cut == _ROWS.c.cut).where(*conditions)
+    rows = (await session.execute(scored.where(matches).limit(WINDOW + 1))).all()
+    found = {int(key): float(value) for key, value in rows[:WINDOW]}
+    if len(rows) <= WINDOW or not titles:
+        return found, len(rows) > WINDOW
+    rows = (await session.execute(scored.where(in_title).limit(WINDOW))).all()
+    return found | {int(key): float(value) for key, value in rows}, True
 
 
-def _ranked(matched: Any) -> Any:
-    return matched.order_by(literal_column("score").desc(), _ROWS.c.id)
+async def _best(session: AsyncSession, scores: dict[int, float], limit: int, offset: int) -> list[tuple[Any, float]]:
+    """The entries of ``scores`` from ``offset`` on, best first (ties by id), with their commune."""
+    chosen = sorted(scores, key=lambda key: (-scores[key], key))[offset : offset + limit]
+    if not chosen:
+        return []
+    query = (
+        select(
+            _ROWS,
+            Commune.name.label("commune"),
+            Commune.region_cut.label("region_cut"),
+            func.coalesce(Commune.subdere_group, Commune.declared_subdere_group).label("subdere"),
+        )
+        .join(Commune, Commune.cut == _ROWS.c.cut)
+        .where(_ROWS.c.id.in_(chosen))
+    )
+    rows = {row.id: row for row in (await session.execute(query)).all()}
+    return [(rows[key], scores[key]) for key in chosen if key in rows]
 
 
-def _hit(row: Any, wanted: set[str]) -> SearchHit:
+def _hit(row: Any, score: float, wanted: set[str]) -> SearchHit:
     return SearchHit(
         kind=row.kind,
         cut=row.cut,
@@ -271,7 +331,7 @@ def _hit(row: Any, wanted: set[str]) -> SearchHit:
         title=row.title,
         title_html=highlight(row.title, wanted, width=400),
         snippet_html=highlight(row.summary, wanted) if row.summary else highlight(row.body, wanted),
-        score=round(float(row.score), 6),
+        score=round(score, 6),
         pillars=row.pillars.split(),
         status=row.status,
         progress=row.progress,

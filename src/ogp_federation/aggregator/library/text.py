@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import combinations
 
 import snowballstemmer  # type: ignore[import-untyped]
 
@@ -36,6 +37,7 @@ __all__ = [
     "parse",
     "stems",
     "tsquery",
+    "words",
 ]
 
 MAX_QUERY_CHARS = 500
@@ -116,11 +118,20 @@ class Term:
 
 @dataclass(frozen=True)
 class Query:
-    """A parsed query: every clause must match (a clause is terms joined by OR); none of ``excluded``."""
+    """A parsed query: every clause must match (a clause is terms joined by OR); none of ``excluded``.
+
+    With ``at_least`` above 1 the query is one clause of which at least that many terms must match.
+    """
 
     clauses: tuple[tuple[Term, ...], ...] = ()
     excluded: tuple[Term, ...] = ()
     ignored: list[str] = field(default_factory=list, compare=False)  # stop words and extra terms left out
+    at_least: int = 1
+    prefixes: bool = True  # long stems also match the longer words they begin
+
+    def relaxed(self) -> Query:
+        """The same terms, any one of them enough."""
+        return Query(self.clauses, self.excluded, self.ignored, 1, self.prefixes)
 
     @property
     def empty(self) -> bool:
@@ -167,10 +178,24 @@ def parse(text: str) -> Query:
 
 
 def any_of(text: str, *, most: int = MAX_TERMS) -> Query:
-    """A query for anything like ``text``: its distinct words (``most`` of the longest), any of them."""
+    """A query for anything like ``text``: its distinct words (``most`` of the longest), half of them at least.
+
+    Requiring half the words keeps what is found close to the text and the candidates few; the caller
+    relaxes it (:meth:`Query.relaxed`) when that finds too little.
+    """
     distinct = sorted(set(words(text)), key=lambda word: (-len(word), word))[:most]
     terms = tuple(Term((word,)) for word in sorted(distinct))
-    return Query((terms,) if terms else ())
+    # Whole stems only: a description's words are stemmed as the documents' are, and a prefix would make
+    # the index read every word it begins once for each combination of words.
+    return Query((terms,) if terms else (), at_least=max(1, (len(terms) + 1) // 2), prefixes=False)
+
+
+def _groups(query: Query) -> list[list[list[tuple[str, ...]]]]:
+    """The query as alternatives of clauses (each clause: the alternatives of its terms), AND within."""
+    if query.at_least <= 1:
+        return [[[alt for term in clause for alt in term.alternatives()] for clause in query.clauses]]
+    (terms,) = query.clauses
+    return [[term.alternatives() for term in combo] for combo in combinations(terms, query.at_least)]
 
 
 def _phrase(text: str) -> Term:
@@ -178,37 +203,45 @@ def _phrase(text: str) -> Term:
     return Term(tuple(words(text)))
 
 
-def _pg_alternative(words_: tuple[str, ...]) -> str:
+def _pg_alternative(words_: tuple[str, ...], prefixes: bool = True) -> str:
     stemmed = [stem(word) for word in words_]
     if len(stemmed) > 1:
         return "(" + " <-> ".join(stemmed) + ")"
-    return f"{stemmed[0]}:*" if len(stemmed[0]) >= PREFIX_MIN else stemmed[0]
+    return f"{stemmed[0]}:*" if prefixes and len(stemmed[0]) >= PREFIX_MIN else stemmed[0]
 
 
 def tsquery(query: Query) -> str:
     """The query as the text of ``to_tsquery('simple', …)`` over stems (only letters, digits and operators)."""
-    clauses = [
-        "(" + " | ".join(_pg_alternative(alt) for term in clause for alt in term.alternatives()) + ")"
-        for clause in query.clauses
+    groups = [
+        " & ".join("(" + " | ".join(_pg_alternative(alt, query.prefixes) for alt in clause) + ")" for clause in group)
+        for group in _groups(query)
     ]
-    clauses += ["!" + _pg_alternative(term.words) for term in query.excluded]
-    return " & ".join(clauses)
+    expression = groups[0] if len(groups) == 1 else " | ".join(f"({group})" for group in groups)
+    excluded = ["!" + _pg_alternative(term.words) for term in query.excluded]
+    return " & ".join([f"({expression})" if len(groups) > 1 and excluded else expression, *excluded])
 
 
-def _fts_alternative(words_: tuple[str, ...]) -> str:
+def _fts_alternative(words_: tuple[str, ...], prefixes: bool = True) -> str:
     stemmed = [stem(word) for word in words_]
     if len(stemmed) > 1:
         return '"' + " ".join(stemmed) + '"'
-    return f'"{stemmed[0]}"*' if len(stemmed[0]) >= PREFIX_MIN else f'"{stemmed[0]}"'
+    return f'"{stemmed[0]}"*' if prefixes and len(stemmed[0]) >= PREFIX_MIN else f'"{stemmed[0]}"'
 
 
-def fts5_match(query: Query) -> str:
-    """The query as an FTS5 ``MATCH`` expression over stemmed columns (quoted strings only)."""
-    clauses = [
-        "(" + " OR ".join(_fts_alternative(alt) for term in clause for alt in term.alternatives()) + ")"
-        for clause in query.clauses
+def fts5_match(query: Query, *, column: str | None = None) -> str:
+    """The query as an FTS5 ``MATCH`` expression over stemmed columns (quoted strings only).
+
+    With ``column`` the words must be found in that column (exclusions still count in every column).
+    """
+    groups = [
+        " AND ".join(
+            "(" + " OR ".join(_fts_alternative(alt, query.prefixes) for alt in clause) + ")" for clause in group
+        )
+        for group in _groups(query)
     ]
-    expression = " AND ".join(clauses)
+    expression = groups[0] if len(groups) == 1 else "(" + " OR ".join(f"({group})" for group in groups) + ")"
+    if column is not None:
+        expression = f"{{{column}}} : ({expression})"
     for term in query.excluded:
         expression += " NOT " + _fts_alternative(term.words)
     return expression
