@@ -14,7 +14,7 @@ from agg_helpers import test_settings as agg_settings
 from conftest import FEEDS
 from ogp_federation.aggregator.app import create_app
 from ogp_federation.aggregator.library import Filters
-from ogp_federation.aggregator.library.text import fts5_match, highlight, parse, tsquery
+from ogp_federation.aggregator.library.text import any_of, fts5_match, highlight, parse, tsquery
 from ogp_federation.core.errors import InvalidInputError
 from ogp_federation.feed import decode, encode
 
@@ -204,6 +204,24 @@ def test_queries_reach_the_databases_as_letters_digits_and_operators_only() -> N
         'abcdefghijklmnopqrstuvwxyz0123456789 ()"*'
     )
     assert "(portal <-> transparent)" in tsquery(query)  # stems, and the index holds no stop words either
+    described = any_of("Presupuesto' participativo; DROP TABLE x; -- {title}: barrio", most=6)
+    title_only = fts5_match(query, column="title")
+    assert set(tsquery(described)) <= set("abcdefghijklmnopqrstuvwxyz0123456789 ()|&")
+    assert title_only.startswith("{title} : (")
+    for words in (fts5_match(described), title_only.removeprefix("{title} : ")):
+        assert set(words.replace(" OR ", " ").replace(" AND ", " ").replace(" NOT ", " ")) <= set(
+            'abcdefghijklmnopqrstuvwxyz0123456789 ()"*'
+        )
+
+
+def test_a_description_asks_for_half_of_its_longest_words_as_whole_stems() -> None:
+    described = any_of("presupuesto participativo con votación en el barrio", most=6)
+    assert described.at_least == 2  # four words: two of them
+    assert ":*" not in tsquery(described)
+    groups = tsquery(described).split(" | ")
+    assert len(groups) == 6  # every pair of the four words
+    assert all(group.count("&") == 1 for group in groups)
+    assert tsquery(described.relaxed()).count("|") == 3  # any of the four
 
 
 def test_snippets_escape_what_a_node_sent_and_mark_the_matches() -> None:
