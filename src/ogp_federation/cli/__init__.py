@@ -12,6 +12,7 @@ from .feed import feed
 from .keys import keys
 from .messages import messages
 from .node import node
+from .node_check import check_command
 from .node_drafts import adopt_command, draft_group
 
 __all__ = ["cli", "main"]
@@ -27,6 +28,7 @@ cli.add_command(feed)
 cli.add_command(keys)
 cli.add_command(demo)
 node.add_command(adopt_command)
+node.add_command(check_command)
 node.add_command(draft_group)
 cli.add_command(node)
 cli.add_command(aggregator)
