@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -287,3 +288,39 @@ async def test_the_command_line_checks_a_served_node_and_a_static_folder(tmp_pat
     assert down.returncode == 1
     assert json.loads(down.stdout)["level"] == "none"
     assert neither.returncode == 2
+
+
+async def test_the_aggregator_checks_a_node_when_it_registers_it(database_url: str) -> None:
+    """The same checks, through the aggregator's guarded fetcher; the report is stored and shown to operators."""
+    from litestar.testing import AsyncTestClient  # noqa: PLC0415
+
+    from agg_helpers import FakeNode, aggregator, fake_nodes  # noqa: PLC0415
+    from agg_helpers import test_settings as agg_settings  # noqa: PLC0415
+    from ogp_federation.aggregator.app import create_app as create_aggregator  # noqa: PLC0415
+    from ogp_federation.aggregator.registry import NodeView  # noqa: PLC0415
+
+    async with fake_nodes() as server, aggregator(database_url, check_on_registration=True) as runtime:
+        server.add(FakeNode("13122"))
+        broken = server.add(FakeNode("13119"))
+        broken.signature = signing.sign(b"other bytes", broken.key)  # a signature of something else
+        registered = await runtime.registry.add_node("13122", server.base("13122"), trust_fetched_keys=True)
+        unsigned = await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
+        stored = await runtime.registry.conformance("13119")
+    view, failing = NodeView.of(registered), NodeView.of(unsigned)
+    assert view.conformance_level == "basic"  # plain http on loopback is fine; the fake node sends no gzip
+    assert "feed.signature" not in view.conformance_failed
+    assert failing.conformance_level == "none"
+    assert "feed.signature" in failing.conformance_failed  # registered all the same, and the operator is told
+    assert stored["checks"][0]["id"] == "descriptor"
+    if database_url.startswith("sqlite"):
+        token = "t" * 32
+        settings = agg_settings(database_url, admin_token_hashes=[hashlib.sha256(token.encode()).hexdigest()])
+        auth = {"Authorization": f"Bearer {token}"}
+        async with AsyncTestClient(app=create_aggregator(settings)) as http:
+            shown = await http.get("/admin/api/nodes/13119/conformance", headers=auth)
+            listed = await http.get("/admin/api/nodes", headers=auth)
+            refused = await http.get("/admin/api/nodes/13119/conformance")
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["level"] == "none"
+        assert {n["cut"]: n["conformance_level"] for n in listed.json()} == {"13119": "none", "13122": "basic"}
+        assert refused.status_code == 401

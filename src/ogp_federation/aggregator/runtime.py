@@ -64,7 +64,11 @@ class AggregatorRuntime:
             ssl_context=_ssl_context(settings.ca_file),
         )
         self.registry = RegistryService(
-            self.db, self.fetcher, default_interval=settings.default_poll_interval, reference=self.reference
+            self.db,
+            self.fetcher,
+            default_interval=settings.default_poll_interval,
+            reference=self.reference,
+            check_nodes=settings.check_on_registration,
         )
         self.history = HistoryService(self.db)
         self.review = ReviewService(self.db)

@@ -160,6 +160,13 @@ async def node_add(
     )
     click.echo(lang.gettext("nodo {cut} registrado: {url}", cut=cut, url=node.feed_url))
     click.echo(lang.gettext("claves: {kids} — {state}", kids=kids, state=state))
+    if node.conformance is not None:
+        failed = [check for check in node.conformance["checks"] if check["status"] == "fail"]
+        english = lang.locale == "en"
+        click.echo(lang.gettext("conformidad: {level}", level=node.conformance["level"]))
+        for check in failed:
+            click.echo(f"  ✖ {check['id']}: {check['detail']}")
+            click.echo(f"    → {check['fix_en'] if english else check['fix']}")
     if before is not None and before.keys_confirmed and not node.keys_confirmed:
         click.echo(
             lang.gettext(

@@ -34,6 +34,9 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
         list[str], Meta(description="Non-public networks nodes may live in (e.g. 127.0.0.0/8 for tests/demo).")
     ] = []
     scheduler: Annotated[bool, Meta(description="Run the polling scheduler in this process.")] = True
+    check_on_registration: Annotated[
+        bool, Meta(description="Run the protocol's conformance checks (`node check`) when a node is registered.")
+    ] = True
     tick_seconds: Annotated[float, Meta(gt=0, description="How often the scheduler claims due nodes.")] = 1.0
     batch_size: Annotated[int, Meta(ge=1, description="Most nodes one worker claims per tick.")] = 100
     concurrency: Annotated[int, Meta(ge=1, description="Simultaneous harvests per worker.")] = 50

@@ -65,10 +65,16 @@ async def set_attributes(
     return CommuneView.of(commune)
 
 
+@get("/admin/api/nodes/{cut:str}/conformance", dependencies=OPERATOR, security=SECURED, tags=["admin"])
+async def node_conformance(registry: Registry, operator: Operator, cut: CutPath) -> dict[str, Any]:
+    """The conformance checks run when the node was registered: each check, its detail and how to fix it."""
+    return await registry.conformance(cut)
+
+
 @get("/api/v1/communes/{cut:str}/keys", tags=["read"])
 async def commune_keys(registry: Registry, cut: CutPath) -> dict[str, Any]:
     """The public keys (JWKS) pinned for a commune's node: check any of its harvested versions offline."""
     return await registry.public_keys(cut)
 
 
-HANDLERS = [list_nodes, add_node, confirm_node, remove_node, set_attributes, commune_keys]
+HANDLERS = [list_nodes, add_node, confirm_node, remove_node, set_attributes, node_conformance, commune_keys]

@@ -65,6 +65,7 @@ class Node(AggregatorBase):
     changes_template: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     keys: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
     keys_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    conformance: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT, nullable=True)  # last `node check`
     poll_interval: Mapped[int] = mapped_column(Integer, default=3600)
     next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
     lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -58,6 +58,8 @@ class NodeView(msgspec.Struct, kw_only=True):
     kids: list[str | None]
     poll_interval: int
     last_error_code: str | None
+    conformance_level: str | None  # none, basic or full: the checks run on registration
+    conformance_failed: list[str]  # the ids of the checks that failed
 
     @classmethod
     def of(cls, node: Node) -> NodeView:
@@ -71,6 +73,10 @@ class NodeView(msgspec.Struct, kw_only=True):
             kids=[key.get("kid") for key in node.keys.get("keys", [])],
             poll_interval=node.poll_interval,
             last_error_code=node.last_error_code,
+            conformance_level=(node.conformance or {}).get("level"),
+            conformance_failed=[
+                check["id"] for check in (node.conformance or {}).get("checks", []) if check.get("status") == "fail"
+            ],
         )
 
 

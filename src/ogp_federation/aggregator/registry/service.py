@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.net import Fetcher
+from ogp_federation.conformance import check_node
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import ConflictError, InvalidInputError, NotFoundError, OGPError
 from ogp_federation.feed import signing
@@ -20,6 +21,7 @@ from ogp_federation.feed.protocol import DESCRIPTOR_PATH, NodeDescriptor
 from ogp_federation.feed.reference import CommuneReference
 
 from .bulk import BulkRow, RowOutcome
+from .conformance import GuardedSource
 from .models import Commune, Node
 from .schemas import Attributes, NodeRegistration, checked
 
@@ -30,11 +32,18 @@ class RegistryService:
     """Communes and nodes; shared by the admin CLI, the API and the demo."""
 
     def __init__(
-        self, db: Database, fetcher: Fetcher, *, default_interval: int, reference: CommuneReference | None = None
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        *,
+        default_interval: int,
+        reference: CommuneReference | None = None,
+        check_nodes: bool = True,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
         self.default_interval = default_interval
+        self.check_nodes = check_nodes
         self.reference = reference or CommuneReference.packaged()
         self.on_attributes: Callable[[], None] | None = None  # told when peer-group attributes change
 
@@ -141,6 +150,7 @@ class RegistryService:
             confirmed = trust_fetched_keys
         else:
             confirmed = True
+        report = await check_node(GuardedSource(self.fetcher), base, cut=cut) if self.check_nodes else None
         keys = signing.load_jwks(msgspec.json.encode(jwks))
         if not keys:
             raise InvalidInputError(
@@ -164,6 +174,8 @@ class RegistryService:
             if node.keys_confirmed and not confirmed and pinned == node.keys:
                 confirmed = True  # registered again with the keys already confirmed: nothing to confirm anew
             node.keys, node.keys_confirmed = pinned, confirmed
+            if report is not None:
+                node.conformance = msgspec.to_builtins(report)
             node.poll_interval = interval or node.poll_interval or self.default_interval
             node.contact_email = contact_email or node.contact_email
             node.webhook_url = webhook_url or node.webhook_url
@@ -234,6 +246,16 @@ class RegistryService:
         async with self.db.transaction() as session:
             node = await self._node(session, cut)
             node.state, node.lease_owner, node.lease_until = "removed", None, None
+
+    async def conformance(self, cut: str) -> dict[str, Any]:
+        """The conformance report stored when ``cut``'s node was last registered (or checked)."""
+        async with self.db.sessions() as session:
+            node = await self._node(session, cut)
+        if node.conformance is None:
+            raise NotFoundError(
+                f"el nodo de {cut} no tiene revisión de conformidad", f"the node of {cut} has no conformance report"
+            )
+        return node.conformance
 
     async def public_keys(self, cut: str) -> dict[str, Any]:
         """The public keys pinned for ``cut``'s node (a JWKS): what its harvested versions are verified with."""
