@@ -48,7 +48,12 @@ class AggregatorRuntime:
     ) -> None:
         self.settings = settings
         self.reference = reference or CommuneReference.packaged()
-        self.db = Database(settings.database_url)
+        self.db = Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+        )
         self.guard = NetworkGuard(settings.allowed_networks)
         self.fetcher = Fetcher(
             self.guard,

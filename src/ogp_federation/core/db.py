@@ -152,8 +152,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Database:
     """An async engine and its session factory, created from a URL and disposed with :meth:`close`."""
 
-    def __init__(self, url: str, *, echo: bool = False, foreign_keys: bool = True) -> None:
-        """``foreign_keys=False`` only for migrations (SQLite re-creates tables; see :func:`.migrations.upgrade`)."""
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        foreign_keys: bool = True,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        pool_timeout: float = 30.0,
+    ) -> None:
+        """``foreign_keys=False`` only for migrations (SQLite re-creates tables; see :func:`.migrations.upgrade`).
+
+        On PostgreSQL a process keeps ``pool_size`` connections and opens up to ``max_overflow`` more
+        under load; a request waits ``pool_timeout`` seconds for one, then gets 503.
+        """
         self.url = url
         # msgspec (de)serialises JSON columns several times faster than the standard library.
         options: dict[str, Any] = {
@@ -164,7 +177,9 @@ class Database:
         if is_sqlite(url):
             options["connect_args"] = {"timeout": 30}
         else:
-            options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            options.update(
+                pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, pool_pre_ping=True
+            )
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if is_sqlite(url):
             _sqlite_immediate_transactions(self.engine, foreign_keys=foreign_keys)

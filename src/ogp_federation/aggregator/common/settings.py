@@ -29,6 +29,13 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
         str, Meta(description="SQLAlchemy URL: postgresql+asyncpg://… in production, sqlite+aiosqlite for a demo.")
     ]
     public_url: Annotated[str, Meta(description="Where the aggregator is reached.")] = "http://127.0.0.1:8100"
+    db_pool_size: Annotated[int, Meta(ge=1, le=500, description="PostgreSQL connections each process keeps open.")] = 10
+    db_max_overflow: Annotated[
+        int, Meta(ge=0, le=500, description="Further connections a process may open under load.")
+    ] = 10
+    db_pool_timeout: Annotated[
+        float, Meta(gt=0, description="Seconds a request waits for a free connection before a 503.")
+    ] = 30.0
     worker_id: Annotated[str, Meta(description="Name of this process in leases and logs (default: host:pid).")] = ""
     allowed_networks: Annotated[
         list[str], Meta(description="Non-public networks nodes may live in (e.g. 127.0.0.0/8 for tests/demo).")
