@@ -41,15 +41,9 @@ def _tool(name: str) -> str:
 
 def test_the_compose_file_is_valid_with_the_example_environment(tmp_path: Path) -> None:
     (tmp_path / "empty.env").write_text("", encoding="utf-8")
+    compose = [_tool("docker-compose"), "-f", str(DEPLOY / "compose.yaml")]
     checked = subprocess.run(
-        [
-            _tool("docker-compose"),
-            "-f",
-            str(DEPLOY / "compose.yaml"),
-            "--env-file",
-            str(DEPLOY / ".env.example"),
-            "config",
-        ],
+        [*compose, "--env-file", str(DEPLOY / ".env.example"), "config"],
         capture_output=True,
         text=True,
         check=False,
