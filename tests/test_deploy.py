@@ -180,3 +180,35 @@ def test_every_setting_a_recipe_sets_exists() -> None:
         prefix, _, name = variable.partition("_")[2].partition("_")
         known = aggregator if prefix == "AGG" else node
         assert name in known, f"{variable} names no setting"
+
+
+@pytest.mark.postgres
+async def test_a_backup_restores_the_same_history(tmp_path: Path) -> None:
+    """docs/operations.md's backup and restore, as written: pg_dump -Fc, then pg_restore into a new database."""
+    from agg_helpers import FakeNode, aggregator, fake_nodes, make_due  # noqa: PLC0415
+    from conftest import fresh_pg_database  # noqa: PLC0415
+
+    def asyncpg_url(dsn: str) -> str:
+        return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    async with fresh_pg_database() as source, fresh_pg_database() as target:
+        async with fake_nodes() as server, aggregator(asyncpg_url(source)) as runtime:
+            node = server.add(FakeNode("13122"))
+            await runtime.registry.add_node("13122", server.base("13122"), trust_fetched_keys=True)
+            await runtime.scheduler.tick()
+            node.publish(2)
+            await make_due(runtime, "13122")
+            await runtime.scheduler.tick()
+            before = await runtime.history.versions("13122")
+            feed_before = await runtime.history.feed("13122")
+        dump = tmp_path / "ogp.dump"
+        subprocess.run([_tool("pg_dump"), "-Fc", "-f", str(dump), source], check=True, timeout=120)
+        subprocess.run(
+            [_tool("pg_restore"), "--no-owner", "--exit-on-error", "-d", target, str(dump)], check=True, timeout=120
+        )
+        async with aggregator(asyncpg_url(target)) as restored:
+            after = await restored.history.versions("13122")
+            feed_after = await restored.history.feed("13122")
+    assert [v.sha256 for v in after.items] == [v.sha256 for v in before.items]
+    assert len(after.items) == 2
+    assert feed_after.body == feed_before.body
