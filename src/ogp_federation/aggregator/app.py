@@ -22,6 +22,7 @@ from .history import controllers as history
 from .library import controllers as library
 from .quality import controllers as quality
 from .registry import controllers as registry
+from .research import controllers as research
 from .review import controllers as review
 from .runtime import AggregatorRuntime
 from .status import controllers as status
@@ -46,6 +47,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                     *benchmarks.HANDLERS,
                     *quality.HANDLERS,
                     *library.HANDLERS,
+                    *research.HANDLERS,
                     viewer_assets(),
                 ],
                 dependencies={"runtime": provide_runtime, **dependencies},

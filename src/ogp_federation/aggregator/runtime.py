@@ -28,6 +28,7 @@ from .library import LibraryService
 from .net import Fetcher, FetchLimits, NetworkGuard
 from .quality import QualityService
 from .registry import RegistryService
+from .research import ResearchService
 from .review import ReviewService
 from .setup import MIGRATIONS
 from .status import AlertSender, Metrics, StatusService
@@ -85,6 +86,7 @@ class AggregatorRuntime:
         )
         self.quality = QualityService(self.db)
         self.library = LibraryService(self.db, population_bands=settings.population_bands)
+        self.research = ResearchService(self.db, settings)
         self.harvester = Harvester(self.db, settings, self.fetcher, self.reference)
         self.scheduler = HarvestScheduler(self.db, self.harvester, settings)
         self.metrics = Metrics()
@@ -124,6 +126,7 @@ class AggregatorRuntime:
             "benchmarks": self.benchmarks,
             "quality": self.quality,
             "library": self.library,
+            "research": self.research,
         }
 
     def _count(self, result: HarvestResult, seconds: float) -> None:

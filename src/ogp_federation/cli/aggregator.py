@@ -22,6 +22,7 @@ from .history import HISTORY_COMMANDS
 from .library import LIBRARY_COMMANDS
 from .node import _run
 from .quality import QUALITY_COMMANDS
+from .research import RESEARCH_COMMANDS
 
 __all__ = ["aggregator"]
 
@@ -492,5 +493,5 @@ async def commune_set(
     )
 
 
-for _command in [*HISTORY_COMMANDS, *BENCHMARK_COMMANDS, *QUALITY_COMMANDS, *LIBRARY_COMMANDS]:
+for _command in [*HISTORY_COMMANDS, *BENCHMARK_COMMANDS, *QUALITY_COMMANDS, *LIBRARY_COMMANDS, *RESEARCH_COMMANDS]:
     aggregator.add_command(_command)

@@ -33,11 +33,20 @@ class OGPError(Exception):
     default_code = "error"
     status_code = 400
 
-    def __init__(self, message: str, message_en: str, *, code: str | None = None, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        message_en: str,
+        *,
+        code: str | None = None,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.message = message
         self.message_en = message_en
         self.code = code or self.default_code
         self.detail = detail
+        self.headers = headers or {}  # sent with the HTTP answer (e.g. WWW-Authenticate)
         super().__init__(f"{message_en} ({detail})" if detail else message_en)
 
     def describe(self, language: str = "es") -> str:
@@ -146,8 +155,16 @@ class TooManyRequestsError(OGPError):
     default_code = "rate_limited"
     status_code = 429
 
-    def __init__(self, message: str, message_en: str, *, retry_after: float, code: str | None = None) -> None:
-        super().__init__(message, message_en, code=code)
+    def __init__(
+        self,
+        message: str,
+        message_en: str,
+        *,
+        retry_after: float,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, message_en, code=code, headers=headers)
         self.retry_after = retry_after
 
 

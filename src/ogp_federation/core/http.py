@@ -117,6 +117,7 @@ def _ogp_error(request: Request[Any, Any, Any], exc: OGPError) -> Response[Any]:
         logger.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc.detail)
         detail = None
     response = problem(exc.status_code, exc.code, exc.message_en if english else exc.message, detail, **extra)
+    response.headers.update(exc.headers)
     if isinstance(exc, DatabaseUnavailableError):
         response.headers["Retry-After"] = "30"
     if isinstance(exc, TooManyRequestsError):

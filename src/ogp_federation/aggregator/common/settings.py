@@ -41,6 +41,15 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
         list[str], Meta(description="Non-public networks nodes may live in (e.g. 127.0.0.0/8 for tests/demo).")
     ] = []
     scheduler: Annotated[bool, Meta(description="Run the polling scheduler in this process.")] = True
+    token_lifetime_seconds: Annotated[
+        int, Meta(ge=60, le=86400, description="How long a researcher's access token lasts.")
+    ] = 600
+    quota_per_minute: Annotated[
+        int, Meta(ge=1, description="Requests a minute an API client may make (unless its own quota says otherwise).")
+    ] = 600
+    stream_settle_seconds: Annotated[
+        float, Meta(ge=0, description="The change stream shows a version this long after it was accepted.")
+    ] = 5.0
     check_on_registration: Annotated[
         bool, Meta(description="Run the protocol's conformance checks (`node check`) when a node is registered.")
     ] = True

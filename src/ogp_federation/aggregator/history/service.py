@@ -7,7 +7,7 @@ record exactly once; the new version shows from a request without a cursor.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -26,6 +26,13 @@ from .schemas import ChangeView, EventView, FeedDocument, VersionView
 __all__ = ["DEFAULT_LIMIT", "HistoryService"]
 
 DEFAULT_LIMIT = 500
+
+
+class _FederationAt(msgspec.Struct, frozen=True, tag="federation-records"):
+    """Where a page of every commune's records starts: the moment it is pinned to, the last state's id."""
+
+    at: datetime
+    after: int = 0
 
 
 class _RecordsAt(msgspec.Struct, frozen=True, tag="records"):
@@ -138,6 +145,42 @@ class HistoryService:
         rows = rows[:limit]
         after = encode_cursor(msgspec.structs.replace(position, key=rows[-1].key)) if more else None
         return Page([row.data for row in rows], after)
+
+    async def federation_records(
+        self, *, as_of: datetime | None = None, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[dict[str, Any]]:
+        """Every commune's records as of a moment (now by default), one page at a time.
+
+        The moment is pinned in the cursor and the pages follow the record states' ids, so a reader
+        pages through each record exactly once while new versions land.
+        """
+        if cursor is not None:
+            if as_of is not None:
+                raise _cursor_conflict()
+            position = decode_cursor(cursor, _FederationAt)
+        else:
+            position = _FederationAt(at=as_of or datetime.now(UTC))
+        states = RecordState
+        query = (
+            select(states.id, states.cut, states.entity, states.key, states.data, states.valid_from_seq)
+            .where(
+                states.id > position.after,
+                states.valid_from <= position.at,
+                or_(states.valid_to.is_(None), states.valid_to > position.at),
+            )
+            .order_by(states.id)
+            .limit(limit + 1)
+        )
+        async with self.db.sessions() as session:
+            rows = (await session.execute(query)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        after = encode_cursor(msgspec.structs.replace(position, after=rows[-1].id)) if more else None
+        items = [
+            {"cut": r.cut, "entity": r.entity, "key": r.key, "sequence": r.valid_from_seq, "record": r.data}
+            for r in rows
+        ]
+        return Page(items, after)
 
     async def versions(self, cut: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[VersionView]:
         """The versions harvested from a commune (accepted, quarantined, discarded), oldest first."""

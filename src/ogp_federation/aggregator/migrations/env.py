@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ogp_federation.aggregator import benchmarks, harvest, history, library, quality, registry  # noqa: F401 (each defines its tables)
+from ogp_federation.aggregator import benchmarks, harvest, history, library, quality, registry, research  # noqa: F401 (each defines its tables)
 from ogp_federation.aggregator.common import AggregatorBase
 from ogp_federation.core.migrations import run_env
 

@@ -1,0 +1,90 @@
+"""OAuth 2.0 endpoints (token, revocation, introspection, metadata, keys) and what a token opens.
+
+The OAuth endpoints answer as RFC 6749 says (``{"error": …}`` JSON), not as problem documents: that
+is what OAuth clients read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+
+from ogp_federation.aggregator.common.params import AsOf, Cursor, Limit, moment
+from ogp_federation.aggregator.history import HistoryService
+from ogp_federation.core.http import paged
+
+from .service import Granted, ResearchService
+
+__all__ = ["HANDLERS"]
+
+Research = NamedDependency[ResearchService]
+History = NamedDependency[HistoryService]
+AnyRequest = Request[Any, Any, Any]
+MAX_FORM_BYTES = 16 * 1024
+
+
+async def _answer(request: AnyRequest, research: ResearchService, endpoint: str | None) -> Response[Any]:
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    answer = await research.answer(endpoint, request.url.path, request.headers, form)
+    return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+@post("/oauth/token", tags=["oauth"], request_max_body_size=MAX_FORM_BYTES, status_code=200)
+async def token(request: AnyRequest, research: Research) -> Response[Any]:
+    """An access token for a client's credentials (client credentials grant, RFC 6749 §4.4)."""
+    return await _answer(request, research, None)
+
+
+@post("/oauth/revoke", tags=["oauth"], request_max_body_size=MAX_FORM_BYTES, status_code=200)
+async def revoke(request: AnyRequest, research: Research) -> Response[Any]:
+    """Revoke one of the client's tokens (RFC 7009)."""
+    return await _answer(request, research, "revocation")
+
+
+@post("/oauth/introspect", tags=["oauth"], request_max_body_size=MAX_FORM_BYTES, status_code=200)
+async def introspect(request: AnyRequest, research: Research) -> Response[Any]:
+    """Whether one of the client's tokens is active, and its claims (RFC 7662)."""
+    return await _answer(request, research, "introspection")
+
+
+@get("/.well-known/oauth-authorization-server", tags=["oauth"], sync_to_thread=False)
+def server_metadata(research: Research) -> dict[str, Any]:
+    """Authorization server metadata (RFC 8414)."""
+    return research.metadata()
+
+
+@get("/oauth/jwks.json", tags=["oauth"], media_type="application/jwk-set+json")
+async def jwks(research: Research) -> dict[str, Any]:
+    """The aggregator's public keys: what its access tokens are signed with."""
+    return await research.jwks()
+
+
+async def _reader(request: AnyRequest, research: Research) -> Granted:
+    return await research.authorize(request.headers.get("authorization"), "read")
+
+
+@get(
+    "/api/v1/federation/records",
+    tags=["research"],
+    dependencies={"granted": Provide(_reader)},
+    security=[{"oauth2": ["read"]}],
+)
+async def federation_records(
+    *,
+    request: AnyRequest,
+    history: History,
+    granted: NamedDependency[Granted],
+    as_of: AsOf = None,
+    cursor: Cursor = None,
+    limit: Limit = 1000,
+) -> Response[list[Any]]:
+    """Every commune's records as of a moment (scope ``read``): the moment is pinned in the cursor, so
+    paging on while versions land gives each record exactly once."""
+    response = paged(request, await history.federation_records(as_of=moment(as_of), cursor=cursor, limit=limit))
+    response.headers.update(granted.headers)
+    return response
+
+
+HANDLERS = [token, revoke, introspect, server_metadata, jwks, federation_records]
