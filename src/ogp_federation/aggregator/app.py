@@ -22,6 +22,7 @@ from .history import controllers as history
 from .library import controllers as library
 from .quality import controllers as quality
 from .registry import controllers as registry
+from .research import SCOPES
 from .research import controllers as research
 from .review import controllers as review
 from .runtime import AggregatorRuntime
@@ -62,6 +63,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                     version=__version__,
                     description="Agregador de la Asociación: registro, cosecha verificada, historia y estado.",
                     bearer="Operator token (`ogp-federation aggregator admin-token`); only the admin API needs it.",
+                    oauth2=("/oauth/token", SCOPES),
                 ),
             )
         )

@@ -16,10 +16,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import (
     Components,
+    OAuthFlow,
+    OAuthFlows,
     OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
+    Reference,
     Schema,
     SecurityScheme,
 )
@@ -33,8 +36,20 @@ SECURED: list[dict[str, list[str]]] = [{BEARER: []}]  # what a handler that need
 _FAVICON = f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/favicon-32x32.png'>"
 
 
-def openapi_config(*, title: str, version: str, description: str, bearer: str) -> OpenAPIConfig:
-    """The app's OpenAPI configuration: ``/schema`` (viewer), ``/schema/openapi.json``, the bearer scheme."""
+def openapi_config(
+    *, title: str, version: str, description: str, bearer: str, oauth2: tuple[str, dict[str, str]] | None = None
+) -> OpenAPIConfig:
+    """The app's OpenAPI configuration: ``/schema`` (viewer), ``/schema/openapi.json``, the security schemes.
+
+    ``oauth2`` (token URL, scopes) adds an OAuth 2.0 client-credentials scheme named ``oauth2``.
+    """
+    schemes: dict[str, SecurityScheme | Reference] = {
+        BEARER: SecurityScheme(type="http", scheme="bearer", description=bearer)
+    }
+    if oauth2 is not None:
+        token_url, scopes = oauth2
+        flows = OAuthFlows(client_credentials=OAuthFlow(token_url=token_url, scopes=scopes))
+        schemes["oauth2"] = SecurityScheme(type="oauth2", flows=flows, description="Researchers' API clients.")
     return OpenAPIConfig(
         title=title,
         version=version,
@@ -51,9 +66,7 @@ def openapi_config(*, title: str, version: str, description: str, bearer: str) -
             JsonRenderPlugin(),
             YamlRenderPlugin(),
         ],
-        components=Components(
-            security_schemes={BEARER: SecurityScheme(type="http", scheme="bearer", description=bearer)}
-        ),
+        components=Components(security_schemes=schemes),
     )
 
 
