@@ -65,6 +65,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                     bearer="Operator token (`ogp-federation aggregator admin-token`); only the admin API needs it.",
                     oauth2=("/oauth/token", SCOPES),
                 ),
-            )
+            ),
+            own_errors=research.OAUTH_PATHS,
         )
     )

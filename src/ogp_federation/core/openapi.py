@@ -99,14 +99,17 @@ PROBLEM = Schema(
 _ANY_JSON = Schema(description="A JSON document (a feed, a change page or a record, as published).")
 
 
-def document_problems(app: Litestar, *, files: dict[str, list[str]] | None = None) -> Litestar:
+def document_problems(
+    app: Litestar, *, files: dict[str, list[str]] | None = None, own_errors: frozenset[str] = frozenset()
+) -> Litestar:
     """Say in the OpenAPI document what every operation may answer besides success: a problem document.
 
     Litestar documents its own validation errors (400) as plain JSON and nothing else; every error of
     this project is ``application/problem+json``, so each operation gets the problem schema for 400
     and as its ``default`` answer (401, 403, 404, 409, 412, 413, 415, 422, 429, 503…). Bytes served as
     JSON (feeds, keys, exact signed documents) are documented as JSON, not as a string; ``files`` names
-    the paths that answer files, with their media types.
+    the paths that answer files, with their media types. The paths in ``own_errors`` answer errors in a
+    format of their own (OAuth 2.0's ``{"error": …}``) and keep what their handlers declare.
     """
     binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
     problem = OpenAPIResponse(
@@ -127,6 +130,9 @@ def document_problems(app: Litestar, *, files: dict[str, list[str]] | None = Non
             ok = responses.get("200")
             if path in (files or {}) and isinstance(ok, OpenAPIResponse):
                 ok.content = {kind: OpenAPIMediaType(schema=binary) for kind in (files or {})[path]}
+            if path in own_errors:
+                operation.responses = responses
+                continue
             responses["400"] = problem
             responses.setdefault("default", problem)
             operation.responses = responses

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 
 from ogp_federation.aggregator.common.params import AsOf, Cursor, Limit, moment
 from ogp_federation.aggregator.history import HistoryService
@@ -17,7 +19,22 @@ from ogp_federation.core.http import paged
 
 from .service import Granted, ResearchService
 
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "OAUTH_PATHS"]
+
+OAUTH_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/oauth/introspect"})
+
+
+class OAuthError(msgspec.Struct, kw_only=True):
+    """An OAuth 2.0 error (RFC 6749 §5.2)."""
+
+    error: str
+    error_description: str | None = None
+
+
+_OAUTH_ERRORS = {
+    400: ResponseSpec(data_container=OAuthError, description="OAuth 2.0 error (invalid_request, invalid_grant…)"),
+    401: ResponseSpec(data_container=OAuthError, description="OAuth 2.0 error: invalid_client"),
+}
 
 Research = NamedDependency[ResearchService]
 History = NamedDependency[HistoryService]
@@ -31,19 +48,37 @@ async def _answer(request: AnyRequest, research: ResearchService, endpoint: str 
     return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
 
-@post("/oauth/token", tags=["oauth"], request_max_body_size=MAX_FORM_BYTES, status_code=200)
+@post(
+    "/oauth/token",
+    tags=["oauth"],
+    request_max_body_size=MAX_FORM_BYTES,
+    status_code=200,
+    responses=_OAUTH_ERRORS,
+)
 async def token(request: AnyRequest, research: Research) -> Response[Any]:
     """An access token for a client's credentials (client credentials grant, RFC 6749 §4.4)."""
     return await _answer(request, research, None)
 
 
-@post("/oauth/revoke", tags=["oauth"], request_max_body_size=MAX_FORM_BYTES, status_code=200)
+@post(
+    "/oauth/revoke",
+    tags=["oauth"],
+    request_max_body_size=MAX_FORM_BYTES,
+    status_code=200,
+    responses=_OAUTH_ERRORS,
+)
 async def revoke(request: AnyRequest, research: Research) -> Response[Any]:
     """Revoke one of the client's tokens (RFC 7009)."""
     return await _answer(request, research, "revocation")
 
 
-@post("/oauth/introspect", tags=["oauth"], request_max_body_size=MAX_FORM_BYTES, status_code=200)
+@post(
+    "/oauth/introspect",
+    tags=["oauth"],
+    request_max_body_size=MAX_FORM_BYTES,
+    status_code=200,
+    responses=_OAUTH_ERRORS,
+)
 async def introspect(request: AnyRequest, research: Research) -> Response[Any]:
     """Whether one of the client's tokens is active, and its claims (RFC 7662)."""
     return await _answer(request, research, "introspection")
