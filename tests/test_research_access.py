@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -307,3 +308,40 @@ async def test_bad_client_definitions_are_refused_with_the_field_named(tmp_path:
     assert contact.value.errors[0]["path"] == "contact"
     assert none.value.errors[0]["path"] == "scopes"
     assert stored == []
+
+
+def _example(heading: str) -> str:
+    """The first Python block after ``heading`` in the researchers' guide, as written."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "investigadores.md").read_text(encoding="utf-8")
+    return text.split(heading, 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+
+
+async def test_the_researchers_guide_examples_run_as_written(tmp_path: Path) -> None:
+    """The guide's Authlib example gets a token and a page; its offline check verifies, and fails on one byte."""
+    from test_node_federation import CLI, free_port, process  # noqa: PLC0415
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+    async with fake_nodes() as server, aggregator(url) as runtime:
+        server.add(FakeNode("13122"))
+        await runtime.registry.add_node("13122", server.base("13122"), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        version = (await runtime.history.versions("13122")).items[0].id
+        client, secret = await runtime.research.create_client(name="Guía", contact="g@x.cl", scopes=["read"])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"OGP_AGG_DATABASE_URL": url, "OGP_AGG_SCHEDULER": "false", "OGP_AGG_PUBLIC_URL": base}
+    token_example = _example("Con Python y Authlib:").replace("https://federacion.example.cl", base)
+    verify_example = _example("## Verificar una versión")
+    printed: list[str] = []
+    names = {"CLIENT_ID": client.client_id, "CLIENT_SECRET": secret, "BASE": base, "VERSION": version, "CUT": "13122"}
+    with process(CLI, "aggregator", "serve", "--port", str(port), env=env, ready_url=f"{base}/health"):
+        scope: dict[str, Any] = dict(names)
+        exec(token_example, scope)  # noqa: S102 (the guide's own code)
+        exec(verify_example, {**names, "print": lambda *args: printed.append(" ".join(map(str, args)))})  # noqa: S102
+        tampered = verify_example.replace("answer.read()", "answer.read() + b' '")
+        with pytest.raises(Exception, match=r"(?i)signature|bad"):
+            exec(tampered, {**names, "print": print})  # noqa: S102
+    assert scope["page"].status_code == 200
+    assert scope["page"].json()
+    assert printed
+    assert printed[0].startswith("firma válida, clave ")
