@@ -345,3 +345,40 @@ async def test_the_researchers_guide_examples_run_as_written(tmp_path: Path) -> 
     assert scope["page"].json()
     assert printed
     assert printed[0].startswith("firma válida, clave ")
+
+
+async def test_a_mirror_follows_the_change_stream_and_misses_no_version(database_url: str) -> None:
+    """Versions listed in the order they were accepted; the last cursor finds what landed later, once."""
+    async with fake_nodes() as server, aggregator(database_url, stream_settle_seconds=0) as runtime:
+        nodes = [server.add(FakeNode(cut)) for cut in ("13101", "13102", "13103")]
+        for node in nodes:
+            await runtime.registry.add_node(node.cut, server.base(node.cut), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        client, secret = await runtime.research.create_client(name="Espejo", contact="e@x.cl", scopes=["stream"])
+        async with served(runtime) as http:
+            token = (await _token(http, client.client_id, secret)).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            first = await http.get("/api/v1/stream", params={"limit": 2}, headers=auth)
+            cursor = first.headers["link"].split("cursor=")[1].split(">")[0]
+            second = await http.get("/api/v1/stream", params={"limit": 2, "cursor": cursor}, headers=auth)
+            last = second.headers["link"].split("cursor=")[1].split(">")[0]
+            empty = await http.get("/api/v1/stream", params={"cursor": last}, headers=auth)
+            nodes[1].publish(nodes[1].sequence + 1)
+            await make_due(runtime, nodes[1].cut)
+            await runtime.scheduler.tick()
+            later = await http.get("/api/v1/stream", params={"cursor": last}, headers=auth)
+            changes = await http.get(later.json()[0]["changes"])
+            read_only = await runtime.research.create_client(name="R", contact="r@x.cl", scopes=["read"])
+            other = (await _token(http, read_only[0].client_id, read_only[1])).json()["access_token"]
+            refused = await http.get("/api/v1/stream", headers={"Authorization": f"Bearer {other}"})
+            bad_cursor = await http.get("/api/v1/stream", params={"cursor": "nonsense"}, headers=auth)
+    listed = [item["cut"] for item in first.json() + second.json()]
+    assert sorted(listed) == ["13101", "13102", "13103"]
+    assert len(first.json()) == 2
+    assert empty.json() == []
+    assert "link" not in empty.headers
+    assert [(item["cut"], item["sequence"]) for item in later.json()] == [("13102", nodes[1].sequence)]
+    assert changes.status_code == 200
+    assert refused.status_code == 403
+    assert bad_cursor.status_code == 422
+    assert bad_cursor.json()["errors"][0]["path"] == "cursor"

@@ -7,7 +7,7 @@ record exactly once; the new version shows from a request without a cursor.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -26,6 +26,13 @@ from .schemas import ChangeView, EventView, FeedDocument, VersionView
 __all__ = ["DEFAULT_LIMIT", "HistoryService"]
 
 DEFAULT_LIMIT = 500
+
+
+class _StreamAt(msgspec.Struct, frozen=True, tag="stream"):
+    """Where the change stream goes on: the acceptance time and id of the last version listed."""
+
+    at: datetime | None = None
+    after: int = 0
 
 
 class _FederationAt(msgspec.Struct, frozen=True, tag="federation-records"):
@@ -180,6 +187,40 @@ class HistoryService:
             {"cut": r.cut, "entity": r.entity, "key": r.key, "sequence": r.valid_from_seq, "record": r.data}
             for r in rows
         ]
+        return Page(items, after)
+
+    async def accepted(
+        self, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT, settle_seconds: float = 0.0
+    ) -> Page[dict[str, Any]]:
+        """Every commune's accepted versions in the order they were accepted (the change stream).
+
+        Keyset on (accepted time, id); versions accepted less than ``settle_seconds`` ago are left for a
+        later page, so one that commits a moment after a newer one was listed is not skipped.
+        """
+        position = decode_cursor(cursor, _StreamAt) if cursor is not None else _StreamAt()
+        settled = datetime.now(UTC) - timedelta(seconds=settle_seconds)
+        accepted_at = FeedVersion.accepted_at
+        query = select(FeedVersion.cut, *_LISTED, accepted_at).where(
+            FeedVersion.status == "accepted", accepted_at.is_not(None), accepted_at <= settled
+        )
+        if position.at is not None:
+            query = query.where(tuple_(accepted_at, FeedVersion.id) > tuple_(position.at, position.after))
+        async with self.db.sessions() as session:
+            rows = (await session.execute(query.order_by(accepted_at, FeedVersion.id).limit(limit))).all()
+        items = [
+            {
+                "cut": row.cut,
+                "accepted_at": row.accepted_at,
+                "changes": f"/api/v1/versions/{row.id}/changes",
+                **msgspec.to_builtins(
+                    VersionView(**{name: getattr(row, name) for name in VersionView.__struct_fields__})
+                ),
+            }
+            for row in rows
+        ]
+        # Every page that lists something says where to go on (the last page too: a mirror asks again
+        # later with it); an empty page is the end, for now.
+        after = encode_cursor(_StreamAt(at=rows[-1].accepted_at, after=rows[-1].id)) if rows else None
         return Page(items, after)
 
     async def versions(self, cut: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[VersionView]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from .models import ApiClient, QuotaWindow, RevokedToken, SigningKey
+from .schemas import Granted, OAuthAnswer, OAuthError
 from .server import SCOPES
-from .service import Granted, OAuthAnswer, ResearchService
+from .service import ResearchService
 
 __all__ = [
     "SCOPES",
     "ApiClient",
     "Granted",
     "OAuthAnswer",
+    "OAuthError",
     "QuotaWindow",
     "ResearchService",
     "RevokedToken",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
@@ -17,18 +16,12 @@ from ogp_federation.aggregator.common.params import AsOf, Cursor, Limit, moment
 from ogp_federation.aggregator.history import HistoryService
 from ogp_federation.core.http import paged
 
-from .service import Granted, ResearchService
+from .schemas import Granted, OAuthError
+from .service import ResearchService
 
 __all__ = ["HANDLERS", "OAUTH_PATHS"]
 
 OAUTH_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/oauth/introspect"})
-
-
-class OAuthError(msgspec.Struct, kw_only=True):
-    """An OAuth 2.0 error (RFC 6749 §5.2)."""
-
-    error: str
-    error_description: str | None = None
 
 
 _OAUTH_ERRORS = {
@@ -122,4 +115,31 @@ async def federation_records(
     return response
 
 
-HANDLERS = [token, revoke, introspect, server_metadata, jwks, federation_records]
+async def _streamer(request: AnyRequest, research: Research) -> Granted:
+    return await research.authorize(request.headers.get("authorization"), "stream")
+
+
+@get(
+    "/api/v1/stream",
+    tags=["research"],
+    dependencies={"granted": Provide(_streamer)},
+    security=[{"oauth2": ["stream"]}],
+)
+async def stream(
+    *,
+    request: AnyRequest,
+    history: History,
+    research: Research,
+    granted: NamedDependency[Granted],
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Response[list[Any]]:
+    """Every accepted version in the order it was accepted (scope ``stream``), each with the link to its
+    changes: a mirror keeps the last cursor and asks again later. An empty page is the end, for now."""
+    settle = research.settings.stream_settle_seconds
+    response = paged(request, await history.accepted(cursor=cursor, limit=limit, settle_seconds=settle))
+    response.headers.update(granted.headers)
+    return response
+
+
+HANDLERS = [token, revoke, introspect, server_metadata, jwks, federation_records, stream]

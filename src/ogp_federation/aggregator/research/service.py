@@ -13,7 +13,6 @@ import math
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -35,29 +34,13 @@ from ogp_federation.core.errors import (
 
 from .keys import KeyStore
 from .models import ApiClient, QuotaWindow, RevokedToken
+from .schemas import Granted, OAuthAnswer
 from .server import SCOPES, Client, OAuthServer, RequestContext, hash_secret, make_request
 from .tokens import AccessToken, InvalidTokenError, issue, read
 
 __all__ = ["Granted", "OAuthAnswer", "ResearchService"]
 
 REALM = "ogp-federation"
-
-
-@dataclass(frozen=True)
-class OAuthAnswer:
-    """What an OAuth endpoint answers: status, JSON body, headers."""
-
-    status: int
-    body: Any
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Granted:
-    """A request a token let through, with the quota headers to send back."""
-
-    token: AccessToken
-    headers: dict[str, str]
 
 
 def _challenge(error: str | None = None, description: str | None = None, scope: str | None = None) -> str:
