@@ -382,3 +382,39 @@ async def test_a_mirror_follows_the_change_stream_and_misses_no_version(database
     assert refused.status_code == 403
     assert bad_cursor.status_code == 422
     assert bad_cursor.json()["errors"][0]["path"] == "cursor"
+
+
+def test_operators_manage_clients_from_the_command_line(tmp_path: Path) -> None:
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    from test_node_federation import CLI  # noqa: PLC0415
+
+    env = {**os.environ, "OGP_AGG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "aggregator", *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+
+    assert run("db", "upgrade").returncode == 0
+    made = run("client", "create", "--name", "U. de Valparaíso", "--contact", "datos@uv.cl", "--scopes", "read,stream")
+    client_id = made.stdout.split("client_id: ")[1].split()[0]
+    secret = made.stdout.split("(se muestra solo esta vez): ")[1].split()[0]
+    listed = run("client", "list")
+    rotated = run("client", "rotate", client_id)
+    new_secret = rotated.stdout.split("(se muestra solo esta vez): ")[1].split()[0]
+    disabled = run("client", "disable", client_id)
+    again = run("client", "disable", client_id)
+    unknown_scope = run("client", "create", "--name", "X", "--contact", "x@y.cl", "--scopes", "admin")
+    assert made.returncode == 0, made.stderr
+    assert "alcances: read stream" in made.stdout
+    assert client_id in listed.stdout
+    assert secret not in listed.stdout
+    assert "U. de Valparaíso" in listed.stdout
+    assert new_secret != secret
+    assert disabled.returncode == 0
+    assert "deshabilitado" in run("client", "list").stdout
+    assert again.returncode == 2
+    assert unknown_scope.returncode == 2
+    assert "scopes" in unknown_scope.stderr
