@@ -27,7 +27,7 @@ ALLOWED = {
     "benchmarks": {"common", "registry", "history"},
     "quality": {"common", "registry", "history"},
     "library": {"common", "registry", "history"},
-    "research": {"common", "history"},
+    "research": {"common", "registry", "history", "benchmarks", "quality"},
 }
 ROOT_MODULES = {"app", "runtime", "setup", "asgi", "migrations"}
 # Through these a sub-context shows itself to the others (``common`` is the foundation: all of it is public).

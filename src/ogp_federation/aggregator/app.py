@@ -7,6 +7,7 @@ from litestar.config.compression import CompressionConfig
 
 from ogp_federation import __version__
 from ogp_federation.core.http import (
+    NOT_COMPRESSED,
     SECURITY_HEADERS,
     answer_head_like_get,
     exception_handlers,
@@ -57,7 +58,9 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                 response_headers=SECURITY_HEADERS,
                 logging_config=None,  # the process that serves configures logging (core.logs), not the app
                 # Feeds and record lists are JSON that shrinks five- to tenfold; level 6 keeps it cheap.
-                compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+                compression_config=CompressionConfig(
+                    backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude_opt_key=NOT_COMPRESSED
+                ),
                 openapi_config=openapi_config(
                     title="ogp-federation aggregator",
                     version=__version__,

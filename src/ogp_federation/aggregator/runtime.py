@@ -28,7 +28,7 @@ from .library import LibraryService
 from .net import Fetcher, FetchLimits, NetworkGuard
 from .quality import QualityService
 from .registry import RegistryService
-from .research import ResearchService
+from .research import ReleaseService, ResearchService
 from .review import ReviewService
 from .setup import MIGRATIONS
 from .status import AlertSender, Metrics, StatusService
@@ -87,6 +87,7 @@ class AggregatorRuntime:
         self.quality = QualityService(self.db)
         self.library = LibraryService(self.db, population_bands=settings.population_bands)
         self.research = ResearchService(self.db, settings)
+        self.releases = ReleaseService(self.db, settings, self.research.keys)
         self.harvester = Harvester(self.db, settings, self.fetcher, self.reference)
         self.scheduler = HarvestScheduler(self.db, self.harvester, settings)
         self.metrics = Metrics()
@@ -107,6 +108,7 @@ class AggregatorRuntime:
         self.review.listeners.append(self.library.on_accepted)
         self.registry.on_attributes = self.benchmarks.forget_members
         self.scheduler.daily["quality-scores"] = self.quality.compute  # scored once a day, kept as history
+        self.scheduler.daily["monthly-release"] = self.releases.monthly  # built on the month's first run
         self._background: set[asyncio.Task[None]] = set()
 
     async def _declared(self, session: AsyncSession, accepted: list[AcceptedFeed]) -> None:
@@ -127,6 +129,7 @@ class AggregatorRuntime:
             "quality": self.quality,
             "library": self.library,
             "research": self.research,
+            "release_service": self.releases,
         }
 
     def _count(self, result: HarvestResult, seconds: float) -> None:

@@ -86,4 +86,58 @@ async def client_disable(config_path: Path | None, client_id: str) -> None:
     click.echo(cli_language().gettext("cliente {id} deshabilitado", id=client_id))
 
 
-RESEARCH_COMMANDS = [client_group]
+@click.group("release")
+def release_group() -> None:
+    """Publicaciones masivas / bulk releases (CSV, Parquet, JSON Lines; signed manifest)."""
+
+
+@release_group.command("build")
+@config_option
+@click.option(
+    "--cutoff",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ"]),
+    help="Corte / cut-off, e.g. 2026-12-01T00:00:00-03:00 [default: now].",
+)
+@click.option("--monthly", is_flag=True, help="La de este mes (corte: día 1, hora de Chile) / this month's release.")
+@_run
+async def release_build(config_path: Path | None, cutoff: Any, monthly: bool) -> None:
+    """Construir una publicación / build a release of the whole federation as of the cut-off (kept for good)."""
+    from datetime import UTC  # noqa: PLC0415
+
+    if cutoff is not None and cutoff.tzinfo is None:
+        cutoff = cutoff.replace(tzinfo=UTC)  # the …Z form
+
+    async def build(runtime: Any) -> Any:
+        if monthly:
+            return await runtime.releases.monthly()
+        return await runtime.releases.build(cutoff)
+
+    view = await with_runtime(config_path, build)
+    lang = cli_language()
+    click.echo(
+        lang.gettext(
+            "publicación {id} (corte {cutoff}): {files} archivos", id=view.id, cutoff=view.cutoff, files=view.files
+        )
+    )
+    for table, rows in sorted(view.rows.items()):
+        click.echo(f"  {table:<22} {lang.number(rows):>12}")
+
+
+@release_group.command("list")
+@config_option
+@_run
+async def release_list(config_path: Path | None) -> None:
+    """Listar las publicaciones / list the releases, newest first."""
+
+    async def listed(runtime: Any) -> Any:
+        return runtime.releases.releases()
+
+    views = await with_runtime(config_path, listed)
+    lang = cli_language()
+    for view in views:
+        click.echo(f"{view.id:<26} {view.cutoff}  {lang.number(view.bytes):>14} bytes")
+    if not views:
+        click.echo(lang.gettext("ninguna publicación"))
+
+
+RESEARCH_COMMANDS = [client_group, release_group]

@@ -25,7 +25,10 @@ from .db import database_failure
 from .errors import DatabaseUnavailableError, InvalidInputError, OGPError, TooManyRequestsError
 from .pagination import Page, next_link
 
+NOT_COMPRESSED = "not_compressed"  # a handler's opt key: answered as stored (byte ranges need it)
+
 __all__ = [
+    "NOT_COMPRESSED",
     "PROBLEM_JSON",
     "SECURITY_HEADERS",
     "Service",

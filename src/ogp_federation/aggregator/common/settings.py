@@ -50,6 +50,9 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     stream_settle_seconds: Annotated[
         float, Meta(ge=0, description="The change stream shows a version this long after it was accepted.")
     ] = 5.0
+    releases_dir: Annotated[
+        str, Meta(description="Folder of the bulk releases (kept for good: back it up with the database).")
+    ] = "releases"
     check_on_registration: Annotated[
         bool, Meta(description="Run the protocol's conformance checks (`node check`) when a node is registered.")
     ] = True

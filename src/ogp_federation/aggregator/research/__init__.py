@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .models import ApiClient, QuotaWindow, RevokedToken, SigningKey
+from .releases import ReleaseService, ReleaseView
 from .schemas import Granted, OAuthAnswer, OAuthError
 from .server import SCOPES
 from .service import ResearchService
@@ -14,6 +15,8 @@ __all__ = [
     "OAuthAnswer",
     "OAuthError",
     "QuotaWindow",
+    "ReleaseService",
+    "ReleaseView",
     "ResearchService",
     "RevokedToken",
     "SigningKey",

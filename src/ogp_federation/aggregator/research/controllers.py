@@ -11,11 +11,14 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
+from litestar.params import FromPath
 
 from ogp_federation.aggregator.common.params import AsOf, Cursor, Limit, moment
 from ogp_federation.aggregator.history import HistoryService
-from ogp_federation.core.http import paged
+from ogp_federation.core.http import NOT_COMPRESSED, paged
+from ogp_federation.core.ranges import serve_file
 
+from .releases import ReleaseService, ReleaseView
 from .schemas import Granted, OAuthError
 from .service import ResearchService
 
@@ -31,6 +34,7 @@ _OAUTH_ERRORS = {
 
 Research = NamedDependency[ResearchService]
 History = NamedDependency[HistoryService]
+Releases = NamedDependency[ReleaseService]
 AnyRequest = Request[Any, Any, Any]
 MAX_FORM_BYTES = 16 * 1024
 
@@ -142,4 +146,29 @@ async def stream(
     return response
 
 
-HANDLERS = [token, revoke, introspect, server_metadata, jwks, federation_records, stream]
+@get("/api/v1/releases", tags=["releases"], sync_to_thread=False)
+def releases(release_service: Releases) -> list[ReleaseView]:
+    """The bulk releases, newest first: each with its cut-off, files, rows, manifest and signature."""
+    return release_service.releases()
+
+
+@get(
+    "/releases/{release_id:str}/{path:path}",
+    tags=["releases"],
+    sync_to_thread=False,
+    opt={NOT_COMPRESSED: True},  # a byte range is of the file as stored
+)
+def release_file(request: AnyRequest, release_service: Releases, release_id: FromPath[str], path: FromPath[str]) -> Any:
+    """A file of a release (listed in its manifest), with a strong ETag and byte ranges; kept for good."""
+    found = release_service.file(release_id, path.lstrip("/"))
+    return serve_file(
+        found.path,
+        size=found.size,
+        etag=found.etag,
+        media_type=found.media_type,
+        headers=request.headers,
+        cache="public, max-age=31536000, immutable",
+    )
+
+
+HANDLERS = [token, revoke, introspect, server_metadata, jwks, federation_records, stream, releases, release_file]
