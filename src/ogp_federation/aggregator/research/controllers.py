@@ -6,12 +6,13 @@ is what OAuth clients read.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from ogp_federation.aggregator.common.params import AsOf, Cursor, Limit, moment
 from ogp_federation.aggregator.history import HistoryService
@@ -171,4 +172,40 @@ def release_file(request: AnyRequest, release_service: Releases, release_id: Fro
     )
 
 
-HANDLERS = [token, revoke, introspect, server_metadata, jwks, federation_records, stream, releases, release_file]
+ModifiedSince = Annotated[
+    datetime | None, QueryParameter(description="Only datasets modified after this moment (RFC 3339).")
+]
+Page = Annotated[int, QueryParameter(ge=1, le=10_000, description="Page of the catalogue (100 datasets each).")]
+
+
+@get("/catalog.jsonld", tags=["catalogue"], media_type="application/ld+json")
+async def catalogue_jsonld(
+    release_service: Releases, page: Page = 1, modified_since: ModifiedSince = None
+) -> Response[bytes]:
+    """The federation's DCAT-AP catalogue in JSON-LD: the releases and one dataset per commune feed."""
+    body = await release_service.catalogue("json-ld", page=page, modified_since=moment(modified_since))
+    return Response(body, media_type="application/ld+json")
+
+
+@get("/catalog.ttl", tags=["catalogue"], media_type="text/turtle")
+async def catalogue_turtle(
+    release_service: Releases, page: Page = 1, modified_since: ModifiedSince = None
+) -> Response[bytes]:
+    """The same catalogue in Turtle."""
+    body = await release_service.catalogue("turtle", page=page, modified_since=moment(modified_since))
+    return Response(body, media_type="text/turtle")
+
+
+HANDLERS = [
+    token,
+    revoke,
+    introspect,
+    server_metadata,
+    jwks,
+    federation_records,
+    stream,
+    releases,
+    release_file,
+    catalogue_jsonld,
+    catalogue_turtle,
+]

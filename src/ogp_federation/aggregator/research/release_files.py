@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,9 +181,12 @@ def write_release(
     package = _package(release_id, cutoff, tables, publisher)
     files["datapackage.json"] = json.dumps(package, ensure_ascii=False, indent=2, sort_keys=True).encode() + b"\n"
     files["CITATION.cff"] = _citation(release_id, cutoff, publisher, url)
+    starts = [row[2] for item in tables for row in item.rows if item.table.columns[2].name == "valid_from"]
+    first = min((value for value in starts if isinstance(value, datetime)), default=cutoff)
     manifest = {
         "release": release_id,
         "cutoff": cutoff.isoformat().replace("+00:00", "Z"),
+        "from": first.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "software": f"ogp-federation {__version__}",
         "rows": {item.table.name: len(item.rows) for item in tables},
         "files": [

@@ -143,7 +143,7 @@ class ReleaseService:
         """A file the release's manifest lists (or the manifest and its signature); nothing else."""
         if not _ID.match(release_id) or not (self.folder / release_id / SIGNATURE).exists():
             raise NotFoundError(f"no hay publicación {release_id[:40]}", f"no release {release_id[:40]}")
-        manifest = self._manifest(release_id)
+        manifest = self.manifest(release_id)
         listed = {item["path"]: item for item in manifest["files"]}
         folder = self.folder / release_id
         if path in (MANIFEST, SIGNATURE):
@@ -156,12 +156,26 @@ class ReleaseService:
         suffix = Path(path).suffix
         return ReleaseFile(folder / path, size, f'"{digest}"', _MEDIA.get(suffix, "application/octet-stream"))
 
-    def _manifest(self, release_id: str) -> dict[str, Any]:
+    def manifest(self, release_id: str) -> dict[str, Any]:
+        """The release's manifest (its files with their sizes and SHA-256, its rows)."""
         loaded: dict[str, Any] = json.loads((self.folder / release_id / MANIFEST).read_bytes())
         return loaded
 
+    async def catalogue(self, media: str, *, page: int = 1, modified_since: datetime | None = None) -> bytes:
+        """The DCAT catalogue's page as ``media`` (``json-ld`` or ``turtle``)."""
+        from .catalogue import catalogue_graph  # noqa: PLC0415 (rdflib loads only for the catalogue)
+
+        base = self.settings.public_url.rstrip("/")
+        listed = [(view, self.manifest(view.id)) for view in self.releases()]
+        path = "/catalog.jsonld" if media == "json-ld" else "/catalog.ttl"
+        async with self.db.sessions() as session:
+            graph = await catalogue_graph(
+                session, base=base, releases=listed, page=page, modified_since=modified_since, path=path
+            )
+        return graph.serialize(format=media).encode()
+
     def _view(self, release_id: str) -> ReleaseView:
-        manifest = self._manifest(release_id)
+        manifest = self.manifest(release_id)
         base = f"/releases/{release_id}/"
         return ReleaseView(
             id=release_id,
