@@ -174,3 +174,27 @@ def test_operators_build_and_list_releases_from_the_command_line(tmp_path: Path)
     assert future.returncode == 2
     assert "cutoff" in future.stderr
     assert msgspec.json.decode((tmp_path / "r" / "ogp-20261101T030000Z" / "manifest.json").read_bytes())["rows"]
+
+
+def _guide_block(after: str) -> str:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "investigadores.md").read_text(encoding="utf-8")
+    return text.split(after, 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+
+
+async def test_the_guides_release_examples_run_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+    async with fake_nodes() as server, aggregator(url, releases_dir=str(tmp_path / "r")) as runtime:
+        await _federation(runtime, server)
+        view = await runtime.releases.build()
+        jwks = await runtime.research.jwks()
+    folder = tmp_path / "r" / view.id
+    query = _guide_block("Son públicas, no cambian nunca").replace("ogp-2026-12/", f"{folder}/")
+    check = _guide_block("Comprobar una publicación sin confiar")
+    exec(query, {})  # noqa: S102 (the guide's own code)
+    exec(check, {"RELEASE_FOLDER": str(folder), "JWKS": jwks})  # noqa: S102
+    printed = capsys.readouterr().out
+    assert "compromisos" in printed
+    assert "publicación íntegra y firmada" in printed
+    (folder / "data" / "registry.csv").write_bytes((folder / "data" / "registry.csv").read_bytes() + b"\n")
+    with pytest.raises(AssertionError, match=r"registry\.csv"):
+        exec(check, {"RELEASE_FOLDER": str(folder), "JWKS": jwks})  # noqa: S102
