@@ -20,7 +20,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 
 
-def _fuzz(url: str, token: str, folder: Path) -> subprocess.CompletedProcess[str]:
+def _fuzz(url: str, token: str, folder: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             SCHEMATHESIS,
@@ -39,6 +39,7 @@ def _fuzz(url: str, token: str, folder: Path) -> subprocess.CompletedProcess[str
             "--no-color",
             "-H",
             f"Authorization: Bearer {token}",
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -83,3 +84,29 @@ def test_the_aggregator_answers_every_generated_request_as_documented(tmp_path: 
     with process(CLI, "aggregator", "serve", "--port", str(port), ready_url=f"http://127.0.0.1:{port}/ready", env=env):
         done = _fuzz(f"http://127.0.0.1:{port}", token, tmp_path)
     assert done.returncode == 0, done.stdout[-6000:]
+
+
+@pytest.mark.slow
+def test_what_a_researchers_token_opens_answers_as_documented(tmp_path: Path) -> None:
+    """The same run over the research endpoints, with an OAuth2 access token of a client with every scope."""
+    import httpx  # noqa: PLC0415
+
+    port = free_port()
+    config = tmp_path / "aggregator.toml"
+    cli("aggregator", "init", "--config", str(config), "--allow-network", "127.0.0.0/8")
+    env = {**os.environ, "OGP_AGG_CONFIG": str(config), "OGP_AGG_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    create = [CLI, "aggregator", "client", "create", "--name", "fuzz", "--contact", "f@x.cl"]
+    made = subprocess.run(
+        [*create, "--scopes", "read,stream,bulk"], capture_output=True, text=True, env=env, timeout=120, check=True
+    )
+    client_id = made.stdout.split("client_id: ")[1].split()[0]
+    secret = made.stdout.split("(se muestra solo esta vez): ")[1].split()[0]
+    base = f"http://127.0.0.1:{port}"
+    with process(CLI, "aggregator", "serve", "--port", str(port), ready_url=f"{base}/ready", env=env):
+        token = httpx.post(
+            f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        ).json()["access_token"]
+        done = _fuzz(base, token, tmp_path, "--include-tag-regex", "research|releases|catalogue|oauth")
+    assert done.returncode == 0, done.stdout[-6000:]
+    selected = int(done.stdout.split("Operations:")[1].split("selected")[0].strip())
+    assert selected >= 9  # the OAuth endpoints, the records, the stream, the releases and the catalogue
