@@ -95,3 +95,42 @@ async def test_the_openapi_pages_work_offline_and_declare_their_security(tmp_pat
     for document, secured in ((node_document, "/admin/api/organizations"), (aggregator_document, "/admin/api/nodes")):
         assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
         assert document["paths"][secured]["get"]["security"] == [{"bearer": []}]
+
+
+async def test_the_read_api_answers_304_when_nothing_changed(tmp_path: Any) -> None:
+    """Every read of the API carries an ETag; If-None-Match with it costs a 304 and no body."""
+    from agg_helpers import FakeNode, aggregator, fake_nodes  # noqa: PLC0415
+    from ogp_federation.aggregator.app import create_app as create_aggregator  # noqa: PLC0415
+
+    async with fake_nodes() as server, aggregator(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}") as runtime:
+        node = server.add(FakeNode("13122"))
+        await runtime.registry.add_node("13122", server.base("13122"), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        app = create_aggregator(runtime.settings, runtime=runtime)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as http:
+            path = "/api/v1/communes/13122/records/commitments"
+            first = await http.get(path, headers={"Accept-Encoding": "gzip"})
+            etag = first.headers["etag"]
+            again = await http.get(path, headers={"If-None-Match": etag})
+            other = await http.get(path, headers={"If-None-Match": 'W/"something-else"'})
+            listed = await http.get("/api/v1/communes")
+            versions = await http.get("/api/v1/communes/13122/versions")
+            node.publish(2)
+            from agg_helpers import make_due  # noqa: PLC0415
+
+            await make_due(runtime, "13122")
+            await runtime.scheduler.tick()
+            same_records = await http.get(path, headers={"If-None-Match": etag})
+            changed = await http.get(
+                "/api/v1/communes/13122/versions", headers={"If-None-Match": versions.headers["etag"]}
+            )
+            missing = await http.get("/api/v1/versions/999999", headers={"If-None-Match": "*"})
+    assert etag.startswith('W/"')
+    assert again.status_code == 304
+    assert again.content == b""
+    assert other.status_code == 200
+    assert "etag" in listed.headers
+    assert same_records.status_code == 304  # the new version did not change the commitments
+    assert changed.status_code == 200  # it did change the list of versions: a new ETag
+    assert changed.headers["etag"] != versions.headers["etag"]
+    assert missing.status_code == 404  # errors are not cached

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
+from litestar.middleware import DefineMiddleware
 
 from ogp_federation import __version__
+from ogp_federation.core.etags import ETagMiddleware
 from ogp_federation.core.http import (
     NOT_COMPRESSED,
     SECURITY_HEADERS,
@@ -54,6 +56,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                 ],
                 dependencies={"runtime": provide_runtime, **dependencies},
                 lifespan=[lifespan],
+                middleware=[DefineMiddleware(ETagMiddleware, prefixes=("/api/",))],
                 exception_handlers=exception_handlers,
                 response_headers=SECURITY_HEADERS,
                 logging_config=None,  # the process that serves configures logging (core.logs), not the app
