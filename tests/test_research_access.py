@@ -15,7 +15,7 @@ import httpx
 import httpx2
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import KeySet, OctKey
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
@@ -418,3 +418,34 @@ def test_operators_manage_clients_from_the_command_line(tmp_path: Path) -> None:
     assert again.returncode == 2
     assert unknown_scope.returncode == 2
     assert "scopes" in unknown_scope.stderr
+
+
+async def test_a_version_stays_checkable_with_its_own_key_after_the_commune_rotates(database_url: str) -> None:
+    """The key that signed an old version is kept: its JWKS verifies the old bytes after a rotation."""
+    from joserfc.jwk import KeySet  # noqa: PLC0415
+
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode("13122"))
+        await runtime.registry.add_node("13122", server.base("13122"), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        old_key = node.key
+        new_key = signing.generate_key()
+        node.key, node.published, node.endorsers = new_key, [new_key], [old_key]  # endorsed by the old key
+        node.publish(2)
+        await make_due(runtime, "13122")
+        await runtime.scheduler.tick()
+        versions = (await runtime.history.versions("13122")).items
+        async with served(runtime) as http:
+            first = await http.get(f"/api/v1/versions/{versions[0].id}/document")
+            first_keys = (await http.get(f"/api/v1/versions/{versions[0].id}/keys")).json()
+            second_keys = (await http.get(f"/api/v1/versions/{versions[1].id}/keys")).json()
+            pinned = (await http.get("/api/v1/communes/13122/keys")).json()
+            missing = await http.get("/api/v1/versions/999999/keys")
+    assert [v.status for v in versions] == ["accepted", "accepted"]
+    verified = jws.deserialize_compact(
+        first.headers["OGP-Signature"], KeySet.import_key_set(first_keys), algorithms=["Ed25519"], payload=first.content
+    )
+    assert verified.protected["kid"] == old_key.thumbprint()
+    assert second_keys["keys"][0]["kid"] == new_key.thumbprint()
+    assert old_key.thumbprint() not in {k["kid"] for k in pinned["keys"]}  # no longer pinned, still on record
+    assert missing.status_code == 404

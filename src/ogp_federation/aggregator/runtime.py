@@ -23,7 +23,7 @@ from ogp_federation.feed.reference import CommuneReference
 from .benchmarks import BenchmarkService
 from .common import AggregatorSettings
 from .harvest import PUSH_LANE, Harvester, HarvestResult, HarvestScheduler, PushService
-from .history import AcceptedFeed, HistoryService
+from .history import AcceptedFeed, FederationReads, HistoryService
 from .library import LibraryService
 from .net import Fetcher, FetchLimits, NetworkGuard
 from .quality import QualityService
@@ -77,6 +77,7 @@ class AggregatorRuntime:
             check_nodes=settings.check_on_registration,
         )
         self.history = HistoryService(self.db)
+        self.federation = FederationReads(self.db)
         self.review = ReviewService(self.db)
         self.benchmarks = BenchmarkService(
             self.db,
@@ -122,6 +123,7 @@ class AggregatorRuntime:
             "settings": self.settings,
             "registry": self.registry,
             "history": self.history,
+            "federation": self.federation,
             "review": self.review,
             "pushes": self.pushes,
             "status": self.status,

@@ -27,9 +27,7 @@ def _matches(header: str, etag: str) -> bool:
 class ETagMiddleware:
     """ASGI middleware for GET answers under ``prefixes``."""
 
-    def __init__(
-        self, app: ASGIApp, prefixes: tuple[str, ...] = ("/api/",), max_bytes: int = 32 * 1024 * 1024
-    ) -> None:
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...] = ("/api/",), max_bytes: int = 32 * 1024 * 1024) -> None:
         self.app = app
         self.prefixes = prefixes
         self.max_bytes = max_bytes

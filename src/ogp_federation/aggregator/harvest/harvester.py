@@ -23,7 +23,7 @@ from sqlalchemy import select
 from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.aggregator.history import FeedVersion, OpenRecord, RecordKey, open_records, snapshot_records
 from ogp_federation.aggregator.net import Fetcher, FetchFailedError
-from ogp_federation.aggregator.registry import ETAG_LENGTH, LAST_MODIFIED_LENGTH, Node
+from ogp_federation.aggregator.registry import ETAG_LENGTH, LAST_MODIFIED_LENGTH, Node, remember_keys
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import OGPError, SignatureError
 from ogp_federation.core.logs import get_logger
@@ -363,6 +363,7 @@ class Harvester:
                 stored = await session.get(Node, node.id)
                 if stored is not None:
                     stored.keys = document
+                    await remember_keys(session, node.cut, document)
             node.keys = document
             return document
         raise SignatureError(

@@ -6,6 +6,7 @@ side (:class:`HistoryService`) answers the API, the CLI and the features built o
 
 from __future__ import annotations
 
+from .federation import FederationReads
 from .feeds import current_feed, feed_of
 from .models import FeedVersion, HarvestEvent, RecordState, VersionChange
 from .schemas import ChangeView, EventView, FeedDocument, VersionView
@@ -30,6 +31,7 @@ __all__ = [
     "Applied",
     "ChangeView",
     "EventView",
+    "FederationReads",
     "FeedDocument",
     "FeedVersion",
     "HarvestEvent",

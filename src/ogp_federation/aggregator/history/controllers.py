@@ -107,6 +107,12 @@ async def version_document(history: History, version_id: VersionId) -> Response[
     return Response(document.body, media_type=JSON, headers=document.headers())
 
 
+@get("/api/v1/versions/{version_id:int}/keys", tags=["read"], media_type="application/jwk-set+json")
+async def version_keys(history: History, version_id: VersionId) -> dict[str, Any]:
+    """The JWKS holding the key that signed the version: check its exact bytes offline, even after a rotation."""
+    return await history.version_keys(version_id)
+
+
 @get("/api/v1/versions/{version_id:int}/changes", tags=["read"])
 async def version_changes(
     request: AnyRequest, history: History, version_id: VersionId, cursor: Cursor = None, limit: Limit = 500
@@ -123,5 +129,6 @@ HANDLERS = [
     commune_events,
     version,
     version_document,
+    version_keys,
     version_changes,
 ]

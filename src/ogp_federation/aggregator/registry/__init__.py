@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .bulk import BulkRow, RowOutcome, parse_registrations
-from .models import ETAG_LENGTH, LAST_MODIFIED_LENGTH, Commune, Node
+from .keys import remember_keys
+from .models import ETAG_LENGTH, LAST_MODIFIED_LENGTH, Commune, Node, NodeKey
 from .schemas import Attributes, CommuneView, NodeRegistration, NodeView
 from .service import RegistryService
 
@@ -15,9 +16,11 @@ __all__ = [
     "Commune",
     "CommuneView",
     "Node",
+    "NodeKey",
     "NodeRegistration",
     "NodeView",
     "RegistryService",
     "RowOutcome",
     "parse_registrations",
+    "remember_keys",
 ]

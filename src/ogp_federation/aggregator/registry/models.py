@@ -25,7 +25,7 @@ from ogp_federation.core.db import JSON_DOCUMENT, UTCDateTime
 # Cache validators a node sends are kept only when they fit (the harvester drops longer ones).
 ETAG_LENGTH, LAST_MODIFIED_LENGTH = 200, 100
 
-__all__ = ["ETAG_LENGTH", "LAST_MODIFIED_LENGTH", "Commune", "Node"]
+__all__ = ["ETAG_LENGTH", "LAST_MODIFIED_LENGTH", "Commune", "Node", "NodeKey"]
 
 
 class Commune(AggregatorBase):
@@ -91,3 +91,15 @@ class Node(AggregatorBase):
     contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
+
+
+class NodeKey(AggregatorBase):
+    """Every public key ever pinned for a commune's node, kept after the node rotates it away, so that
+    any harvested version can still be checked with the key that signed it."""
+
+    __tablename__ = "node_keys"
+
+    cut: Mapped[str] = mapped_column(String(5), primary_key=True)
+    kid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    jwk: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
+    first_pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))

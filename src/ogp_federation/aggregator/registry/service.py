@@ -22,6 +22,7 @@ from ogp_federation.feed.reference import CommuneReference
 
 from .bulk import BulkRow, RowOutcome
 from .conformance import GuardedSource
+from .keys import remember_keys
 from .models import Commune, Node
 from .schemas import Attributes, NodeRegistration, checked
 
@@ -174,6 +175,7 @@ class RegistryService:
             if node.keys_confirmed and not confirmed and pinned == node.keys:
                 confirmed = True  # registered again with the keys already confirmed: nothing to confirm anew
             node.keys, node.keys_confirmed = pinned, confirmed
+            await remember_keys(session, cut, dict(pinned))
             if report is not None:
                 node.conformance = msgspec.to_builtins(report)
             node.poll_interval = interval or node.poll_interval or self.default_interval

@@ -15,7 +15,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
 from ogp_federation.aggregator.common.params import AsOf, Cursor, Limit, moment
-from ogp_federation.aggregator.history import HistoryService
+from ogp_federation.aggregator.history import FederationReads
 from ogp_federation.core.http import NOT_COMPRESSED, paged
 from ogp_federation.core.ranges import serve_file
 
@@ -34,7 +34,7 @@ _OAUTH_ERRORS = {
 }
 
 Research = NamedDependency[ResearchService]
-History = NamedDependency[HistoryService]
+Federation = NamedDependency[FederationReads]
 Releases = NamedDependency[ReleaseService]
 AnyRequest = Request[Any, Any, Any]
 MAX_FORM_BYTES = 16 * 1024
@@ -107,7 +107,7 @@ async def _reader(request: AnyRequest, research: Research) -> Granted:
 async def federation_records(
     *,
     request: AnyRequest,
-    history: History,
+    federation: Federation,
     granted: NamedDependency[Granted],
     as_of: AsOf = None,
     cursor: Cursor = None,
@@ -115,7 +115,7 @@ async def federation_records(
 ) -> Response[list[Any]]:
     """Every commune's records as of a moment (scope ``read``): the moment is pinned in the cursor, so
     paging on while versions land gives each record exactly once."""
-    response = paged(request, await history.federation_records(as_of=moment(as_of), cursor=cursor, limit=limit))
+    response = paged(request, await federation.records(as_of=moment(as_of), cursor=cursor, limit=limit))
     response.headers.update(granted.headers)
     return response
 
@@ -133,7 +133,7 @@ async def _streamer(request: AnyRequest, research: Research) -> Granted:
 async def stream(
     *,
     request: AnyRequest,
-    history: History,
+    federation: Federation,
     research: Research,
     granted: NamedDependency[Granted],
     cursor: Cursor = None,
@@ -142,7 +142,7 @@ async def stream(
     """Every accepted version in the order it was accepted (scope ``stream``), each with the link to its
     changes: a mirror keeps the last cursor and asks again later. An empty page is the end, for now."""
     settle = research.settings.stream_settle_seconds
-    response = paged(request, await history.accepted(cursor=cursor, limit=limit, settle_seconds=settle))
+    response = paged(request, await federation.accepted(cursor=cursor, limit=limit, settle_seconds=settle))
     response.headers.update(granted.headers)
     return response
 
