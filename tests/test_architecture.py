@@ -28,6 +28,7 @@ ALLOWED = {
     "quality": {"common", "registry", "history"},
     "library": {"common", "registry", "history"},
     "research": {"common", "registry", "history", "benchmarks", "quality"},
+    "web": {"common", "registry", "history", "benchmarks", "quality", "library", "status", "research"},
 }
 ROOT_MODULES = {"app", "runtime", "setup", "asgi", "migrations"}
 # Through these a sub-context shows itself to the others (``common`` is the foundation: all of it is public).

@@ -30,6 +30,7 @@ from .research import controllers as research
 from .review import controllers as review
 from .runtime import AggregatorRuntime
 from .status import controllers as status
+from .web import controllers as web
 
 __all__ = ["create_app"]
 
@@ -52,6 +53,7 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
                     *quality.HANDLERS,
                     *library.HANDLERS,
                     *research.HANDLERS,
+                    *web.HANDLERS,
                     viewer_assets(),
                 ],
                 dependencies={"runtime": provide_runtime, **dependencies},

@@ -32,6 +32,7 @@ from .research import ReleaseService, ResearchService
 from .review import ReviewService
 from .setup import MIGRATIONS
 from .status import AlertSender, Metrics, StatusService
+from .web import WebService
 
 __all__ = ["AggregatorRuntime"]
 
@@ -110,6 +111,15 @@ class AggregatorRuntime:
         self.registry.on_attributes = self.benchmarks.forget_members
         self.scheduler.daily["quality-scores"] = self.quality.compute  # scored once a day, kept as history
         self.scheduler.daily["monthly-release"] = self.releases.monthly  # built on the month's first run
+        self.web = WebService(
+            self.db,
+            status=self.status,
+            benchmarks=self.benchmarks,
+            library=self.library,
+            quality=self.quality,
+            history=self.history,
+            releases=self.releases,
+        )
         self._background: set[asyncio.Task[None]] = set()
 
     async def _declared(self, session: AsyncSession, accepted: list[AcceptedFeed]) -> None:
@@ -132,6 +142,7 @@ class AggregatorRuntime:
             "library": self.library,
             "research": self.research,
             "release_service": self.releases,
+            "web": self.web,
         }
 
     def _count(self, result: HarvestResult, seconds: float) -> None:

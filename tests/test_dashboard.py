@@ -1,0 +1,127 @@
+"""The dashboard in a real browser: every page renders in both languages, at desktop and phone widths,
+under a strict CSP; what nodes send (HTML, scripts, endless words, right-to-left text, 10,000 milestones)
+shows as text. Screenshots are kept in ``artifacts/screenshots`` for whoever reads the CI run."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from agg_helpers import FakeNode, aggregator, fake_nodes
+from conftest import FEEDS, ROOT
+from ogp_federation.feed import decode, encode
+from test_node_citizen import CHROMIUM_FLAGS, chromium, dump_dom
+from test_node_federation import CLI, free_port, process
+
+HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
+LONG_WORD = "Transparencia" * 16
+RTL = "مشاركة المواطنين \u202eأمل"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+PAGES = {
+    "overview": "/",
+    "commune": "/comunas/13101",
+    "profile": "/comunas/13119",
+    "indicator": "/indicadores/hitos_a_tiempo?grupo=todas&comuna=13119",
+    "library": "/biblioteca?q=presupuesto",
+    "suggestions": "/biblioteca?describir=presupuesto+participativo+con+seguimiento",
+    "methodology": "/biblioteca/13122/mesas-territoriales",
+    "researchers": "/investigadores",
+}
+
+
+def _hostile_feed() -> bytes:
+    """Renca's plan under CUT 13101 (Santiago), its texts hostile and one commitment with 10,000 milestones."""
+    document: dict[str, Any] = msgspec.json.decode((FEEDS / "renca.json").read_bytes())
+    document["publisher"] = {**document["publisher"], "cut": "13101", "name": "Santiago"}
+    commitment = document["commitments"][0]
+    commitment["title"] = HOSTILE + " " + LONG_WORD
+    commitment["problem"] = RTL
+    template = next(m for m in document["milestones"] if m["commitment_id"] == commitment["id"])
+    for number in range(10_000):
+        extra = copy.deepcopy(template)
+        extra["id"] = f"h{number}"
+        extra["title"] = f"{HOSTILE} hito {number}"
+        extra.pop("evidence", None)
+        extra["status"] = "not_started"
+        extra.pop("completed_on", None)
+        extra["progress"] = 0
+        document["milestones"].append(extra)
+    return encode(decode(msgspec.json.encode(document)))
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The aggregator serving the dashboard on loopback over three fixture communes and a hostile one."""
+    import asyncio  # noqa: PLC0415
+
+    folder = tmp_path_factory.mktemp("dashboard")
+    url = f"sqlite+aiosqlite:///{folder / 'a.db'}"
+
+    async def harvest() -> None:
+        limits = {"max_bytes": 16 * 1024 * 1024, "max_decompressed_bytes": 64 * 1024 * 1024, "total_timeout": 30.0}
+        async with fake_nodes() as server, aggregator(url, releases_dir=str(folder / "r"), **limits) as runtime:
+            feeds = {"13122": "penalolen", "13119": "maipu", "13128": "renca"}
+            for cut, name in feeds.items():
+                body = (FEEDS / f"{name}.json").read_bytes()
+                server.add(FakeNode(cut)).publish(decode(body).sequence, body)
+            hostile = _hostile_feed()
+            server.add(FakeNode("13101")).publish(decode(hostile).sequence, hostile)
+            for cut in [*feeds, "13101"]:
+                await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
+            summary = await runtime.scheduler.tick()
+            assert {r.cut: r.outcome for r in summary.results}["13101"] == "accepted", summary.results
+            await runtime.quality.compute()
+            await runtime.releases.build()
+
+    asyncio.run(harvest())
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"OGP_AGG_DATABASE_URL": url, "OGP_AGG_SCHEDULER": "false", "OGP_AGG_RELEASES_DIR": str(folder / "r")}
+    with process(CLI, "aggregator", "serve", "--port", str(port), env=env, ready_url=f"{base}/health"):
+        yield base
+
+
+def _screenshot(url: str, target: Path, width: int, profile: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},1400",
+         f"--screenshot={target}", url],
+        capture_output=True, timeout=90, check=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_renders_in_both_languages_under_a_strict_csp(dashboard: str, name: str, tmp_path: Path) -> None:
+    url = dashboard + PAGES[name]
+    served = httpx.get(url, timeout=60)
+    spanish = dump_dom(url, tmp_path / "es")
+    english = dump_dom(url + ("&" if "?" in url else "?") + "lang=en", tmp_path / "en", accept_language="en")
+    for width in (1280, 390):
+        _screenshot(url, SCREENSHOTS / f"{name}-{width}.png", width, tmp_path / f"s{width}")
+    assert served.status_code == 200, served.text[:500]
+    assert served.headers["Content-Security-Policy"].startswith("default-src 'none'; style-src 'self'")
+    assert "<script" not in served.text
+    assert 'lang="es-CL"' in spanish
+    assert 'lang="en"' in english
+    assert "Gobierno Abierto Local" in spanish
+    assert "pwned" not in spanish.split("<title>")[1].split("</title>")[0]  # no node's script ran
+    assert (SCREENSHOTS / f"{name}-390.png").stat().st_size > 1000
+
+
+def test_what_nodes_send_is_shown_as_text_and_does_not_break_the_page(dashboard: str, tmp_path: Path) -> None:
+    url = dashboard + "/comunas/13101"
+    served = httpx.get(url, timeout=60)
+    dom = dump_dom(url, tmp_path / "p")
+    assert "&lt;script&gt;document.title=" in served.text  # escaped: shown as text
+    assert "<img src=x" not in served.text
+    assert "hitos más" in served.text  # 10,000 milestones: a page of them, the rest counted
+    assert len(served.content) < 2_000_000
+    assert "pwned" not in dom.split("<title>")[1].split("</title>")[0]
+    assert LONG_WORD in served.text  # shown whole; the stylesheet wraps it (overflow-wrap: anywhere)
