@@ -116,6 +116,7 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
             console.print("\nDemo terminada: los servidores se detienen. Ejecútela sin --once para explorarla.")
             console.print("Demo finished: its servers stop now. Run it without --once to explore it.")
             return ok
+        console.print(f"Panel de la federación / dashboard: [link]{aggregator_url}/[/link]")
         console.print(f"Estado de la federación / status page: [link]{aggregator_url}/status[/link]")
         for cut, url in node_urls.items():
             console.print(f"  nodo {cut}: {url}/  (feed {url}{FEED_PATH})", soft_wrap=True)  # URLs whole
