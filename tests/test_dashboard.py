@@ -125,3 +125,73 @@ def test_what_nodes_send_is_shown_as_text_and_does_not_break_the_page(dashboard:
     assert len(served.content) < 2_000_000
     assert "pwned" not in dom.split("<title>")[1].split("</title>")[0]
     assert LONG_WORD in served.text  # shown whole; the stylesheet wraps it (overflow-wrap: anywhere)
+
+
+AXE_VERSION = "4.14.1"
+
+
+@pytest.fixture(scope="session")
+def axe_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """axe-core from the npm registry (``npm pack``), cached in ``.cache/`` of the checkout."""
+    cached = ROOT / ".cache" / f"axe-core-{AXE_VERSION}.min.js"
+    if not cached.exists():
+        folder = tmp_path_factory.mktemp("axe")
+        subprocess.run(
+            ["npm", "pack", f"axe-core@{AXE_VERSION}", "--pack-destination", str(folder)],
+            capture_output=True, timeout=120, check=True,
+        )  # fmt: skip
+        import tarfile  # noqa: PLC0415
+
+        with tarfile.open(folder / f"axe-core-{AXE_VERSION}.tgz") as archive:
+            member = archive.extractfile("package/axe.min.js")
+            assert member is not None
+            cached.parent.mkdir(exist_ok=True)
+            cached.write_bytes(member.read())
+    return cached
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium (Debian's, never a downloaded one) shared by the page tests of this module."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea, summary"
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+@pytest.mark.parametrize("width", [1280, 390])
+def test_pages_have_no_console_error_no_serious_accessibility_violation_and_every_control_by_keyboard(
+    dashboard: str, browser: Any, axe_script: Path, name: str, width: int
+) -> None:
+    # bypass_csp: the test injects axe-core; the page itself runs no script.
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="es-CL", bypass_csp=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        page.goto(dashboard + PAGES[name])
+        controls = page.locator(FOCUSABLE).count()
+        reached: set[str] = set()
+        for _ in range(controls + 3):
+            page.keyboard.press("Tab")
+            reached.add(page.evaluate("document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : ''"))
+        every = set(page.eval_on_selector_all(FOCUSABLE, "els => els.map(e => e.outerHTML.slice(0, 200))"))
+        page.add_script_tag(path=str(axe_script))
+        violations = page.evaluate(
+            "axe.run().then(r => r.violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+            ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))"
+        )
+    finally:
+        context.close()
+    assert problems == []
+    assert every <= reached, sorted(every - reached)[:5]
+    assert violations == []
