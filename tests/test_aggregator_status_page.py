@@ -46,3 +46,31 @@ async def test_status_page_shows_every_state_in_spanish_and_escapes_what_nodes_s
     assert "Con fallas: 1" in dom
     assert "No publica: 344" in dom
     assert dom.count("<tr>") == 3  # the header and the two registered nodes
+
+
+async def test_the_status_page_filters_by_region_and_state_and_says_what_to_do(tmp_path: Path) -> None:
+    from ogp_federation.aggregator.app import create_app  # noqa: PLC0415
+
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'f.db'}"
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        for cut in ("13122", "05101"):
+            server.add(FakeNode(cut))
+            await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        async with runtime.db.transaction() as session:
+            await session.execute(
+                update(Node).where(Node.cut == "05101").values(state="failing", last_error_code="tls.failed")
+            )
+        app = create_app(runtime.settings, runtime=runtime)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as http:
+            failing = (await http.get("/status", params={"estado": "failing"})).text
+            region = (await http.get("/status", params={"region": "Metropolitana de Santiago"})).text
+            nothing = (await http.get("/status", params={"estado": "quarantined"})).text
+            english = (await http.get("/status", params={"estado": "failing", "lang": "en"})).text
+    assert 'href="/comunas/05101"' in failing
+    assert 'href="/comunas/13122"' not in failing
+    assert "Qué hacer: renueve o corrija el certificado HTTPS" in failing
+    assert 'href="/comunas/13122"' in region
+    assert 'href="/comunas/05101"' not in region
+    assert "Ningún nodo con estos filtros." in nothing
+    assert "What to do: renew or fix the site's HTTPS certificate" in english.replace("&#39;", "'")

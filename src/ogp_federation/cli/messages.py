@@ -32,14 +32,14 @@ OPTIONS = {"**/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "tru
 
 def _data_messages() -> Iterator[tuple[str, str]]:
     """Messages held as data: (where, message)."""
-    from ogp_federation.aggregator.common import EXPLANATIONS_ES  # noqa: PLC0415 (keep `--help` fast)
+    from ogp_federation.aggregator.common import ADVICE_ES, EXPLANATIONS_ES  # noqa: PLC0415 (keep `--help` fast)
     from ogp_federation.aggregator.status import STATE_ES  # noqa: PLC0415
     from ogp_federation.feed.labels import LABELS_ES  # noqa: PLC0415
 
     for labels in LABELS_ES.values():
         for text in labels.values():
             yield "feed/labels.py", text
-    for text in EXPLANATIONS_ES.values():
+    for text in [*EXPLANATIONS_ES.values(), *ADVICE_ES.values()]:
         yield "aggregator/common/codes.py", text
     for text in STATE_ES.values():
         yield "aggregator/status/service.py", text

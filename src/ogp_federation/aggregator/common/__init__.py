@@ -6,16 +6,18 @@ Nothing here imports a sub-context; every sub-context may import this package.
 from __future__ import annotations
 
 from .chile import CHILE, chile_day
-from .codes import EXPLANATIONS_ES, describe, describe_es
+from .codes import ADVICE_ES, EXPLANATIONS_ES, advise, describe, describe_es
 from .settings import AggregatorSettings, load_settings
 from .tables import SEQUENCE, AggregatorBase
 
 __all__ = [
+    "ADVICE_ES",
     "CHILE",
     "EXPLANATIONS_ES",
     "SEQUENCE",
     "AggregatorBase",
     "AggregatorSettings",
+    "advise",
     "chile_day",
     "describe",
     "describe_es",

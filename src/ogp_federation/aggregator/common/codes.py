@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ogp_federation.core.i18n import Language, language
 
-__all__ = ["EXPLANATIONS_ES", "describe", "describe_es"]
+__all__ = ["ADVICE_ES", "EXPLANATIONS_ES", "advise", "describe", "describe_es"]
 
 EXPLANATIONS_ES = {
     "timeout.connect": "el servidor no aceptó la conexión a tiempo",
@@ -48,6 +48,36 @@ EXPLANATIONS_ES = {
     "internal.error": "error interno del agregador; el equipo de la Asociación lo revisará",
     "circuit.open": "lecturas suspendidas por un tiempo tras fallas repetidas",
 }
+
+
+# What the commune can do about each family of errors (the part of the code before the dot).
+ADVICE_ES = {
+    "timeout": "revise que el servidor del nodo esté encendido y responda en menos de 30 segundos",
+    "connect": "revise que el servidor del nodo esté encendido y que su dirección sea la registrada",
+    "tls": "renueve o corrija el certificado HTTPS del sitio (por ejemplo con Let's Encrypt)",
+    "dns": "revise el nombre del sitio en el DNS de la municipalidad, o registre la dirección correcta",
+    "ssrf": "registre la dirección pública del nodo, no una de la red interna",
+    "url": "registre la dirección correcta del nodo",
+    "redirect": "publique el feed en la dirección del descriptor, sin redirecciones en cadena",
+    "http": "revise el servidor web del nodo: debe entregar el feed en la dirección del descriptor",
+    "body": "publique el feed tal como lo escribe el nodo (JSON, sin modificar, bajo 16 MiB)",
+    "signature": "publique juntos el feed y su firma tal como los escribe el nodo; no edite el feed a mano",
+    "keys": "publique jwks.json.sig junto al JWKS, o pida a la Asociación confirmar las claves nuevas",
+    "feed": "corrija los hallazgos: «ogp-federation feed validate» o «ogp-federation node check» los listan",
+    "records": "confirme con la Asociación que quería borrar esos registros; un operador revisará la versión",
+    "sequence": "publique una versión nueva con una secuencia mayor que la ya aceptada",
+    "store": "no requiere acción: el agregador volverá a leer",
+    "internal": "no requiere acción de la comuna: el equipo de la Asociación lo revisará",
+    "circuit": "corrija el error anterior; las lecturas se reanudan solas tras la pausa",
+}
+
+
+def advise(code: str | None, lang: Language) -> str | None:
+    """What the commune can do about a poll error ``code``, in ``lang`` (``None`` when nothing to say)."""
+    if code is None:
+        return None
+    advice = ADVICE_ES.get(code.partition(".")[0])
+    return lang.gettext(advice) if advice else None
 
 
 def describe(code: str | None, lang: Language) -> str | None:

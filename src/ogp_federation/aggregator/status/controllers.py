@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
+from litestar.params import QueryParameter
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ogp_federation.aggregator.common.operators import METRICS_READER
@@ -18,17 +19,20 @@ from .service import StatusService
 __all__ = ["HANDLERS"]
 
 Status = NamedDependency[StatusService]
+Filter = Annotated[str, QueryParameter(max_length=100)]
 STATUS_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 
 @get("/status", include_in_schema=False)
-async def status_page(status: Status, request: Request[Any, Any, Any]) -> Response[str]:
-    """The federation's health, in Spanish (``?lang=en`` or ``Accept-Language`` for English)."""
+async def status_page(
+    status: Status, request: Request[Any, Any, Any], region: Filter = "", estado: Filter = ""
+) -> Response[str]:
+    """The federation's health, in Spanish (``?lang=en`` or ``Accept-Language`` for English), by region and state."""
     locale = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
     return Response(
-        await status.page(locale),
+        await status.page(locale, region=region, state=estado),
         media_type=MediaType.HTML,
         headers={"Content-Security-Policy": STATUS_CSP, "X-Content-Type-Options": "nosniff", "Vary": "Accept-Language"},
     )

@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import generate_latest
 from sqlalchemy import func, select
 
-from ogp_federation.aggregator.common import CHILE, describe, describe_es
+from ogp_federation.aggregator.common import CHILE, advise, describe, describe_es
 from ogp_federation.aggregator.registry import Commune, Node
 from ogp_federation.core.db import Database
 from ogp_federation.core.i18n import DEFAULT_LOCALE, Language, language
@@ -73,6 +73,7 @@ class StatusService:
                 ngettext=lang.ngettext,
                 lang=lang,
                 explain=lambda code: describe(code, lang),
+                advise=lambda code: advise(code, lang),
                 state_label=state_label,
             )
             self._templates[locale] = environment
@@ -94,15 +95,23 @@ class StatusService:
         rows = await self.rows()
         return FederationStatus(counts=dict(Counter(row.state for row in rows)), communes=rows)
 
-    async def page(self, locale: str = DEFAULT_LOCALE) -> str:
-        """The status page in ``locale`` (es-CL unless asked otherwise)."""
+    async def page(self, locale: str = DEFAULT_LOCALE, *, region: str = "", state: str = "") -> str:
+        """The status page in ``locale`` (es-CL unless asked otherwise), filtered by region and state."""
         status = await self.federation()
-        published = [row for row in status.communes if row.state != "not_publishing"]
+        published = [row for row in status.communes if row.state != "not_publishing" or state == "not_publishing"]
+        shown = [row for row in published if (not region or row.region == region) and (not state or row.state == state)]
         return (
             self._environment(locale)
             .get_template("status.html")
             .render(
-                rows=published, counts=status.counts, total=len(status.communes), states=STATE_ES, now=datetime.now(UTC)
+                rows=shown,
+                counts=status.counts,
+                total=len(status.communes),
+                states=STATE_ES,
+                regions=sorted({row.region for row in status.communes}),
+                region=region,
+                state=state,
+                now=datetime.now(UTC),
             )
         )
 
