@@ -90,6 +90,16 @@ class StatusService:
             ).all()
         return [self._row(commune, node, now) for commune, node in rows]
 
+    async def row(self, cut: str) -> StatusRow | None:
+        """One commune's row (None for a CUT not in the registry)."""
+        async with self.db.sessions() as session:
+            found = (
+                await session.execute(
+                    select(Commune, Node).outerjoin(Node, Node.cut == Commune.cut).where(Commune.cut == cut)
+                )
+            ).first()
+        return self._row(found[0], found[1], datetime.now(UTC)) if found else None
+
     async def federation(self) -> FederationStatus:
         """Counts by state and every commune's row."""
         rows = await self.rows()

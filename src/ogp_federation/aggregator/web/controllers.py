@@ -5,6 +5,7 @@ Under a strict Content-Security-Policy: no script at all, styles only from this 
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
@@ -32,30 +33,34 @@ Short = Annotated[str, QueryParameter(max_length=80)]
 
 
 def _html(request: AnyRequest, body: str) -> Response[str]:
-    return Response(
-        body,
-        media_type=MediaType.HTML,
-        headers={"Content-Security-Policy": CSP, "Vary": "Accept-Language", "Cache-Control": "no-cache"},
-    )
+    started = request.scope.get("state", {}).get("started")
+    headers = {"Content-Security-Policy": CSP, "Vary": "Accept-Language", "Cache-Control": "no-cache"}
+    if isinstance(started, float):  # how long the page took to make (Server-Timing, read by benchmarks/dashboard.py)
+        headers["Server-Timing"] = f"page;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return Response(body, media_type=MediaType.HTML, headers=headers)
+
+
+async def _started(request: AnyRequest) -> None:
+    request.scope.setdefault("state", {})["started"] = time.perf_counter()
 
 
 def _locale(request: AnyRequest) -> str:
     return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
-@get("/", include_in_schema=False)
+@get("/", include_in_schema=False, before_request=_started)
 async def overview(request: AnyRequest, web: Web) -> Response[str]:
     """The federation at a glance."""
     return _html(request, await web.overview(_locale(request)))
 
 
-@get("/comunas/{cut:str}", include_in_schema=False)
+@get("/comunas/{cut:str}", include_in_schema=False, before_request=_started)
 async def commune(request: AnyRequest, web: Web, cut: CutPath, grupo: Short = "") -> Response[str]:
     """A commune's profile."""
     return _html(request, await web.commune(cut, _locale(request), grupo or None))
 
 
-@get(["/indicadores", "/indicadores/{codigo:str}"], include_in_schema=False)
+@get(["/indicadores", "/indicadores/{codigo:str}"], include_in_schema=False, before_request=_started)
 async def indicator(
     request: AnyRequest,
     web: Web,
@@ -70,7 +75,7 @@ async def indicator(
     return _html(request, page)
 
 
-@get("/biblioteca", include_in_schema=False)
+@get("/biblioteca", include_in_schema=False, before_request=_started)
 async def library(
     request: AnyRequest, web: Web, *, q: Text = "", tipo: Short = "", pilar: Short = "", describir: Text = ""
 ) -> Response[str]:
@@ -79,13 +84,13 @@ async def library(
     return _html(request, page)
 
 
-@get("/biblioteca/{cut:str}/{key:str}", include_in_schema=False)
+@get("/biblioteca/{cut:str}/{key:str}", include_in_schema=False, before_request=_started)
 async def methodology(request: AnyRequest, web: Web, cut: CutPath, key: FromPath[str]) -> Response[str]:
     """A methodology with its adoptions."""
     return _html(request, await web.methodology(_locale(request), cut, key))
 
 
-@get("/investigadores", include_in_schema=False)
+@get("/investigadores", include_in_schema=False, before_request=_started)
 async def researchers(request: AnyRequest, web: Web) -> Response[str]:
     """API access and the bulk releases."""
     return _html(request, await web.researchers(_locale(request)))

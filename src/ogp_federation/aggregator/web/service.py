@@ -7,6 +7,7 @@ snippets are built escaped by the library itself); charts are SVG drawn here (``
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,7 @@ from .charts import distribution_svg, trend_svg
 __all__ = ["WebService"]
 
 MOST_MILESTONES = 60  # shown per commitment; the rest are counted
+OVERVIEW_SECONDS = 10.0  # the overview's figures are read again at most this often
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class WebService:
         self.db = db
         self.services = _Services(**services)
         self._environments: dict[str, Environment] = {}
+        self._overview: tuple[float, tuple[Any, datetime, Any, Any]] | None = None
 
     def _environment(self, locale: str) -> Environment:
         if locale not in self._environments:
@@ -84,13 +87,19 @@ class WebService:
     # Pages -----------------------------------------------------------------------------------------
 
     async def overview(self, locale: str) -> str:
-        """Federation health, the month's activity, the communes most behind, publishing by region."""
-        status = await self.services.status.federation()
+        """Federation health, the month's activity, the communes most behind, publishing by region.
+
+        The same for every visitor and slow to change: read at most every ``OVERVIEW_SECONDS``.
+        """
         now = datetime.now(UTC)
-        month = now.astimezone(CHILE).replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-        async with self.db.sessions() as session:
-            activity = await reads.month_activity(session, month)
-            behind = await reads.behind(session, now.astimezone(CHILE).date())
+        if self._overview is None or time.monotonic() - self._overview[0] > OVERVIEW_SECONDS:
+            status = await self.services.status.federation()
+            month = now.astimezone(CHILE).replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+            async with self.db.sessions() as session:
+                activity = await reads.month_activity(session, month)
+                behind = await reads.behind(session, now.astimezone(CHILE).date())
+            self._overview = (time.monotonic(), (status, month, activity, behind))
+        status, month, activity, behind = self._overview[1]
         regions: dict[str, dict[str, int]] = {}
         for row in status.communes:
             counts = regions.setdefault(row.region, {"total": 0, "publishing": 0, "ok": 0})
@@ -134,7 +143,7 @@ class WebService:
         if latest is not None:
             page = await self.services.history.changes(latest.id, limit=50)
             changes = [_sentence(change, lang) for change in page.items]
-        health = next((row for row in await self.services.status.rows() if row.cut == cut), None)
+        health = await self.services.status.row(cut)
         charts = {}
         for entry in profile.indicators if profile is not None else []:
             if entry.distribution is None:
