@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from html import escape
+from typing import Any
 
-__all__ = ["distribution_svg", "trend_svg"]
+__all__ = ["distribution_svg", "map_svg", "trend_svg"]
 
 WIDTH, HEIGHT, PAD = 320, 64, 12
 INK, MUTED, MARK, BOX = "#1d2433", "#6b7280", "#0b5cad", "#dbe4f0"
@@ -25,10 +26,12 @@ def _scale(low: float, high: float, width: float) -> Callable[[float], float]:
     return at
 
 
-def _svg(body: list[str], title: str, description: str, width: int = WIDTH, height: int = HEIGHT) -> str:
+def _svg(
+    body: list[str], title: str, description: str, *, width: int = WIDTH, height: int = HEIGHT, kind: str = "chart"
+) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'class="chart" preserveAspectRatio="xMidYMid meet"><title>{escape(title)}</title>'
+        f'class="{kind}" preserveAspectRatio="xMidYMid meet"><title>{escape(title)}</title>'
         f"<desc>{escape(description)}</desc>" + "".join(body) + "</svg>"
     )
 
@@ -104,3 +107,21 @@ def trend_svg(
             f"{escape(period)}</text>"
         )
     return _svg(body, title, description)
+
+
+def map_svg(
+    shapes: dict[str, Any],
+    colours: dict[str, str],
+    labels: dict[str, str],
+    *,
+    title: str,
+    description: str,
+) -> str:
+    """Chile's communes (``shapes``: the packaged map), each filled with ``colours[cut]`` and titled
+    ``labels[cut]``; the caller says in a legend and a table what the colours mean."""
+    body = [
+        f'<path d="{escape(path)}" fill="{escape(colours.get(cut, "#eceff1"))}" stroke="#ffffff" stroke-width="0.4">'
+        f"<title>{escape(labels.get(cut, cut))}</title></path>"
+        for cut, path in shapes["paths"].items()
+    ]
+    return _svg(body, title, description, width=int(shapes["width"]), height=int(shapes["height"]), kind="map")

@@ -7,9 +7,12 @@ snippets are built escaped by the library itself); charts are SVG drawn here (``
 from __future__ import annotations
 
 import enum
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -31,11 +34,20 @@ from ogp_federation.feed.enums import CommitmentStatus, MilestoneStatus, Pillar
 from ogp_federation.feed.labels import label
 
 from . import reads
-from .charts import distribution_svg, trend_svg
+from .charts import distribution_svg, map_svg, trend_svg
 
 __all__ = ["WebService"]
 
 MOST_MILESTONES = 60  # shown per commitment; the rest are counted
+STATE_COLOURS = {  # the map's fill by node state (the legend and the table by region say it in words too)
+    "ok": "#2e7d32",
+    "stale": "#f9a825",
+    "failing": "#c62828",
+    "invalid": "#ad1457",
+    "quarantined": "#6a1b9a",
+    "never_harvested": "#78909c",
+    "not_publishing": "#e0e0e0",
+}
 OVERVIEW_SECONDS = 10.0  # the overview's figures are read again at most this often
 
 
@@ -100,6 +112,27 @@ class WebService:
                 behind = await reads.behind(session, now.astimezone(CHILE).date())
             self._overview = (time.monotonic(), (status, month, activity, behind))
         status, month, activity, behind = self._overview[1]
+        lang = language(locale)
+        shapes = _shapes()
+        colours = {row.cut: STATE_COLOURS.get(row.state, "#eceff1") for row in status.communes}
+        labels = {
+            row.cut: f"{row.name}: {lang.gettext(STATE_ES.get(row.state) or row.state)}" for row in status.communes
+        }
+        drawn = Markup(  # noqa: S704 (built by charts, which escapes every text)
+            map_svg(
+                shapes,
+                colours,
+                labels,
+                title=lang.gettext("Mapa de las comunas por estado de su nodo"),
+                description=", ".join(
+                    f"{lang.gettext(STATE_ES.get(state) or state)}: {lang.number(count)}"
+                    for state, count in sorted(status.counts.items())
+                ),
+            )
+        )
+        legend = [(STATE_COLOURS[state], state, status.counts.get(state, 0)) for state in STATE_COLOURS]
+        missing = [(cut, name, next((r.state for r in status.communes if r.cut == cut), "not_publishing"))
+                   for cut, name in shapes["missing"].items()]  # fmt: skip
         regions: dict[str, dict[str, int]] = {}
         for row in status.communes:
             counts = regions.setdefault(row.region, {"total": 0, "publishing": 0, "ok": 0})
@@ -117,6 +150,9 @@ class WebService:
             behind=behind,
             regions=sorted(regions.items()),
             failing=[row for row in status.communes if row.state in ("failing", "invalid", "quarantined", "stale")],
+            map=drawn,
+            legend=legend,
+            missing=missing,
         )
 
     async def commune(self, cut: str, locale: str, group: str | None = None) -> str:
@@ -300,6 +336,15 @@ def _label(kind: str, value: object, lang: Language) -> str:
         return lang.gettext(label(_VOCABULARIES[kind](value)))
     except (KeyError, ValueError):
         return str(value)
+
+
+@cache
+def _shapes() -> dict[str, Any]:
+    """The packaged map of the communes (fixtures/scripts/build_map.py): one SVG path per commune."""
+    loaded: dict[str, Any] = json.loads(
+        (resources.files("ogp_federation.aggregator.web") / "data" / "map.json").read_text(encoding="utf-8")
+    )
+    return loaded
 
 
 def _chile(moment: datetime | None, lang: Language) -> str:
