@@ -510,6 +510,9 @@ def test_demo_runs_a_whole_federation_once(tmp_path: Any) -> None:
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert completed.stdout.count(" ok ") >= 3
     assert "Demo terminada" in completed.stdout
+    assert "343" in completed.stdout  # the other communes, synthetic
+    assert "(down)" in completed.stdout  # and the misbehaving ones, as such
+    assert "Primera cosecha completa en" in completed.stdout
     # Regression: --once printed the URLs of servers it was about to stop.
     assert f"http://127.0.0.1:{port}/status" not in completed.stdout
     assert f"http://127.0.0.1:{port + 1}/" not in completed.stdout

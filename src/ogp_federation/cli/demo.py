@@ -1,18 +1,23 @@
-"""``ogp-federation demo``: a whole federation on one machine, SQLite only, no other server.
+"""``ogp-federation demo``: the whole federation on one machine, SQLite only, no other server.
 
-Three commune nodes (Peñalolén, Maipú and Renca, from the fixtures) and the aggregator run in this
-process on 127.0.0.1. The nodes are registered, harvested (a live table shows it), then the status
-page is served until Ctrl-C. ``--once`` stops after the first complete harvest (for scripts and CI).
+Three commune nodes (Peñalolén, Maipú and Renca, from the fixtures), the other 343 communes as
+synthetic nodes served by one small app (a few of them misbehaving: down, invalid, slow), and the
+aggregator all run in this process on 127.0.0.1. The nodes are registered, harvested (a live view shows
+it), then the dashboard is served until Ctrl-C. ``--once`` stops after the first complete harvest (for
+scripts and CI); ``--no-synthetic`` runs the three real nodes only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
 import tempfile
+import time
+from collections import Counter
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,8 @@ __all__ = ["demo"]
 
 COMMUNES = (("13122", "penalolen.json"), ("13119", "maipu.json"), ("13128", "renca.json"))
 POLL_SECONDS = 20  # short, so that the live table shows polls happening
+SYNTHETIC_POLL_SECONDS = 600  # the synthetic communes are read less often: the machine has other work
+SLOW_SECONDS = 8.0  # a slow synthetic node answers after this (the aggregator stops waiting at half)
 STATE_STYLE = {"ok": "green", "never_harvested": "yellow", "failing": "red", "invalid": "red", "quarantined": "red"}
 
 
@@ -52,11 +59,17 @@ class _Server(uvicorn.Server):
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="Keep the data here [default: temp].")
 @click.option("--once", is_flag=True, help="Exit after the first complete harvest.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the harvest.")
-def demo(port: int, feeds_dir: Path | None, workdir: Path | None, once: bool, timeout: float) -> None:
-    """Federación completa de demostración / a full local federation (nodes + aggregator)."""
+@click.option(
+    "--synthetic/--no-synthetic",
+    default=True,
+    show_default=True,
+    help="Las otras 343 comunas como nodos sintéticos / the other 343 communes as synthetic nodes.",
+)
+def demo(port: int, feeds_dir: Path | None, workdir: Path | None, once: bool, timeout: float, synthetic: bool) -> None:
+    """Federación completa de demostración / the whole federation on this machine (nodes + aggregator)."""
     feeds_dir = fixture_feeds(feeds_dir, tuple(name for _, name in COMMUNES))
     with _folder(workdir) as folder:
-        ok = asyncio.run(_run(folder, feeds_dir, port, once, timeout))
+        ok = asyncio.run(_run(folder, feeds_dir, port, once, timeout, synthetic=synthetic))
     sys.exit(0 if ok else 1)
 
 
@@ -70,7 +83,7 @@ def _folder(workdir: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
-async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: float) -> bool:
+async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: float, *, synthetic: bool) -> bool:
     from ogp_federation.aggregator.app import create_app as aggregator_app  # noqa: PLC0415 (keep --help fast)
     from ogp_federation.aggregator.common import AggregatorSettings  # noqa: PLC0415
     from ogp_federation.aggregator.runtime import AggregatorRuntime  # noqa: PLC0415
@@ -83,6 +96,7 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
     aggregator_url = f"http://127.0.0.1:{port}"
     node_urls = {cut: f"http://127.0.0.1:{port + index}" for index, (cut, _) in enumerate(COMMUNES, start=1)}
     console.print("[bold]ogp-federation[/] — federación local de demostración (SQLite, 127.0.0.1)")
+    started = time.monotonic()
     node_settings = [
         await _node(folder, cut, name, feeds_dir, node_urls[cut], aggregator_url) for cut, name in COMMUNES
     ]
@@ -95,10 +109,18 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
         default_poll_interval=POLL_SECONDS,
         tick_seconds=1.0,
         worker_id="demo",
+        total_timeout=SLOW_SECONDS / 2,  # the slow synthetic nodes fail visibly
+        check_on_registration=False,  # `ogp-federation node check URL` shows the checks; the demo starts fast
     )
     runtime = AggregatorRuntime(settings)
     servers = [_server(aggregator_app(settings, runtime=runtime), port)]
     servers += [_server(_node_app(s), int(node_urls[s.cut].rsplit(":", 1)[1])) for s in node_settings]
+    synthetic_urls: dict[str, str] = {}
+    misbehaving: dict[str, str] = {}
+    if synthetic:
+        others = [c.cut for c in runtime.reference if c.cut not in node_urls]
+        server, synthetic_urls, misbehaving = _synthetic(others, port + len(COMMUNES) + 1)
+        servers.append(server)
     tasks = [asyncio.create_task(server.serve()) for server in servers]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -111,8 +133,10 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
             await asyncio.sleep(0.05)
         for cut, url in node_urls.items():
             await runtime.registry.add_node(cut, url, trust_fetched_keys=True, interval=POLL_SECONDS)
+        await _register(runtime, synthetic_urls)
+        watched = _Watched(real=list(node_urls), synthetic=list(synthetic_urls), misbehaving=misbehaving)
         if once:
-            ok = await _watch(console, runtime, list(node_urls), timeout)
+            ok = await _watch(console, runtime, watched, timeout, started=started)
             console.print("\nDemo terminada: los servidores se detienen. Ejecútela sin --once para explorarla.")
             console.print("Demo finished: its servers stop now. Run it without --once to explore it.")
             return ok
@@ -121,13 +145,23 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
         for cut, url in node_urls.items():
             console.print(f"  nodo {cut}: {url}/  (feed {url}{FEED_PATH})", soft_wrap=True)  # URLs whole
         console.print(f"Cada nodo se lee cada {POLL_SECONDS} s; Ctrl-C para terminar / polled every {POLL_SECONDS} s.")
-        return await _watch(console, runtime, list(node_urls), timeout, until=stop)
+        return await _watch(console, runtime, watched, timeout, until=stop, started=started)
     finally:
         for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _synthetic(cuts: list[str], port: int) -> tuple[_Server, dict[str, str], dict[str, str]]:
+    """The server of the synthetic communes, their URLs, and which misbehave how (six of them)."""
+    from ._demo_nodes import MISBEHAVIOURS, SyntheticNodes  # noqa: PLC0415
+
+    misbehaving = {cut: MISBEHAVIOURS[i % len(MISBEHAVIOURS)] for i, cut in enumerate(cuts[10::57][:6])}
+    base = f"http://127.0.0.1:{port}"
+    nodes = SyntheticNodes(base, cuts, misbehaving=misbehaving, slow_seconds=SLOW_SECONDS)
+    return _server(nodes, port), {cut: f"{base}/{cut}" for cut in cuts}, misbehaving
 
 
 def _server(app: Any, port: int) -> _Server:
@@ -167,13 +201,51 @@ async def _node(folder: Path, cut: str, name: str, feeds_dir: Path, url: str, ag
     return msgspec.structs.replace(settings, public_url=url, push_urls=[f"{aggregator_url}/push"])
 
 
-async def _watch(
-    console: Console, runtime: Any, cuts: list[str], timeout: float, until: asyncio.Event | None = None
-) -> bool:
-    """Show the harvest live: until every node is harvested (or ``timeout``), then on until ``until`` is set.
+@dataclasses.dataclass(frozen=True)
+class _Watched:
+    """The nodes the live view follows: the real ones row by row, the synthetic ones counted."""
 
-    Each row shows the node's state, sequence, how many polls it had and when the last was: the table
-    moves with every poll. The result: whether every node was harvested, and is ok.
+    real: list[str]
+    synthetic: list[str]
+    misbehaving: dict[str, str]
+
+    @property
+    def every(self) -> list[str]:
+        return [*self.real, *self.synthetic]
+
+
+async def _register(runtime: Any, urls: dict[str, str]) -> None:
+    """Register the synthetic nodes, a few at a time (each is a descriptor and a JWKS to read)."""
+    gate = asyncio.Semaphore(16)
+
+    async def one(cut: str, url: str) -> None:
+        async with gate:
+            await runtime.registry.add_node(cut, url, trust_fetched_keys=True, interval=SYNTHETIC_POLL_SECONDS)
+
+    await asyncio.gather(*(one(cut, url) for cut, url in urls.items()))
+
+
+def _expected(watched: _Watched, nodes: dict[str, Any]) -> bool:
+    """Every well-behaved node harvested and up to date, every misbehaving one failing as it should."""
+    return all(
+        cut in nodes and (nodes[cut].state != "ok" if cut in watched.misbehaving else nodes[cut].state == "ok")
+        for cut in watched.every
+    )
+
+
+async def _watch(
+    console: Console,
+    runtime: Any,
+    watched: _Watched,
+    timeout: float,
+    until: asyncio.Event | None = None,
+    *,
+    started: float,
+) -> bool:
+    """Show the harvest live: until every node was read once (or ``timeout``), then on until ``until`` is set.
+
+    The real nodes have a row each (state, sequence, polls, last poll, last error); the synthetic ones
+    are counted by state, the misbehaving ones listed. The result: whether every node is as it should be.
     """
     from ogp_federation.aggregator.common import CHILE  # noqa: PLC0415
 
@@ -183,12 +255,12 @@ async def _watch(
     with Live(console=console, refresh_per_second=4) as live:
         while True:
             nodes = {n.cut: n for n in await runtime.registry.nodes()}
-            polls = {cut: len((await runtime.history.events(cut, limit=1000)).items) for cut in cuts}
+            polls = {cut: len((await runtime.history.events(cut, limit=1000)).items) for cut in watched.real}
             table = Table(title="Cosecha / harvest")
             columns = ("CUT", "comuna", "estado", "secuencia", "lecturas", "última (hora de Chile)", "último error")
             for column in columns:
                 table.add_column(column)
-            for cut in cuts:
+            for cut in watched.real:
                 node = nodes.get(cut)
                 commune = runtime.reference.get(cut)
                 state = node.state if node else "—"
@@ -202,10 +274,27 @@ async def _watch(
                     f"{last.astimezone(CHILE):%H:%M:%S}" if last else "—",
                     (node.last_error_code or "") if node else "",
                 )
+            if watched.synthetic:
+                counts = Counter(nodes[cut].state for cut in watched.synthetic if cut in nodes)
+                summary = ", ".join(f"[{STATE_STYLE.get(k, 'white')}]{k}[/]: {v}" for k, v in sorted(counts.items()))
+                table.add_row("…", f"{len(watched.synthetic)} sintéticas / synthetic", summary, "", "", "", "")
+                for cut, behaviour in sorted(watched.misbehaving.items()):
+                    node = nodes.get(cut)
+                    state = node.state if node else "—"
+                    error = (node.last_error_code or "") if node else ""
+                    name = runtime.reference.get(cut)
+                    label = f"{name.name if name else cut} ({behaviour})"
+                    table.add_row(cut, label, f"[{STATE_STYLE.get(state, 'white')}]{state}", "", "", "", error)
             live.update(table)
-            done = all(cut in nodes and nodes[cut].state != "never_harvested" for cut in cuts)
+            done = all(cut in nodes and nodes[cut].state != "never_harvested" for cut in watched.every)
             if harvested is None and (done or loop.time() > deadline):
-                harvested = done and all(nodes[cut].state == "ok" for cut in cuts)
+                harvested = done and _expected(watched, nodes)
+                seconds = time.monotonic() - started
+                console.print(
+                    f"Primera cosecha completa en {seconds:.0f} s / first complete harvest in {seconds:.0f} s"
+                    if done
+                    else f"Cosecha incompleta tras {timeout:.0f} s / harvest incomplete after {timeout:.0f} s"
+                )
             if harvested is not None and (until is None or until.is_set()):
                 return harvested
             await asyncio.sleep(0.5 if until is None else 1.0)
