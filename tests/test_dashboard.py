@@ -26,6 +26,7 @@ RTL = "مشاركة المواطنين \u202eأمل"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 PAGES = {
     "overview": "/",
+    "map-by-indicator": "/?indicador=hitos_a_tiempo",
     "commune": "/comunas/13101",
     "profile": "/comunas/13119",
     "indicator": "/indicadores/hitos_a_tiempo?grupo=todas&comuna=13119",

@@ -49,9 +49,9 @@ def _locale(request: AnyRequest) -> str:
 
 
 @get("/", include_in_schema=False, before_request=_started)
-async def overview(request: AnyRequest, web: Web) -> Response[str]:
-    """The federation at a glance."""
-    return _html(request, await web.overview(_locale(request)))
+async def overview(request: AnyRequest, web: Web, indicador: Short = "") -> Response[str]:
+    """The federation at a glance; the map coloured by a catalogue indicator with ``?indicador=``."""
+    return _html(request, await web.overview(_locale(request), indicador or None))
 
 
 @get("/comunas/{cut:str}", include_in_schema=False, before_request=_started)

@@ -48,6 +48,7 @@ STATE_COLOURS = {  # the map's fill by node state (the legend and the table by r
     "never_harvested": "#78909c",
     "not_publishing": "#e0e0e0",
 }
+QUINTILE_COLOURS = ("#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c")  # light (low) to dark (high)
 OVERVIEW_SECONDS = 10.0  # the overview's figures are read again at most this often
 
 
@@ -98,7 +99,7 @@ class WebService:
 
     # Pages -----------------------------------------------------------------------------------------
 
-    async def overview(self, locale: str) -> str:
+    async def overview(self, locale: str, indicator: str | None = None) -> str:
         """Federation health, the month's activity, the communes most behind, publishing by region.
 
         The same for every visitor and slow to change: read at most every ``OVERVIEW_SECONDS``.
@@ -113,26 +114,14 @@ class WebService:
             self._overview = (time.monotonic(), (status, month, activity, behind))
         status, month, activity, behind = self._overview[1]
         lang = language(locale)
-        shapes = _shapes()
-        colours = {row.cut: STATE_COLOURS.get(row.state, "#eceff1") for row in status.communes}
-        labels = {
-            row.cut: f"{row.name}: {lang.gettext(STATE_ES.get(row.state) or row.state)}" for row in status.communes
-        }
-        drawn = Markup(  # noqa: S704 (built by charts, which escapes every text)
-            map_svg(
-                shapes,
-                colours,
-                labels,
-                title=lang.gettext("Mapa de las comunas por estado de su nodo"),
-                description=", ".join(
-                    f"{lang.gettext(STATE_ES.get(state) or state)}: {lang.number(count)}"
-                    for state, count in sorted(status.counts.items())
-                ),
-            )
-        )
-        legend = [(STATE_COLOURS[state], state, status.counts.get(state, 0)) for state in STATE_COLOURS]
+        names = {row.cut: row.name for row in status.communes}
+        comparison = await self._optional(self.services.benchmarks.compare(indicator)) if indicator else None
+        if comparison is not None:
+            drawn, legend = _indicator_map(comparison, names, lang)
+        else:
+            drawn, legend = _state_map(status, lang)
         missing = [(cut, name, next((r.state for r in status.communes if r.cut == cut), "not_publishing"))
-                   for cut, name in shapes["missing"].items()]  # fmt: skip
+                   for cut, name in _shapes()["missing"].items()]  # fmt: skip
         regions: dict[str, dict[str, int]] = {}
         for row in status.communes:
             counts = regions.setdefault(row.region, {"total": 0, "publishing": 0, "ok": 0})
@@ -153,6 +142,8 @@ class WebService:
             map=drawn,
             legend=legend,
             missing=missing,
+            indicator=indicator or "",
+            catalogue=self.services.benchmarks.catalogue(),
         )
 
     async def commune(self, cut: str, locale: str, group: str | None = None) -> str:
@@ -336,6 +327,65 @@ def _label(kind: str, value: object, lang: Language) -> str:
         return lang.gettext(label(_VOCABULARIES[kind](value)))
     except (KeyError, ValueError):
         return str(value)
+
+
+def _state_map(status: Any, lang: Language) -> tuple[Markup, list[tuple[str, str]]]:
+    """The map coloured by each node's state, and its legend (colour, words)."""
+    colours = {row.cut: STATE_COLOURS.get(row.state, "#eceff1") for row in status.communes}
+    labels = {row.cut: f"{row.name}: {lang.gettext(STATE_ES.get(row.state) or row.state)}" for row in status.communes}
+    counts = status.counts
+    drawn = map_svg(
+        _shapes(),
+        colours,
+        labels,
+        title=lang.gettext("Mapa de las comunas por estado de su nodo"),
+        description=", ".join(
+            f"{lang.gettext(STATE_ES.get(state) or state)}: {lang.number(count)}"
+            for state, count in sorted(counts.items())
+        ),
+    )
+    legend = [
+        (colour, f"{lang.gettext(STATE_ES.get(state) or state)}: {lang.number(counts.get(state, 0))}")
+        for state, colour in STATE_COLOURS.items()
+    ]
+    return Markup(drawn), legend  # noqa: S704 (built by charts, which escapes every text)
+
+
+def _indicator_map(comparison: Any, names: dict[str, str], lang: Language) -> tuple[Markup, list[tuple[str, str]]]:
+    """The map coloured by an indicator's value in five equal-count steps (quintiles), and its legend."""
+    values = sorted(value.value for value in comparison.values)
+    # the upper bound of each of the first four steps: the last value of each fifth of the sorted values
+    bounds = [values[max(0, (len(values) * step) // 5 - 1)] for step in range(1, 5)]
+    name = comparison.name_en if lang.locale == "en" else comparison.name_es
+
+    def step(value: float) -> int:
+        return sum(1 for bound in bounds if value > bound)
+
+    colours = {v.cut: QUINTILE_COLOURS[step(v.value)] for v in comparison.values}
+    labels = {cut: f"{label}: {lang.gettext('sin dato')}" for cut, label in names.items()}
+    for v in comparison.values:
+        labels[v.cut] = f"{v.name}: {lang.number(round(v.value, 2))} {comparison.unit}"
+    edges = [values[0], *bounds, values[-1]]
+    legend = [
+        (
+            QUINTILE_COLOURS[i],
+            f"{lang.number(round(edges[i], 1))} – {lang.number(round(edges[i + 1], 1))} {comparison.unit}",
+        )
+        for i in range(5)
+    ]
+    legend.append(("#eceff1", lang.gettext("sin dato")))
+    drawn = map_svg(
+        _shapes(),
+        colours,
+        labels,
+        title=lang.gettext("{indicator} por comuna ({period})", indicator=name, period=comparison.period),
+        description=lang.gettext(
+            "{count} comunas informan; mediana {median}",
+            count=comparison.reporting,
+            median=lang.number(round(comparison.distribution.median, 2)),
+        ),
+    )
+    return Markup(drawn), legend  # noqa: S704 (built by charts, which escapes every text)
 
 
 @cache
