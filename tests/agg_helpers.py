@@ -29,7 +29,7 @@ from ogp_federation.aggregator.net import NetworkGuard
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.setup import prepare_database
-from ogp_federation.feed import encode, signing
+from ogp_federation.feed import decode, encode, signing
 from ogp_federation.feed.protocol import ChangePage
 from ogp_federation.feed.synth import generate_feed
 
@@ -291,3 +291,17 @@ def tmp_db(tmp: Path) -> str:
 
 def feed_doc(body: bytes) -> dict[str, Any]:
     return msgspec.json.decode(body)
+
+
+FIXTURE_COMMUNES = {"13122": "penalolen", "13119": "maipu", "13128": "renca"}
+
+
+async def harvest_fixtures(runtime: AggregatorRuntime, server: FakeNodeServer, communes: dict[str, str]) -> None:
+    """Serve each fixture feed (``{cut: name}``) from a signing fake node, register and harvest them all."""
+    from conftest import FEEDS  # noqa: PLC0415
+
+    for cut, name in communes.items():
+        body = (FEEDS / f"{name}.json").read_bytes()
+        server.add(FakeNode(cut)).publish(decode(body).sequence, body)
+        await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
+    await runtime.scheduler.tick()

@@ -12,10 +12,8 @@ from pyshacl import validate as shacl
 from rdflib import Graph
 from rdflib.namespace import DCAT, RDF
 
-from agg_helpers import FakeNode, aggregator, fake_nodes
-from conftest import FEEDS
+from agg_helpers import aggregator, fake_nodes, harvest_fixtures
 from ogp_federation.aggregator.app import create_app
-from ogp_federation.feed import decode
 
 # DCAT-AP 3.0 (SEMIC): mandatory (M) and recommended (R) properties, all required here (sh:Violation).
 SHAPES = """
@@ -81,13 +79,7 @@ RDFLIB_INTERNAL = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is depreca
 @RDFLIB_INTERNAL
 async def test_the_catalogue_parses_and_meets_the_dcat_ap_shapes(tmp_path: Path) -> None:
     async with fake_nodes() as server, await _served(tmp_path) as runtime:
-        for cut, name in {"13122": "penalolen", "13119": "maipu"}.items():
-            node = FakeNode(cut)
-            body = (FEEDS / f"{name}.json").read_bytes()
-            node.publish(decode(body).sequence, body)
-            server.add(node)
-            await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
-        await runtime.scheduler.tick()
+        await harvest_fixtures(runtime, server, {"13122": "penalolen", "13119": "maipu"})
         await runtime.releases.build()
         app = create_app(runtime.settings, runtime=runtime)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as http:

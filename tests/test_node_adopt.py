@@ -16,7 +16,7 @@ import httpx
 import msgspec
 import pytest
 
-from agg_helpers import FakeNode, aggregator, fake_nodes
+from agg_helpers import aggregator, fake_nodes, harvest_fixtures
 from conftest import FEEDS
 from node_helpers import client, load_fixture, make_node, staff_token
 from ogp_federation.aggregator.app import create_app as create_aggregator
@@ -35,13 +35,7 @@ PUBLISHERS = {"13122": "penalolen", "13119": "maipu"}
 async def federation(database_url: str) -> AsyncIterator[httpx.ASGITransport]:
     """An aggregator that harvested Peñalolén and Maipú; its HTTP API as a transport."""
     async with fake_nodes() as server, aggregator(database_url) as runtime:
-        for cut, name in PUBLISHERS.items():
-            node = FakeNode(cut)
-            body = (FEEDS / f"{name}.json").read_bytes()
-            node.publish(decode(body).sequence, body)
-            server.add(node)
-            await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
-        await runtime.scheduler.tick()
+        await harvest_fixtures(runtime, server, PUBLISHERS)
         yield httpx.ASGITransport(app=create_aggregator(runtime.settings, runtime=runtime))
 
 

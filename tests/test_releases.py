@@ -20,24 +20,16 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from agg_helpers import FakeNode, aggregator, fake_nodes
-from conftest import FEEDS
+from agg_helpers import FIXTURE_COMMUNES, aggregator, fake_nodes, harvest_fixtures
 from ogp_federation.aggregator.app import create_app
 from ogp_federation.aggregator.research import ReleaseService
 from ogp_federation.core.errors import InvalidInputError, NotFoundError
-from ogp_federation.feed import decode
 
-COMMUNES = {"13122": "penalolen", "13119": "maipu", "13128": "renca"}
+COMMUNES = FIXTURE_COMMUNES
 
 
 async def _federation(runtime: Any, server: Any) -> None:
-    for cut, name in COMMUNES.items():
-        node = FakeNode(cut)
-        body = (FEEDS / f"{name}.json").read_bytes()
-        node.publish(decode(body).sequence, body)
-        server.add(node)
-        await runtime.registry.add_node(cut, server.base(cut), trust_fetched_keys=True)
-    await runtime.scheduler.tick()
+    await harvest_fixtures(runtime, server, COMMUNES)
     await runtime.quality.compute()
 
 

@@ -94,16 +94,16 @@ async def jwks(research: Research) -> dict[str, Any]:
     return await research.jwks()
 
 
-async def _reader(request: AnyRequest, research: Research) -> Granted:
-    return await research.authorize(request.headers.get("authorization"), "read")
+def _token(scope: str) -> dict[str, Any]:
+    """What a handler a token opens declares: the dependency ``granted`` (token checked, quota counted)."""
+
+    async def granted(request: AnyRequest, research: Research) -> Granted:
+        return await research.authorize(request.headers.get("authorization"), scope)
+
+    return {"dependencies": {"granted": Provide(granted)}, "security": [{"oauth2": [scope]}], "tags": ["research"]}
 
 
-@get(
-    "/api/v1/federation/records",
-    tags=["research"],
-    dependencies={"granted": Provide(_reader)},
-    security=[{"oauth2": ["read"]}],
-)
+@get("/api/v1/federation/records", **_token("read"))
 async def federation_records(
     *,
     request: AnyRequest,
@@ -120,16 +120,7 @@ async def federation_records(
     return response
 
 
-async def _streamer(request: AnyRequest, research: Research) -> Granted:
-    return await research.authorize(request.headers.get("authorization"), "stream")
-
-
-@get(
-    "/api/v1/stream",
-    tags=["research"],
-    dependencies={"granted": Provide(_streamer)},
-    security=[{"oauth2": ["stream"]}],
-)
+@get("/api/v1/stream", **_token("stream"))
 async def stream(
     *,
     request: AnyRequest,
