@@ -175,10 +175,10 @@ class LibraryService:
             if cut is not None and me is None:
                 raise NotFoundError(f"comuna {cut} no registrada", f"commune {cut} is not registered")
             conditions = [_ROWS.c.cut != cut] if cut else []
-            window, _ = await _window(session, query, conditions, titles=False)
+            window, _ = await _window(session, query, conditions, titles=False, size=SUGGEST_WINDOW)
             if len(window) < limit and query.at_least > 1:  # too close: any of the words will do
                 query = query.relaxed()
-                window, _ = await _window(session, query, conditions, titles=False)
+                window, _ = await _window(session, query, conditions, titles=False, size=SUGGEST_WINDOW)
             rows = await _best(session, window, CANDIDATES, 0)
         if not rows:
             return []
@@ -248,6 +248,7 @@ class LibraryService:
 
 
 CANDIDATES = 50
+SUGGEST_WINDOW = 250  # matches of a description scored: they already hold half its words
 TITLE_WORDS = 3  # a commitment's title with this many words says enough to look for it elsewhere
 SUGGEST_WORDS = 6  # the longest words of a description: the most telling, and few enough to match few documents
 
@@ -269,7 +270,7 @@ def _tsquery(query: Query) -> Any:
 
 
 async def _window(
-    session: AsyncSession, query: Query, conditions: list[Any], *, titles: bool = True
+    session: AsyncSession, query: Query, conditions: list[Any], *, titles: bool = True, size: int | None = None
 ) -> tuple[dict[int, float], bool]:
     """The entries that are ranked for ``query`` with their scores, and whether more entries match.
 
@@ -294,11 +295,12 @@ async def _window(
         titled = select(_FTS.c.rowid).where(text("library_fts MATCH :title"))
         in_title = and_(matches, _ROWS.c.id.in_(titled.params(title=fts5_match(query, column="title"))))
         scored = select(_ROWS.c.id, score).join(_FTS, _FTS.c.rowid == _ROWS.c.id)
+    window = size or WINDOW
     scored = scored.join(Commune, Commune.cut == _ROWS.c.cut).where(*conditions)
-    rows = (await session.execute(scored.where(matches).limit(WINDOW + 1))).all()
-    found = {int(key): float(value) for key, value in rows[:WINDOW]}
-    if len(rows) <= WINDOW or not titles:
-        return found, len(rows) > WINDOW
+    rows = (await session.execute(scored.where(matches).limit(window + 1))).all()
+    found = {int(key): float(value) for key, value in rows[:window]}
+    if len(rows) <= window or not titles:
+        return found, len(rows) > window
     rows = (await session.execute(scored.where(in_title).limit(WINDOW))).all()
     return found | {int(key): float(value) for key, value in rows}, True
 
