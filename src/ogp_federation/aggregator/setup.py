@@ -53,6 +53,7 @@ async def init_aggregator(
         "public_url": public_url,
         "allowed_networks": allowed_networks,
         "admin_token_hashes": [hashlib.sha256(token.encode()).hexdigest()],
+        "releases_dir": str((config_path.parent / "releases").resolve()),  # beside the settings, not the cwd
     }
     try:
         settings = msgspec.convert(values, AggregatorSettings)

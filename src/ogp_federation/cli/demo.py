@@ -111,6 +111,7 @@ async def _run(folder: Path, feeds_dir: Path, port: int, once: bool, timeout: fl
         worker_id="demo",
         total_timeout=SLOW_SECONDS / 2,  # the slow synthetic nodes fail visibly
         check_on_registration=False,  # `ogp-federation node check URL` shows the checks; the demo starts fast
+        releases_dir=str(folder / "releases"),  # the monthly release is built in the demo's folder
     )
     runtime = AggregatorRuntime(settings)
     servers = [_server(aggregator_app(settings, runtime=runtime), port)]
