@@ -115,6 +115,15 @@ def test_what_nodes_send_is_shown_as_text_and_does_not_break_the_page(dashboard:
     assert LONG_WORD in served.text  # shown whole; the stylesheet wraps it (overflow-wrap: anywhere)
 
 
+def test_the_profile_says_each_version_state_in_the_reader_s_words(dashboard: str) -> None:
+    url = dashboard + PAGES["profile"]
+    spanish = httpx.get(url, timeout=60, headers={"Accept-Language": "es-CL"}).text.split(">Versiones<")[1]
+    english = httpx.get(url, timeout=60, headers={"Accept-Language": "en"}).text.split(">Versions<")[1]
+    assert "<td>Aceptada" in spanish
+    assert "<td>Accepted" in english
+    assert "<td>accepted" not in spanish + english  # the stored code is never what a reader sees
+
+
 AXE_VERSION = "4.14.1"
 
 
