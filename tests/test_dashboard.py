@@ -124,6 +124,20 @@ def test_the_profile_says_each_version_state_in_the_reader_s_words(dashboard: st
     assert "<td>accepted" not in spanish + english  # the stored code is never what a reader sees
 
 
+def test_the_profile_lists_citizen_inputs_with_what_was_done_with_each(dashboard: str) -> None:
+    url = dashboard + PAGES["profile"]
+    spanish = httpx.get(url, timeout=60, headers={"Accept-Language": "es-CL"}).text
+    english = httpx.get(url, timeout=60, headers={"Accept-Language": "en"}).text
+    table = spanish.split(">Aportes ciudadanos y sus respuestas<")[1].split("</table>")[0]
+    rows = table.count("<tr>") - 1  # the header row
+    shown = int(spanish.split(" aportes ciudadanos respondidos")[0].rsplit(" de ", 1)[1].replace(".", ""))
+    assert rows == min(shown, 100) > 0
+    assert any(word in table for word in ("Acogido", "En evaluación", "No acogido", "Retirado"))
+    assert "<td>accepted<" not in table
+    assert "<td>evaluating<" not in table
+    assert ">Citizen inputs and their answers<" in english
+
+
 AXE_VERSION = "4.14.1"
 
 

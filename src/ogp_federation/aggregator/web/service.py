@@ -30,7 +30,7 @@ from ogp_federation.aggregator.status import STATE_ES, StatusService
 from ogp_federation.core.db import Database
 from ogp_federation.core.errors import InvalidInputError, NotFoundError, OGPError
 from ogp_federation.core.i18n import Language, language
-from ogp_federation.feed.enums import CommitmentStatus, MilestoneStatus, Pillar
+from ogp_federation.feed.enums import CommitmentStatus, InputState, MilestoneStatus, Pillar
 from ogp_federation.feed.labels import label
 
 from . import reads
@@ -39,6 +39,7 @@ from .charts import distribution_svg, map_svg, trend_svg
 __all__ = ["WebService"]
 
 MOST_MILESTONES = 60  # shown per commitment; the rest are counted
+MOST_INPUTS = 100  # citizen inputs shown on a profile; the rest are counted
 STATE_COLOURS = {  # the map's fill by node state (the legend and the table by region say it in words too)
     "ok": "#2e7d32",
     "stale": "#f9a825",
@@ -208,7 +209,8 @@ class WebService:
             by_commitment=by_commitment,
             most_milestones=MOST_MILESTONES,
             today=today,
-            inputs=len(inputs),
+            inputs=inputs,
+            most_inputs=MOST_INPUTS,
             answered=sum(1 for item in inputs if item.get("state") in ("accepted", "partially_accepted", "rejected")),
             profile=profile,
             charts=charts,
@@ -318,7 +320,11 @@ class WebService:
             return None
 
 
-_VOCABULARIES: dict[str, type[enum.Enum]] = {"milestone": MilestoneStatus, "commitment": CommitmentStatus}
+_VOCABULARIES: dict[str, type[enum.Enum]] = {
+    "milestone": MilestoneStatus,
+    "commitment": CommitmentStatus,
+    "input": InputState,
+}
 
 
 def _label(kind: str, value: object, lang: Language) -> str:
