@@ -353,13 +353,15 @@ async def _rows(runtime: Any) -> list[tuple[Any, ...]]:
 
 
 async def test_the_store_follows_the_harvest_travels_in_time_and_rebuilds_the_same(database_url: str) -> None:
-    """Three accepted versions of Maipú: the open rows change with each; as_of sees each in turn."""
+    """Three accepted versions of Maipú: the open rows change with each; as_of sees each in turn, and the
+    current comparison and profile (read through the process's shared values) show each at once."""
     node = FakeNode("13119")
     node.publish(17, (FEEDS / "maipu.json").read_bytes())
     async with fake_nodes() as server, aggregator(database_url, min_group_size=1) as runtime:
         server.add(node)
         await runtime.registry.add_node("13119", server.base("13119"), trust_fetched_keys=True)
         moments = []
+        current: list[tuple[float, float | None]] = []
         for sequence, done in ((17, set()), (18, {"integridad-h2"}), (19, {"integridad-h2", "presupuesto-h3"})):
             if sequence > 17:
                 when = MAIPU.generated_at + timedelta(days=sequence - 17)
@@ -367,16 +369,27 @@ async def test_the_store_follows_the_harvest_travels_in_time_and_rebuilds_the_sa
                 await make_due(runtime, "13119")
             await runtime.scheduler.tick()
             moments.append(datetime.now(UTC))
+            compared = await runtime.benchmarks.compare("hitos_cumplidos", period="2025")
+            profile = await runtime.benchmarks.profile("13119")
+            entry = next(e for e in profile.indicators if e.code == "hitos_cumplidos")
+            current.append((compared.values[0].value, entry.standing.value if entry.standing else None))
         seen = [
             (await runtime.benchmarks.compare("hitos_vencidos", period="2025", as_of=m)).values[0].value
             for m in moments
         ]
         now = await runtime.benchmarks.compare("hitos_cumplidos", period="2025")
+        then = [
+            (await runtime.benchmarks.compare("hitos_cumplidos", period="2025", as_of=m)).values[0].value
+            for m in moments
+        ]
         incremental = await _rows(runtime)
         written = await runtime.benchmarks.rebuild()
         rebuilt = await _rows(runtime)
     assert seen == [pytest.approx(100 / 6), 0.0, 0.0]  # 1 of 6 due in 2025 overdue; integridad-h2 done in 18
     assert now.values[0].value == 100.0
+    assert [value for value, _ in current] == [value for _, value in current]
+    assert current == [(pytest.approx(500 / 6),) * 2, (100.0, 100.0), (100.0, 100.0)]  # each version at once
+    assert [value for value, _ in current] == then
     assert rebuilt == incremental
     assert written == len(incremental)
     closed = [row for row in incremental if row[-1] is not None]

@@ -5,6 +5,7 @@ shows as text. Screenshots are kept in ``artifacts/screenshots`` for whoever rea
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,6 +123,21 @@ def test_the_profile_says_each_version_state_in_the_reader_s_words(dashboard: st
     assert "<td>Aceptada" in spanish
     assert "<td>Accepted" in english
     assert "<td>accepted" not in spanish + english  # the stored code is never what a reader sees
+
+
+def test_the_profile_draws_each_indicator_s_trend_and_says_it_in_words(dashboard: str) -> None:
+    url = dashboard + PAGES["profile"]
+    for locale, header, words in (
+        ("es-CL", ">Tendencia<", ("↗ mejora", "↘ empeora", "→ estable", "sin dirección preferida")),
+        ("en", ">Trend<", ("↗ improving", "↘ worsening", "→ steady", "no preferred direction")),
+    ):
+        page = httpx.get(url, timeout=60, headers={"Accept-Language": locale}).text
+        table = page.split(header)[1].split("</table>")[0]
+        sparks = table.count('class="spark"')
+        assert sparks > 0, "the fixture communes have values in more than one year"
+        assert sum(table.count(word) for word in words) == sparks  # each line also said in words
+        for description in table.split("<desc>")[1:]:
+            assert re.match(r"[0-9]{4}: [0-9.,]+(; [0-9]{4}: [0-9.,]+)+</desc>", description), description[:80]
 
 
 def test_the_profile_lists_citizen_inputs_with_what_was_done_with_each(dashboard: str) -> None:

@@ -1,7 +1,9 @@
-"""Headers every answer of both apps gets right: one media type with at most one charset, and nosniff."""
+"""Headers every answer of both apps gets right: one media type with at most one charset, and nosniff;
+the aggregator also says how long each answer took (``Server-Timing``)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,12 @@ def _check(response: httpx.Response, path: str) -> None:
     assert response.headers.get("x-content-type-options") == "nosniff", path
 
 
+def _timed(response: httpx.Response, path: str) -> None:
+    """The aggregator says how long it took to answer (what the dashboard's benchmark reads)."""
+    timing = response.headers.get("server-timing", "")
+    assert re.fullmatch(r"app;dur=[0-9]+\.[0-9]", timing), f"{path}: {timing!r}"
+
+
 async def test_every_node_page_has_one_charset(tmp_path: Path) -> None:
     settings = await make_node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
     await load_fixture(settings)
@@ -47,7 +55,10 @@ async def test_every_aggregator_page_has_one_charset(tmp_path: Path) -> None:
         assert "/status" in paths
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a.test") as http:
             for path in paths:
-                _check(await http.get(path), path)
+                answer = await http.get(path)
+                _check(answer, path)
+                _timed(answer, path)
+            _timed(await http.get("/no/such/page"), "/no/such/page")
             assert (await http.get("/status")).headers["content-type"] == "text/html; charset=utf-8"
 
 

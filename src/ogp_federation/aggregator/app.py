@@ -15,6 +15,7 @@ from ogp_federation.core.http import (
     exception_handlers,
     provide_value,
     service_wiring,
+    time_answers,
 )
 from ogp_federation.core.openapi import document_problems, openapi_config, viewer_assets
 
@@ -40,40 +41,42 @@ def create_app(settings: AggregatorSettings, *, runtime: AggregatorRuntime | Non
     runtime = runtime or AggregatorRuntime(settings)
     lifespan, provide_runtime = service_wiring(runtime)
     dependencies = {name: provide_value(service) for name, service in runtime.dependencies().items()}
-    return answer_head_like_get(
-        document_problems(
-            Litestar(
-                route_handlers=[
-                    *history.HANDLERS,
-                    *status.HANDLERS,
-                    *harvest.HANDLERS,
-                    *registry.HANDLERS,
-                    *review.HANDLERS,
-                    *benchmarks.HANDLERS,
-                    *quality.HANDLERS,
-                    *library.HANDLERS,
-                    *research.HANDLERS,
-                    *web.HANDLERS,
-                    viewer_assets(),
-                ],
-                dependencies={"runtime": provide_runtime, **dependencies},
-                lifespan=[lifespan],
-                middleware=[DefineMiddleware(ETagMiddleware, prefixes=("/api/",))],
-                exception_handlers=exception_handlers,
-                response_headers=SECURITY_HEADERS,
-                logging_config=None,  # the process that serves configures logging (core.logs), not the app
-                # Feeds and record lists are JSON that shrinks five- to tenfold; level 6 keeps it cheap.
-                compression_config=CompressionConfig(
-                    backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude_opt_key=NOT_COMPRESSED
+    return time_answers(
+        answer_head_like_get(
+            document_problems(
+                Litestar(
+                    route_handlers=[
+                        *history.HANDLERS,
+                        *status.HANDLERS,
+                        *harvest.HANDLERS,
+                        *registry.HANDLERS,
+                        *review.HANDLERS,
+                        *benchmarks.HANDLERS,
+                        *quality.HANDLERS,
+                        *library.HANDLERS,
+                        *research.HANDLERS,
+                        *web.HANDLERS,
+                        viewer_assets(),
+                    ],
+                    dependencies={"runtime": provide_runtime, **dependencies},
+                    lifespan=[lifespan],
+                    middleware=[DefineMiddleware(ETagMiddleware, prefixes=("/api/",))],
+                    exception_handlers=exception_handlers,
+                    response_headers=SECURITY_HEADERS,
+                    logging_config=None,  # the process that serves configures logging (core.logs), not the app
+                    # Feeds and record lists are JSON that shrinks five- to tenfold; level 6 keeps it cheap.
+                    compression_config=CompressionConfig(
+                        backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude_opt_key=NOT_COMPRESSED
+                    ),
+                    openapi_config=openapi_config(
+                        title="ogp-federation aggregator",
+                        version=__version__,
+                        description="Agregador de la Asociación: registro, cosecha verificada, historia y estado.",
+                        bearer="Operator token (`ogp-federation aggregator admin-token`); only the admin API needs it.",
+                        oauth2=("/oauth/token", SCOPES),
+                    ),
                 ),
-                openapi_config=openapi_config(
-                    title="ogp-federation aggregator",
-                    version=__version__,
-                    description="Agregador de la Asociación: registro, cosecha verificada, historia y estado.",
-                    bearer="Operator token (`ogp-federation aggregator admin-token`); only the admin API needs it.",
-                    oauth2=("/oauth/token", SCOPES),
-                ),
-            ),
-            own_errors=research.OAUTH_PATHS,
+                own_errors=research.OAUTH_PATHS,
+            )
         )
     )

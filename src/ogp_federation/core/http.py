@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, cast
@@ -39,6 +40,7 @@ __all__ = [
     "problem",
     "provide_value",
     "service_wiring",
+    "time_answers",
     "wants_html",
 ]
 
@@ -215,6 +217,33 @@ def provide_value(value: object) -> Provide:
         return value
 
     return Provide(provide, use_cache=True)
+
+
+def time_answers(app: Litestar) -> Litestar:
+    """Every answer says how long the server took to start it: ``Server-Timing: app;dur=<ms>``.
+
+    Measured from the request's arrival to the first byte of the answer (routing, errors and any wait
+    for the event loop behind other requests included); what a client sees adds the network and its own
+    reading. The benchmarks read it, and so can an operator's browser tools.
+    """
+    inner: ASGIApp = app.asgi_handler
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await inner(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took = f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"server-timing", took)]}
+            await send(message)
+
+        await inner(scope, receive, timed)
+
+    app.asgi_handler = handler
+    return app
 
 
 def answer_head_like_get(app: Litestar) -> Litestar:

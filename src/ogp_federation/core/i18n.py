@@ -13,7 +13,7 @@ import io
 import os
 from collections.abc import Mapping
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 from babel import Locale, UnknownLocaleError
@@ -77,11 +77,18 @@ class Language:
 
     def number(self, value: float | int) -> str:
         """A number the way this locale writes it (es-CL: ``1.234,5``)."""
-        return format_decimal(value, locale=self.locale)
+        return _decimal(type(value).__name__, value, self.locale)
 
     def day(self, value: date | None) -> str:
         """A date as ``1 dic 2026`` (es-CL) or ``1 Dec 2026`` (en); empty for None."""
         return format_date(value, "d MMM y", locale=self.locale) if value else ""
+
+
+@lru_cache(maxsize=16384)
+def _decimal(kind: str, value: float | int, locale: str) -> str:
+    """Babel's formatting, kept: a page writes hundreds of numbers, most of them seen before."""
+    del kind  # in the key only: 1 and 1.0 are equal keys but may be written differently
+    return format_decimal(value, locale=locale)
 
 
 @cache

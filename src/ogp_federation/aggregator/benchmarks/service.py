@@ -17,6 +17,7 @@ from ogp_federation.core.errors import InvalidInputError, NotFoundError
 
 from . import stats
 from .catalogue import Catalogue, CatalogueIndicator, catalogue
+from .current import READ, CurrentValues
 from .groups import Member, resolve_group
 from .models import BenchObservation
 from .schemas import CommuneStanding, Comparison, Profile, ProfileEntry, Value
@@ -50,6 +51,7 @@ class BenchmarkService:
         self.bands = population_bands
         self.similar = similar
         self._members_cache: tuple[float, list[Member]] | None = None
+        self._current = CurrentValues()
 
     def forget_members(self) -> None:
         """Read the peer-group attributes again on the next request (the registry changed them)."""
@@ -66,7 +68,9 @@ class BenchmarkService:
 
     async def rebuild(self) -> int:
         """Recompute the store from the whole accepted history (same result as the incremental path)."""
-        return await rebuild(self.db)
+        count = await rebuild(self.db)
+        self._current.forget()
+        return count
 
     async def compare(
         self,
@@ -83,7 +87,7 @@ class BenchmarkService:
             members = await self._members(session)
             spec, chosen = resolve_group(group, members, bands=self.bands, similar=self.similar)
             period = _period(indicator, period) if period else await self._latest(session, code, as_of)
-            rows = await _observations(session, code, [period], [m.cut for m in chosen], as_of)
+            rows = await self._group_rows(session, [(code, period)], [m.cut for m in chosen], as_of)
             history = await _recent(session, cut, as_of, code=code) if cut else []
         try:
             return self._comparison(indicator, period, spec, chosen, rows, history, cut, as_of)
@@ -109,9 +113,7 @@ class BenchmarkService:
             latest: dict[str, str] = {}
             for row in mine:
                 latest[row.code] = max(latest.get(row.code, row.period), row.period)
-            group_rows = await _observations(
-                session, None, sorted(set(latest.values())), [m.cut for m in chosen], as_of, codes=sorted(latest)
-            )
+            group_rows = await self._group_rows(session, sorted(latest.items()), [m.cut for m in chosen], as_of)
         by_code: dict[str, list[Any]] = {}
         for row in group_rows:
             if row.period == latest.get(row.code):
@@ -259,6 +261,17 @@ class BenchmarkService:
         self._members_cache = (now, members)
         return members
 
+    async def _group_rows(
+        self, session: AsyncSession, pairs: list[tuple[str, str]], cuts: list[str], as_of: datetime | None
+    ) -> list[Any]:
+        """The rows of ``cuts`` for each ``(code, period)`` valid at ``as_of``; current ones from the shared cache."""
+        if as_of is not None:
+            codes = sorted({code for code, _ in pairs})
+            rows = await _observations(session, sorted({p for _, p in pairs}), cuts, as_of, codes=codes)
+            wanted_pairs = set(pairs)
+            return [row for row in rows if (row.code, row.period) in wanted_pairs]
+        return await self._current.rows(session, pairs, cuts)
+
     async def _latest(self, session: AsyncSession, code: str, as_of: datetime | None) -> str:
         query = select(BenchObservation.period).where(BenchObservation.code == code, _valid_at(as_of))
         latest = await session.scalar(query.order_by(BenchObservation.period.desc()).limit(1))
@@ -300,46 +313,24 @@ def _valid_at(as_of: datetime | None) -> Any:
 
 
 SQL_GROUP_LIMIT = 64  # groups up to this size are filtered in the query, larger ones after it
-_READ = (
-    BenchObservation.cut,
-    BenchObservation.code,
-    BenchObservation.period,
-    BenchObservation.value,
-    BenchObservation.unit,
-    BenchObservation.provisional,
-    BenchObservation.observed_at,
-    BenchObservation.version_id,
-    BenchObservation.synthetic,
-)
 
 
 async def _observations(
-    session: AsyncSession,
-    code: str | None,
-    periods: list[str] | None,
-    cuts: list[str],
-    as_of: datetime | None,
-    *,
-    codes: list[str] | None = None,
+    session: AsyncSession, periods: list[str], cuts: list[str], as_of: datetime, *, codes: list[str]
 ) -> list[Any]:
-    """The rows of ``cuts`` valid at ``as_of`` (plain rows of the columns a comparison reads).
+    """The rows of ``cuts`` of ``codes`` in ``periods`` valid at ``as_of`` (plain rows a comparison reads).
 
     A small group is filtered in SQL; a large one here: an indicator has at most one current row per
     commune and period, so a list of hundreds of communes in the query would cost more to send and plan
     than the few rows it leaves out. Core rows, not ORM ones: a profile reads thousands.
     """
     in_sql = len(cuts) <= SQL_GROUP_LIMIT
-    query = select(*_READ).where(_valid_at(as_of))
+    query = select(*READ).where(_valid_at(as_of))
     if len(cuts) == 1:
         query = query.where(BenchObservation.cut == cuts[0])
     elif in_sql:
         query = query.where(BenchObservation.cut.in_(cuts))
-    if code is not None:
-        query = query.where(BenchObservation.code == code)
-    if codes is not None:
-        query = query.where(BenchObservation.code.in_(codes))
-    if periods is not None:
-        query = query.where(BenchObservation.period.in_(periods))
+    query = query.where(BenchObservation.code.in_(codes), BenchObservation.period.in_(periods))
     connection = await session.connection()
     rows = (await connection.execute(query.order_by(BenchObservation.cut, BenchObservation.period))).all()
     if in_sql:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import generate_latest
@@ -43,6 +45,24 @@ STATE_ES = {
 }
 
 
+# What a status row shows: the commune, and its node's state and last outcomes (not its keys or report).
+_READ = (
+    Commune.cut,
+    Commune.name,
+    Commune.region,
+    Node.id.label("node_id"),
+    Node.state,
+    Node.poll_interval,
+    Node.sequence,
+    Node.last_success_at,
+    Node.last_error_code,
+    Node.last_error_message,
+    Node.last_error_at,
+    Node.failing_since,
+    Node.last_fix_seconds,
+)
+
+
 class StatusService:
     """The federation's health; shared by the status page, ``/status.json``, the read API and ``/metrics``."""
 
@@ -65,6 +85,7 @@ class StatusService:
             )
             environment.filters["chile"] = lambda moment: chile_time(moment, lang)
 
+            @cache  # a page says the same few states and error codes hundreds of times
             def state_label(state: str) -> str:
                 return lang.gettext(STATE_ES.get(state, state))
 
@@ -72,8 +93,8 @@ class StatusService:
                 _=lang.gettext,
                 ngettext=lang.ngettext,
                 lang=lang,
-                explain=lambda code: describe(code, lang),
-                advise=lambda code: advise(code, lang),
+                explain=cache(lambda code: describe(code, lang)),
+                advise=cache(lambda code: advise(code, lang)),
                 state_label=state_label,
             )
             self._templates[locale] = environment
@@ -84,21 +105,17 @@ class StatusService:
         now = datetime.now(UTC)
         async with self.db.sessions() as session:
             rows = (
-                await session.execute(
-                    select(Commune, Node).outerjoin(Node, Node.cut == Commune.cut).order_by(Commune.cut)
-                )
+                await session.execute(select(*_READ).outerjoin(Node, Node.cut == Commune.cut).order_by(Commune.cut))
             ).all()
-        return [self._row(commune, node, now) for commune, node in rows]
+        return [self._row(row, now) for row in rows]
 
     async def row(self, cut: str) -> StatusRow | None:
         """One commune's row (None for a CUT not in the registry)."""
         async with self.db.sessions() as session:
             found = (
-                await session.execute(
-                    select(Commune, Node).outerjoin(Node, Node.cut == Commune.cut).where(Commune.cut == cut)
-                )
+                await session.execute(select(*_READ).outerjoin(Node, Node.cut == Commune.cut).where(Commune.cut == cut))
             ).first()
-        return self._row(found[0], found[1], datetime.now(UTC)) if found else None
+        return self._row(found, datetime.now(UTC)) if found else None
 
     async def federation(self) -> FederationStatus:
         """Counts by state and every commune's row."""
@@ -144,32 +161,31 @@ class StatusService:
         """Raise a clear error unless the database answers and is migrated."""
         await self._ready()
 
-    def _row(self, commune: Commune, node: Node | None, now: datetime) -> StatusRow:
-        state = "not_publishing" if node is None else node.state
-        late = (
-            node is not None
-            and node.last_success_at is not None
-            and (now - node.last_success_at > timedelta(seconds=node.poll_interval * self.stale_factor))
+    def _row(self, row: Any, now: datetime) -> StatusRow:
+        """A row of ``_READ`` (a commune without a node has its node's columns empty)."""
+        state = "not_publishing" if row.node_id is None else row.state
+        late = row.last_success_at is not None and (
+            now - row.last_success_at > timedelta(seconds=row.poll_interval * self.stale_factor)
         )
         if state == "ok" and late:
             state = "stale"
         error = None
-        if node is not None and node.last_error_code:
+        if row.last_error_code:
             error = LastError(
-                code=node.last_error_code,
-                explanation_es=describe_es(node.last_error_code),
-                message=node.last_error_message,
-                at=node.last_error_at,
+                code=row.last_error_code,
+                explanation_es=describe_es(row.last_error_code),
+                message=row.last_error_message,
+                at=row.last_error_at,
             )
         return StatusRow(
-            cut=commune.cut,
-            name=commune.name,
-            region=commune.region,
+            cut=row.cut,
+            name=row.name,
+            region=row.region,
             state=state,
             state_es=STATE_ES.get(state, state),
-            sequence=node.sequence if node else None,
-            last_success_at=node.last_success_at if node else None,
+            sequence=row.sequence,
+            last_success_at=row.last_success_at,
             last_error=error,
-            failing_since=node.failing_since if node else None,
-            last_time_to_fix_seconds=node.last_fix_seconds if node else None,
+            failing_since=row.failing_since,
+            last_time_to_fix_seconds=row.last_fix_seconds,
         )

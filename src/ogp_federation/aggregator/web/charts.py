@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
-__all__ = ["distribution_svg", "map_svg", "trend_svg"]
+__all__ = ["distribution_svg", "map_svg", "sparkline_svg", "trend_svg"]
 
 WIDTH, HEIGHT, PAD = 320, 64, 12
 INK, MUTED, MARK, BOX = "#1d2433", "#6b7280", "#0b5cad", "#dbe4f0"
@@ -107,6 +107,33 @@ def trend_svg(
             f"{escape(period)}</text>"
         )
     return _svg(body, title, description)
+
+
+def sparkline_svg(points: Sequence[tuple[str, float]], *, title: str, description: str) -> str:
+    """A small line through ``points`` (period, value), the last one marked: a table cell's trend.
+
+    Its periods and values are in ``description``; the page says the trend in words beside it.
+    """
+    width, height = 120, 28
+    values = [value for _, value in points]
+    if len(values) < 2:  # a line needs two points
+        return _svg([], title, description, width=width, height=height, kind="spark")
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = (width - 8) / (len(values) - 1)
+
+    def at(index: int, value: float) -> tuple[float, float]:
+        return 4 + index * step, 4 + (1 - (value - low) / span) * (height - 8)
+
+    path = " ".join(
+        f"{'M' if i == 0 else 'L'}{x:.1f} {y:.1f}" for i, (x, y) in enumerate(at(i, v) for i, v in enumerate(values))
+    )
+    x, y = at(len(values) - 1, values[-1])
+    body = [
+        f'<path d="{path}" fill="none" stroke="{MARK}" stroke-width="1.5"/>',
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{MARK}"/>',
+    ]
+    return _svg(body, title, description, width=width, height=height, kind="spark")
 
 
 def map_svg(

@@ -5,7 +5,6 @@ Under a strict Content-Security-Policy: no script at all, styles only from this 
 
 from __future__ import annotations
 
-import time
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
@@ -32,35 +31,28 @@ Text = Annotated[str, QueryParameter(max_length=2000, description="Free text.")]
 Short = Annotated[str, QueryParameter(max_length=80)]
 
 
-def _html(request: AnyRequest, body: str) -> Response[str]:
-    started = request.scope.get("state", {}).get("started")
+def _html(body: str) -> Response[str]:
     headers = {"Content-Security-Policy": CSP, "Vary": "Accept-Language", "Cache-Control": "no-cache"}
-    if isinstance(started, float):  # how long the page took to make (Server-Timing, read by benchmarks/dashboard.py)
-        headers["Server-Timing"] = f"page;dur={(time.perf_counter() - started) * 1000:.1f}"
     return Response(body, media_type=MediaType.HTML, headers=headers)
-
-
-async def _started(request: AnyRequest) -> None:
-    request.scope.setdefault("state", {})["started"] = time.perf_counter()
 
 
 def _locale(request: AnyRequest) -> str:
     return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
-@get("/", include_in_schema=False, before_request=_started)
+@get("/", include_in_schema=False)
 async def overview(request: AnyRequest, web: Web, indicador: Short = "") -> Response[str]:
     """The federation at a glance; the map coloured by a catalogue indicator with ``?indicador=``."""
-    return _html(request, await web.overview(_locale(request), indicador or None))
+    return _html(await web.overview(_locale(request), indicador or None))
 
 
-@get("/comunas/{cut:str}", include_in_schema=False, before_request=_started)
+@get("/comunas/{cut:str}", include_in_schema=False)
 async def commune(request: AnyRequest, web: Web, cut: CutPath, grupo: Short = "") -> Response[str]:
     """A commune's profile."""
-    return _html(request, await web.commune(cut, _locale(request), grupo or None))
+    return _html(await web.commune(cut, _locale(request), grupo or None))
 
 
-@get(["/indicadores", "/indicadores/{codigo:str}"], include_in_schema=False, before_request=_started)
+@get(["/indicadores", "/indicadores/{codigo:str}"], include_in_schema=False)
 async def indicator(
     request: AnyRequest,
     web: Web,
@@ -72,28 +64,28 @@ async def indicator(
 ) -> Response[str]:
     """One indicator compared across a group; the URL holds the whole choice (shareable)."""
     page = await web.indicator(_locale(request), codigo, period=periodo or None, group=grupo, cut=comuna or None)
-    return _html(request, page)
+    return _html(page)
 
 
-@get("/biblioteca", include_in_schema=False, before_request=_started)
+@get("/biblioteca", include_in_schema=False)
 async def library(
     request: AnyRequest, web: Web, *, q: Text = "", tipo: Short = "", pilar: Short = "", describir: Text = ""
 ) -> Response[str]:
     """The methodology library: search, and who already did what a commune plans."""
     page = await web.library(_locale(request), q=q, kind=tipo, pillar=pilar, describe=describir)
-    return _html(request, page)
+    return _html(page)
 
 
-@get("/biblioteca/{cut:str}/{key:str}", include_in_schema=False, before_request=_started)
+@get("/biblioteca/{cut:str}/{key:str}", include_in_schema=False)
 async def methodology(request: AnyRequest, web: Web, cut: CutPath, key: FromPath[str]) -> Response[str]:
     """A methodology with its adoptions."""
-    return _html(request, await web.methodology(_locale(request), cut, key))
+    return _html(await web.methodology(_locale(request), cut, key))
 
 
-@get("/investigadores", include_in_schema=False, before_request=_started)
+@get("/investigadores", include_in_schema=False)
 async def researchers(request: AnyRequest, web: Web) -> Response[str]:
     """API access and the bulk releases."""
-    return _html(request, await web.researchers(_locale(request)))
+    return _html(await web.researchers(_locale(request)))
 
 
 @cache

@@ -34,7 +34,7 @@ from ogp_federation.feed.enums import CommitmentStatus, InputState, MilestoneSta
 from ogp_federation.feed.labels import label
 
 from . import reads
-from .charts import distribution_svg, map_svg, trend_svg
+from .charts import distribution_svg, map_svg, sparkline_svg, trend_svg
 
 __all__ = ["WebService"]
 
@@ -173,12 +173,22 @@ class WebService:
             changes = [_sentence(change, lang) for change in page.items]
         health = await self.services.status.row(cut)
         charts = {}
+        trends = {}
         for entry in profile.indicators if profile is not None else []:
+            name = entry.name_en if lang.locale == "en" else entry.name_es
+            points = entry.standing.trend_points if entry.standing else []
+            if len(points) > 1:
+                trends[entry.code] = Markup(  # noqa: S704 (built by charts, which escapes every text)
+                    sparkline_svg(
+                        points,
+                        title=lang.gettext("{name}: tendencia de {commune}", name=name, commune=commune.name),
+                        description="; ".join(f"{period}: {lang.number(round(value, 2))}" for period, value in points),
+                    )
+                )
             if entry.distribution is None:
                 continue
             d = entry.distribution
             value = entry.standing.value if entry.standing else None
-            name = entry.name_en if lang.locale == "en" else entry.name_es
             charts[entry.code] = Markup(  # noqa: S704 (built by charts, which escapes every text)
                 distribution_svg(
                     values=[d.min, d.p10, d.q1, d.median, d.q3, d.p90, d.max],
@@ -214,6 +224,7 @@ class WebService:
             answered=sum(1 for item in inputs if item.get("state") in ("accepted", "partially_accepted", "rejected")),
             profile=profile,
             charts=charts,
+            trends=trends,
             quality=quality,
             cooperation=cooperation,
             versions=versions,
