@@ -13,7 +13,10 @@ import gzip
 import hashlib
 import ipaddress
 import json
+import os
 import ssl
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +37,7 @@ from ogp_federation.feed.protocol import ChangePage
 from ogp_federation.feed.synth import generate_feed
 
 Writer = asyncio.StreamWriter
+CLI = str(Path(sys.executable).with_name("ogp-federation"))
 Behaviour = Callable[[Writer, dict[str, str]], Awaitable[None]]
 
 
@@ -63,6 +67,7 @@ class FakeNode:
     body: bytes = b""
     signature: str = ""
     behaviour: Behaviour | None = None
+    delay: float = 0.0  # seconds the feed URL waits before answering (a slow node, still within the limits)
     published: list[OKPKey] = field(default_factory=list)  # keys in jwks.json (default: the signing key)
     endorsers: list[OKPKey] = field(default_factory=list)  # keys signing jwks.json (default: the signing key)
     offer_changes: bool = False  # advertise a change feed (pages served from ``change_pages``)
@@ -173,6 +178,19 @@ class FakeNodeServer:
             return response(404)
         return response(200, page[0], {"OGP-Signature": page[1], "Content-Type": "application/json"})
 
+    @staticmethod
+    async def _feed(node: FakeNode, headers: dict[str, str], writer: Writer) -> None:
+        if node.behaviour is not None:
+            await node.behaviour(writer, headers)
+            return
+        if node.delay:
+            await asyncio.sleep(node.delay)
+        if headers.get("if-none-match") == node.etag:
+            writer.write(response(304, headers={"ETag": node.etag}))
+            return
+        extra = {"ETag": node.etag, "OGP-Signature": node.signature, "Content-Type": "application/json"}
+        writer.write(response(200, node.body, extra))
+
     async def _answer(self, path: str, headers: dict[str, str], writer: Writer) -> None:
         cut, _, rest = path.lstrip("/").partition("/")
         node = self.nodes.get(cut)
@@ -199,19 +217,8 @@ class FakeNodeServer:
             writer.write(response(200, node.endorsements()))
         elif rest == "feed/v1/plan.json.sig":
             writer.write(response(200, node.signature.encode()))
-        elif rest == "feed/v1/plan.json" and node.behaviour is not None:
-            await node.behaviour(writer, headers)
         elif rest == "feed/v1/plan.json":
-            if headers.get("if-none-match") == node.etag:
-                writer.write(response(304, headers={"ETag": node.etag}))
-            else:
-                writer.write(
-                    response(
-                        200,
-                        node.body,
-                        {"ETag": node.etag, "OGP-Signature": node.signature, "Content-Type": "application/json"},
-                    )
-                )
+            await self._feed(node, headers, writer)
         else:
             writer.write(response(404))
         await writer.drain()
@@ -257,6 +264,26 @@ async def aggregator(database_url: str, **overrides: Any) -> AsyncIterator[Aggre
         yield runtime
     finally:
         await runtime.stop()
+
+
+def start_worker(database_url: str, name: str, seconds: float = 120, **extra: str) -> subprocess.Popen[bytes]:
+    """An ``aggregator work`` process named ``name`` (ticking every 50 ms, leases of 5 s; ``extra``: settings)."""
+    env = {
+        **os.environ,
+        "OGP_AGG_DATABASE_URL": database_url,
+        "OGP_AGG_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "OGP_AGG_TICK_SECONDS": "0.05",
+        "OGP_AGG_WORKER_ID": name,
+        "OGP_AGG_LEASE_SECONDS": "5",
+        "OGP_AGG_SCHEDULER": "false",
+        **extra,
+    }
+    return subprocess.Popen(
+        [CLI, "aggregator", "work", "--seconds", str(seconds)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def make_due(runtime: AggregatorRuntime, *cuts: str) -> None:

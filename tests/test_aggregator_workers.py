@@ -4,42 +4,26 @@ and a process killed mid-harvest leaves nothing half-written while its work is t
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
+from agg_helpers import FakeNode, aggregator, fake_nodes, make_due, start_worker
 from conftest import fresh_pg_database
 from ogp_federation.aggregator.history import FeedVersion, HarvestEvent
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.feed.reference import CommuneReference
 
 pytestmark = pytest.mark.postgres
-CLI = str(Path(sys.executable).with_name("ogp-federation"))
 
 
 def worker(database_url: str, name: str, **extra: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "OGP_AGG_DATABASE_URL": database_url,
-        "OGP_AGG_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "OGP_AGG_TICK_SECONDS": "0.05",
-        "OGP_AGG_WORKER_ID": name,
-        "OGP_AGG_LEASE_SECONDS": "5",
-        "OGP_AGG_SCHEDULER": "false",
-        **extra,
-    }
-    return subprocess.Popen(
-        [CLI, "aggregator", "work", "--seconds", "120"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    return start_worker(database_url, name, **extra)
 
 
 async def _events(runtime: Any) -> int:

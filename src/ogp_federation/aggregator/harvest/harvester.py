@@ -13,6 +13,8 @@ import asyncio
 import hashlib
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,8 +26,8 @@ from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.aggregator.history import FeedVersion, OpenRecord, RecordKey, open_records, snapshot_records
 from ogp_federation.aggregator.net import Fetcher, FetchFailedError
 from ogp_federation.aggregator.registry import ETAG_LENGTH, LAST_MODIFIED_LENGTH, Node, remember_keys
-from ogp_federation.core.db import Database
-from ogp_federation.core.errors import OGPError, SignatureError
+from ogp_federation.core.db import Database, database_failure
+from ogp_federation.core.errors import DatabaseUnavailableError, OGPError, SignatureError
 from ogp_federation.core.logs import get_logger
 from ogp_federation.feed import PlanFeed, decode, encode, signing
 from ogp_federation.feed.changes import ChangeError, apply_changes
@@ -101,6 +103,8 @@ class Harvester:
         except _RejectedError as rejected:
             result = HarvestResult(node.cut, rejected.outcome, rejected.code, rejected.message)
             return Polled(node, started, result, rejected.candidate, full_fetch=True)
+        except DatabaseUnavailableError:
+            raise  # not the node's fault: the round leaves it unrecorded, still due
         except OGPError as exc:  # e.g. the SSRF guard or DNS
             return Polled(node, started, HarvestResult(node.cut, "error", exc.code, exc.message_en))
         except Exception:  # noqa: BLE001 (a bug some node's data reached: this poll fails, the round goes on)
@@ -125,7 +129,7 @@ class Harvester:
         """The node's latest accepted full feed (``None`` before the first)."""
         if node.current_version_id is None:
             return None
-        async with self.db.sessions() as session:
+        async with _database_work(), self.db.sessions() as session:
             row = (
                 await session.execute(
                     select(FeedVersion.id, FeedVersion.sequence, FeedVersion.generated_at, FeedVersion.sha256)
@@ -150,7 +154,7 @@ class Harvester:
         """
         if last is None or node.current_version_id is None:
             return None, None  # (the recorder reads the open records, if any, itself)
-        async with self.db.sessions() as session:
+        async with _database_work(), self.db.sessions() as session:
             current = (await open_records(session, [node.cut]))[node.cut]
         keys: dict[str, list[str]] = {}
         for entity, key in current:
@@ -231,7 +235,7 @@ class Harvester:
         last = await self._last_full(node)
         if last is None:
             raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
-        async with self.db.sessions() as session:
+        async with _database_work(), self.db.sessions() as session:
             pages = await session.scalars(
                 select(FeedVersion.body)
                 .where(
@@ -359,7 +363,7 @@ class Harvester:
             except SignatureError:
                 continue
             document: dict[str, object] = dict(signing.pinned_jwks(signing.load_jwks(jwks.body)))
-            async with self.db.transaction() as session:
+            async with _database_work(), self.db.transaction() as session:
                 stored = await session.get(Node, node.id)
                 if stored is not None:
                     stored.keys = document
@@ -376,6 +380,19 @@ class Harvester:
         if len(body) > _THREAD_THRESHOLD:
             return await asyncio.to_thread(validate_feed, body, previous, reference=self.reference)
         return validate_feed(body, previous, reference=self.reference)
+
+
+@asynccontextmanager
+async def _database_work() -> AsyncIterator[None]:
+    """Around the poll's own reads and writes: a database that cannot be used is raised as
+    :class:`DatabaseUnavailableError`, which is never counted against the node."""
+    try:
+        yield
+    except Exception as exc:
+        failure = database_failure(exc)
+        if failure is None:
+            raise
+        raise failure from exc
 
 
 def _validator(value: str | None, limit: int) -> str | None:

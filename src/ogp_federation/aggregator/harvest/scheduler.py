@@ -24,7 +24,7 @@ from sqlalchemy import or_, select, update
 from ogp_federation.aggregator.common import CHILE, AggregatorSettings
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database, database_failure
-from ogp_federation.core.errors import NotFoundError
+from ogp_federation.core.errors import DatabaseUnavailableError, NotFoundError
 from ogp_federation.core.logs import get_logger
 
 from .group_commit import GroupCommit
@@ -78,6 +78,7 @@ class HarvestScheduler:
         self._push_lane = asyncio.Semaphore(PUSH_LANE)
         self._harvests: set[asyncio.Task[Any]] = set()  # the tasks harvesting now (drained on stop)
         self._stopping = False
+        self._database_away: float | None = None  # since when ticks find the database away (monotonic)
         self._ticking: asyncio.Task[None] | None = None  # the scheduled tick running now
         self._pushed: dict[str, bool] = {}  # nodes whose push is being served here → another push came meanwhile
         # Daily jobs of the features built on the harvest (quality scores): run at DAILY_AT, Chile's time,
@@ -215,15 +216,23 @@ class HarvestScheduler:
             return await self.harvester.recorder.record(batch, worker=self.worker, round_id=round_id)
 
         commit = GroupCommit(record, recorded)
+        unavailable: list[str] = []
 
         async def one(node: Node) -> None:
             async with lane:  # held while waiting for a writer: polls slow down when writes lag
-                await commit.add(await self.harvester.poll(node))
+                try:
+                    await commit.add(await self.harvester.poll(node))
+                except Exception as exc:
+                    if not isinstance(exc, DatabaseUnavailableError) and database_failure(exc) is None:
+                        raise
+                    unavailable.append(node.cut)  # not recorded: still due, retaken once the database is back
 
         try:
             await asyncio.gather(*(one(node) for node in claimed))
         finally:
             await commit.close()
+        if unavailable:
+            _log.warning("round.database_unavailable", unrecorded=len(unavailable))
         failures = sum(1 for r in recorded if r.outcome in ("error", "invalid"))
         flagged = len(recorded) > 1 and failures * 2 > len(recorded)
         async with self.db.transaction() as session:
@@ -238,14 +247,19 @@ class HarvestScheduler:
         What a tick claimed but could not record is retaken when its leases run out.
         """
         try:
-            return await self.tick()
+            summary = await self.tick()
         except Exception as exc:  # noqa: BLE001 (the scheduler keeps ticking; the next tick retries)
             failure = database_failure(exc)
             if failure is None:
                 _log.exception("tick.failed")
-            else:
+            elif self._database_away is None:  # once per outage, not once per tick
+                self._database_away = time.monotonic()
                 _log.warning("tick.database_unavailable", code=failure.code, detail=failure.detail)
             return None
+        if self._database_away is not None:
+            _log.info("tick.database_back", seconds=round(time.monotonic() - self._database_away, 1))
+            self._database_away = None
+        return summary
 
     async def _release_unrecorded(self, claimed: list[Node], results: list[HarvestResult]) -> None:
         """Give back the leases of claimed nodes whose poll was not recorded (a stop): still due, for anyone."""
