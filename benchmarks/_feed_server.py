@@ -5,6 +5,8 @@ Each node is its own host, as in the federation: node *i* listens on its own loo
 ``/<cut>/.well-known/ogp-node`` (with a change-feed template), ``/<cut>/feed/v1/plan.json`` (ETag, 304),
 ``.sig``, ``jwks.json`` and signed ``/<cut>/feed/v1/changes?since=N``. With ``--versions K``,
 ``GET /_publish`` makes every node publish its next version (one more milestone completed), up to K.
+With ``--misbehave N`` every N-th node misbehaves, in turn: ``down`` (503), ``invalid`` (a signed feed
+that breaks the standard) and ``slow`` (answers after ``--slow-seconds``); ``GET /_misbehaving`` lists them.
 
 A network can be modelled: ``--rtt-ms`` delays each new connection by one round trip (the TCP
 handshake) and each response by another (request to first byte); ``--mbps`` paces each response's bytes
@@ -72,12 +74,21 @@ class Version:
     etag: str
 
 
+MISBEHAVIOURS = ("down", "invalid", "slow")
+
+
 class FeedServer:
     """Every node's versions, the one published now, and the change pages between them."""
 
-    def __init__(self, count: int, commitments: int, versions: int, network: Network) -> None:
+    def __init__(  # noqa: PLR0917 (the command line's options)
+        self, count: int, commitments: int, versions: int, network: Network, misbehave: int = 0, slow: float = 0.0
+    ) -> None:
         reference = reference_for(count)
         self.network = network
+        self.slow = slow
+        cuts = [commune.cut for commune in list(reference)[:count]]
+        every = [cut for index, cut in enumerate(cuts) if misbehave and index % misbehave == misbehave - 1]
+        self.misbehaving = {cut: MISBEHAVIOURS[number % 3] for number, cut in enumerate(every)}
         self.key = signing.generate_key()
         self.jwks = json.dumps(signing.jwks_of([self.key])).encode()
         self.last = versions
@@ -120,25 +131,24 @@ class FeedServer:
 
     def answer(self, path: str, headers: dict[str, str], host: str) -> tuple[int, bytes, str]:
         """Status, body and extra header lines for one request."""
-        if path == "/_publish":  # every node publishes its next version
-            self.sequence = min(self.sequence + 1, self.last)
-            return 200, str(self.sequence).encode(), ""
+        if path.startswith("/_"):
+            return self.control(path)
         cut, _, rest = path.lstrip("/").partition("/")
         if cut not in self.versions:
             return 404, b"", ""
         feed = self.versions[cut][self.sequence - 1]
         base = f"http://{host}/{cut}"
+        descriptor = {
+            "cut": cut,
+            "name": cut,
+            "feed_url": f"{base}/feed/v1/plan.json",
+            "signature_url": f"{base}/feed/v1/plan.json.sig",
+            "jwks_url": f"{base}/feed/v1/jwks.json",
+        }
+        if cut not in self.misbehaving:  # (a misbehaving node's feed is read: it offers no change feed)
+            descriptor["changes_url_template"] = f"{base}/feed/v1/changes?since={{sequence}}"
         documents = {
-            ".well-known/ogp-node": json.dumps(
-                {
-                    "cut": cut,
-                    "name": cut,
-                    "feed_url": f"{base}/feed/v1/plan.json",
-                    "signature_url": f"{base}/feed/v1/plan.json.sig",
-                    "jwks_url": f"{base}/feed/v1/jwks.json",
-                    "changes_url_template": f"{base}/feed/v1/changes?since={{sequence}}",
-                }
-            ).encode(),
+            ".well-known/ogp-node": json.dumps(descriptor).encode(),
             "feed/v1/jwks.json": self.jwks,
             "feed/v1/plan.json.sig": feed.signature.encode(),
         }
@@ -147,9 +157,31 @@ class FeedServer:
         if rest.startswith("feed/v1/changes?since="):
             page = self.change_page(cut, int(rest.rpartition("=")[2]))
             return (410, b"", "") if page is None else (200, page.body, f"OGP-Signature: {page.signature}\r\n")
+        return self.feed(cut, feed, headers)
+
+    def feed(self, cut: str, feed: Version, headers: dict[str, str]) -> tuple[int, bytes, str]:
+        """The feed as published now (304 when the client has it), or its node's misbehaviour."""
+        if self.misbehaving.get(cut) in ("down", "invalid"):
+            return self.misbehave(self.misbehaving[cut], feed)
         if headers.get("if-none-match") == feed.etag:
             return 304, b"", f"ETag: {feed.etag}\r\n"
         return 200, feed.body, f"ETag: {feed.etag}\r\nOGP-Signature: {feed.signature}\r\n"
+
+    def control(self, path: str) -> tuple[int, bytes, str]:
+        """``/_publish``: every node publishes its next version; ``/_misbehaving``: which nodes misbehave, how."""
+        if path == "/_publish":
+            self.sequence = min(self.sequence + 1, self.last)
+            return 200, str(self.sequence).encode(), ""
+        if path == "/_misbehaving":
+            return 200, json.dumps(self.misbehaving).encode(), ""
+        return 404, b"", ""
+
+    def misbehave(self, behaviour: str, feed: Version) -> tuple[int, bytes, str]:
+        """A down node's answer, or an invalid node's feed: signed, but no sequence is below one."""
+        if behaviour == "down":
+            return 503, b"", "Retry-After: 1\r\n"
+        broken = self.sign(feed.body.replace(b'"sequence":', b'"sequence":-', 1))
+        return 200, broken.body, f"OGP-Signature: {broken.signature}\r\n"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -160,7 +192,10 @@ class FeedServer:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-                status, body, extra = self.answer(lines[0].split(" ")[1], headers, f"{address}:{port}")
+                path = lines[0].split(" ")[1]
+                status, body, extra = self.answer(path, headers, f"{address}:{port}")
+                if self.misbehaving.get(path.split("/")[1]) == "slow" and path.endswith("/plan.json"):
+                    await asyncio.sleep(self.slow)
                 head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode()
                 await self.network.send(writer, head + body)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -176,9 +211,11 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=1, help="Versions per node (each completes a milestone).")
     parser.add_argument("--rtt-ms", type=float, default=0.0, help="Modelled round-trip time.")
     parser.add_argument("--mbps", type=float, default=0.0, help="Modelled bandwidth per connection (Mbit/s).")
+    parser.add_argument("--misbehave", type=int, default=0, help="Every N-th node misbehaves (0: none).")
+    parser.add_argument("--slow-seconds", type=float, default=10.0, help="How long a slow node takes to answer.")
     args = parser.parse_args()
     network = Network(args.rtt_ms / 1000, args.mbps * 1_000_000 / 8)
-    feeds = FeedServer(args.count, args.commitments, args.versions, network)
+    feeds = FeedServer(args.count, args.commitments, args.versions, network, args.misbehave, args.slow_seconds)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # a listening socket per node, and their connections
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 2 * args.count + 1024)), hard))
 

@@ -51,13 +51,18 @@ HERE = Path(__file__).resolve().parent
 
 
 def start_server(
-    count: int, commitments: int, versions: int = 1, network: tuple[float, float] = (0.0, 0.0)
+    count: int,
+    commitments: int,
+    versions: int = 1,
+    network: tuple[float, float] = (0.0, 0.0),
+    options: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[str], int]:
-    """The feed server process and its port; ``network`` is (round trip in ms, Mbit/s per connection)."""
+    """The feed server process and its port; ``network`` is (round trip in ms, Mbit/s per connection);
+    ``options``: more of its command line (``--misbehave N``…)."""
     command = [sys.executable, str(HERE / "_feed_server.py"), "--count", str(count), "--commitments", str(commitments)]
     model = ["--rtt-ms", str(network[0]), "--mbps", str(network[1])]
     process = subprocess.Popen(
-        [*command, "--versions", str(versions), *model],
+        [*command, "--versions", str(versions), *model, *options],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(HERE)},

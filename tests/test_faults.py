@@ -1,5 +1,6 @@
-"""Faults the harvest survives on a real PostgreSQL: the server restarted in the middle of a round, and a
-worker killed (SIGKILL) again and again at random points of its rounds.
+"""Faults the harvest survives on a real PostgreSQL: the server restarted in the middle of a round, a
+worker killed (SIGKILL) again and again at random points of its rounds, and a soak of four workers over
+the whole federation with misbehaving nodes.
 
 After each, nothing is half-written (every accepted version's records are exactly its feed's, read back
 from the history), nothing is harvested twice, and every node ends on the version it publishes.
@@ -8,19 +9,22 @@ from the history), nothing is harvested twice, and every node ends on the versio
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, or_, select
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due, start_worker
-from conftest import fresh_pg_database
+from conftest import ROOT, fresh_pg_database
 from ogp_federation.aggregator.history import FeedVersion, HarvestEvent, RecordState, snapshot_records
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.feed import decode
@@ -184,3 +188,24 @@ async def test_twenty_kills_of_a_worker_leave_no_partial_or_duplicate_version() 
     assert set(last.items()) <= set(counts)
     killed_mid_work = [name for name in polled_by if name.startswith("doomed-")]
     assert len(killed_mid_work) >= 10, f"the kills landed while workers harvested: {polled_by}"
+
+
+def test_a_soak_of_four_workers_over_the_whole_federation_ends_with_every_node_in_its_right_state(
+    tmp_path: Path,
+) -> None:
+    """benchmarks/soak.py, shortened to 20 rounds (its 200 are measured there): 346 nodes, every
+    20th down, invalid or slow, four workers; every node ends in the state its behaviour calls for and
+    every version a good node published is accepted exactly once."""
+    out = tmp_path / "soak.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--rounds", "20", "--publish-every", "5"]
+    done = subprocess.run([*command, "--json", str(out)], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["wrong"] == []
+    assert result["versions_published"] == 5
+    bad = result["misbehaving"]
+    good = 346 - sum(bad.values())
+    assert min(bad.values()) > 0
+    assert result["states"] == {"ok": good, "failing": bad["down"] + bad["slow"], "invalid": bad["invalid"]}
+    assert result["versions_accepted"] == good * 5
+    assert len(result["memory_mib"]) == 4
