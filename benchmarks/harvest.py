@@ -1,40 +1,55 @@
 """Harvest rounds against N synthetic node feeds served from another process on loopback addresses.
 
 Each node is its own host (its own loopback address), so no connection is shared between nodes.
-Reports, in one run: a full round over N nodes (fetch, verify, validate, store with history), an
-unchanged round (all 304), the same URLs fetched by a bare async client with no verification or
-storage (the floor: the harvester's own HTTP client and limits), the ratio full/floor, and peak memory
-of this process; then a round where every node published one change, read through full feeds, and
-another read through the nodes' change feeds, and the CPU of each stage of a full round.
+Measured in one run, each beside what the same work costs:
 
-On loopback the floor is only CPU: no network time for the harvester's work to overlap with. The same
-rounds are then measured over modelled networks (``--networks``: round-trip time and bandwidth per
-connection, applied by the feed server). With ``--large`` it then does a 10,000-node round (smaller
-feeds). Goals (issue 4): full ≤ 1.5 × floor, unchanged ≤ 0.5 s, 10,000 nodes ≤ 60 s.
+- the **full first round** (fetch, verify, validate, store with history) against the **floor** (the same
+  URLs fetched by a bare async client with the harvester's own HTTP client and limits) and against the
+  **peer**, a Scrapy crawl of the same URLs that only fetches and parses (``pip install scrapy``; left
+  out when it is not installed);
+- the **unchanged round** (every node answers 304);
+- a **changed round through full feeds** (every node published one change: one milestone completed)
+  against its **work floor**: a bare fetch of the same bodies, the CPU to verify and validate them, and a
+  COPY into PostgreSQL of the very rows the round wrote;
+- a **changed round through change pages** (another change, read through the nodes' change feeds)
+  against the unchanged round.
+
+On loopback the floor is only CPU; the same rounds are then measured over modelled networks
+(``--networks``: round-trip time and bandwidth per connection, applied by the feed server). With
+``--large`` it then does a 10,000-node round (smaller feeds). The harvest's own log lines go to
+/dev/null (their cost stays in the figures); ``--json`` writes every figure. Goals (issue 17), each a
+ratio in the same run: changed through full feeds ≤ 1.3 × its work floor; changed through change pages
+≤ 1.5 × the unchanged round; full ≤ 1.0 × the Scrapy crawl, and ≤ 1.3 × the floor on the 60 ms /
+10 Mbit/s network; unchanged ≤ 0.5 s; 10,000 nodes ≤ 30 s.
 
 Run: ``python benchmarks/harvest.py [--nodes 346] [--commitments 10] [--database-url …] [--large]
-[--networks 20:50,60:10]`` (default database: a throwaway PostgreSQL database on 127.0.0.1;
-``--database-url sqlite+aiosqlite:///…`` for SQLite).
+[--networks 20:50,60:10] [--json figures.json]`` (default database: a throwaway PostgreSQL database on
+127.0.0.1; ``--database-url sqlite+aiosqlite:///…`` for SQLite).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import json
 import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from _databases import with_database
 from _feed_server import address_of
 from _synthetic import reference_for
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.aggregator.history import HarvestEvent, snapshot_records
@@ -83,11 +98,18 @@ async def run(
     *,
     changed: bool = False,
     network: tuple[float, float] = (0.0, 0.0),
-) -> None:
+) -> dict[str, Any]:
+    """One run's figures (seconds, ratios, outcomes), printed as they are measured."""
     reference = reference_for(count)
     cuts = [c.cut for c in list(reference)[:count]]
     server, port = start_server(count, commitments, versions=3 if changed else 1, network=network)
     bases = [f"http://{address_of(i)}:{port}/{cut}" for i, cut in enumerate(cuts)]
+    figures: dict[str, Any] = {"label": label, "nodes": count}
+
+    def say(name: str, value: float, detail: str = "") -> None:
+        figures[name] = value
+        print(f"[{label}] {name.replace('_', ' ') + ':':44s}{value:8.2f} {detail}", flush=True)
+
     try:
         await prepare_database(database_url, reference)
         settings = AggregatorSettings(
@@ -99,17 +121,22 @@ async def run(
             default_poll_interval=3600,
             lease_seconds=600,
             worker_id="bench",
+            check_on_registration=False,
         )
         runtime = AggregatorRuntime(settings, reference=reference)
         tune_gc()  # as `aggregator work` and `serve` do
-        configure_logging(json=settings.json_logs)  # likewise (INFO: unchanged polls are not logged)
+        # As they do too (INFO: a line per changed poll), but into /dev/null: the cost stays, the noise goes.
+        configure_logging(json=settings.json_logs, stream=QUIET)
         try:
-            started = time.perf_counter()
             for cut, base in zip(cuts, bases, strict=True):
                 await runtime.registry.add_node(cut, base, trust_fetched_keys=True)
-            print(f"[{label}] registered {count} nodes in {time.perf_counter() - started:.1f} s")
             urls = [f"{base}/feed/v1/plan.json" for base in bases]
             floors = [await bare_round(urls, runtime.fetcher.limits, settings.concurrency) for _ in range(ROUNDS)]
+            floor = statistics.median(floors)
+            say("floor_seconds", floor, f"s  bare async fetch (median of {_runs(floors)})")
+            peer = scrapy_crawl(urls, settings.concurrency) if not workers else None
+            if peer is not None:
+                say("scrapy_seconds", peer, "s  the peer: a Scrapy crawl of the same URLs (fetch and parse only)")
             if workers:
                 label += f", {workers} worker processes"
                 full = await process_round(runtime, cuts, database_url, workers)
@@ -117,63 +144,126 @@ async def run(
             else:
                 full = await timed_round(runtime, cuts)
                 unchanged = [await timed_round(runtime, cuts, full_feed=True) for _ in range(ROUNDS)]
-            floor = statistics.median(floors)
             typical = sorted(unchanged, key=lambda u: u[0])[len(unchanged) // 2]
-            print(f"[{label}] bare async fetch (floor): {floor:7.2f} s  (median of {_runs(floors)})")
-            print(f"[{label}] full round:               {full[0]:7.2f} s  {full[1]}")
-            print(f"[{label}] unchanged round (304):    {typical[0]:7.2f} s  {typical[1]}")
-            print(f"[{label}]   (median of {_runs([u[0] for u in unchanged])})")
-            print(f"[{label}] full / floor:             {full[0] / floor:7.2f}")
+            say("full_seconds", full[0], f"s  full first round {full[1]}")
+            say(
+                "unchanged_seconds",
+                typical[0],
+                f"s  unchanged round (304) (median of {_runs([u[0] for u in unchanged])})",
+            )
+            say("full_over_floor", full[0] / floor, "(goal on the 60 ms / 10 Mbit/s network ≤ 1.3)")
+            if peer is not None:
+                say("full_over_scrapy", full[0] / peer, "(goal ≤ 1.0)")
             if changed:  # every node publishes one change, read once through the full feed, once through change pages
-                httpx.get(f"http://{address_of(0)}:{port}/_publish").raise_for_status()
-                by_feed = await timed_round(runtime, cuts, full_feed=True)
-                httpx.get(f"http://{address_of(0)}:{port}/_publish").raise_for_status()
-                by_pages = await timed_round(runtime, cuts)
-                print(f"[{label}] changed round, full feeds:   {by_feed[0]:7.2f} s  {by_feed[1]}")
-                print(f"[{label}] changed round, change feed:  {by_pages[0]:7.2f} s  {by_pages[1]}")
+                await changed_rounds(runtime, cuts, urls, f"http://{address_of(0)}:{port}", typical[0], say)
             # Measured before the CPU stages below, which hold every feed in memory at once (the harvester never does).
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"[{label}] peak memory of the aggregator process: {peak:.0f} MiB")
-            if not workers and network == (0.0, 0.0):
-                await cpu_stages(label, urls, runtime, floor, f"{bases[0]}/feed/v1/jwks.json")
+            say("peak_memory_mib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MiB (this process)")
         finally:
             await runtime.stop()
     finally:
         server.terminate()
         server.wait(timeout=10)
+    return figures
+
+
+async def changed_rounds(  # noqa: PLR0917 (the run's parts)
+    runtime: AggregatorRuntime,
+    cuts: list[str],
+    urls: list[str],
+    control: str,
+    unchanged: float,
+    say: Callable[..., None],
+) -> None:
+    """A changed round through full feeds against its work floor; one through change pages against unchanged."""
+    httpx.get(f"{control}/_publish").raise_for_status()
+    before = await _last_ids(runtime)
+    by_feed = await timed_round(runtime, cuts, full_feed=True)
+    fetched: list[tuple[bytes, str]] = []
+    fetch = await bare_round(urls, runtime.fetcher.limits, runtime.settings.concurrency, keep=fetched)
+    stages = cpu_stages(fetched, runtime, urls[0].replace("/plan.json", "/jwks.json"))
+    copy = await copy_written(runtime, before)
+    work = fetch + stages["verify"] + stages["validate"] + copy
+    say("changed_full_seconds", by_feed[0], f"s  changed round through full feeds {by_feed[1]}")
+    detail = f"s  = fetch {fetch:.2f} + verify {stages['verify']:.2f} + validate {stages['validate']:.2f}"
+    say("changed_work_floor_seconds", work, f"{detail} + COPY of the rows written {copy:.2f}")
+    say("changed_full_over_work_floor", by_feed[0] / work, "(goal ≤ 1.3)")
+    say("snapshot_cpu_seconds", stages["snapshot"], "s  (CPU to snapshot every record of those bodies)")
+    httpx.get(f"{control}/_publish").raise_for_status()
+    by_pages = await timed_round(runtime, cuts)
+    say("changed_pages_seconds", by_pages[0], f"s  changed round through change pages {by_pages[1]}")
+    say("changed_pages_over_unchanged", by_pages[0] / unchanged, "(goal ≤ 1.5)")
 
 
 ROUNDS = 3  # the floor and the unchanged round are repeated; the median is reported
+QUIET = open(os.devnull, "w")  # noqa: SIM115 (the process's log stream, open until it ends)
+WRITTEN = ("feed_versions", "record_states", "version_changes", "harvest_events", "bench_observations")
 
 
 def _runs(seconds: list[float]) -> str:
     return ", ".join(f"{s:.2f}" for s in seconds) + " s"
 
 
-async def cpu_stages(label: str, urls: list[str], runtime: AggregatorRuntime, floor: float, jwks_url: str) -> None:
-    """The CPU a full round needs besides fetching and storing: each stage over every feed, in this process."""
-    fetched: list[tuple[bytes, str]] = []
-    await bare_round(urls, runtime.fetcher.limits, runtime.settings.concurrency, keep=fetched)
+async def _last_ids(runtime: AggregatorRuntime) -> dict[str, int]:
+    """The largest id of each table a round writes to."""
+    last: dict[str, int] = {}
+    async with runtime.db.sessions() as session:
+        for table in WRITTEN:
+            query = text(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608 (fixed names)
+            last[table] = int(await session.scalar(query) or 0)
+    return last
+
+
+async def copy_written(runtime: AggregatorRuntime, before: dict[str, int]) -> float:
+    """Seconds to COPY the rows written since ``before`` into empty tables of the same shape (PostgreSQL)."""
+    async with runtime.db.sessions() as session:
+        connection = await session.connection()
+        if connection.dialect.name != "postgresql":
+            return 0.0
+        raw: Any = (await connection.get_raw_connection()).driver_connection
+        tables = {}
+        for table, last in before.items():
+            await raw.execute(f"CREATE TEMP TABLE copy_{table} (LIKE {table})")
+            tables[table] = await raw.fetch(f"SELECT * FROM {table} WHERE id > $1", last)  # noqa: S608 (fixed names)
+        started = time.perf_counter()
+        for table, rows in tables.items():
+            if rows:
+                await raw.copy_records_to_table(f"copy_{table}", records=[tuple(row) for row in rows])
+        return time.perf_counter() - started
+
+
+def scrapy_crawl(urls: list[str], concurrency: int) -> float | None:
+    """Seconds of a Scrapy crawl of ``urls`` in its own process; None when Scrapy is not installed."""
+    if importlib.util.find_spec("scrapy") is None:
+        print("(Scrapy is not installed: `pip install scrapy` to measure the peer)")
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
+        listing.write("\n".join(urls))
+        listing.flush()
+        command = [sys.executable, str(HERE / "_scrapy_crawl.py"), listing.name, "--concurrency", str(concurrency)]
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if figures["fetched"] != len(urls):
+        raise SystemExit(f"the Scrapy crawl fetched {figures['fetched']} of {len(urls)}")
+    return float(figures["seconds"])
+
+
+def cpu_stages(fetched: list[tuple[bytes, str]], runtime: AggregatorRuntime, jwks_url: str) -> dict[str, float]:
+    """CPU seconds to verify, validate and snapshot ``fetched`` (bodies and signatures), in this process."""
     keys = signing.load_jwks(httpx.get(jwks_url).content)
     stages: dict[str, float] = {}
     started = time.process_time()
     for body, signature in fetched:
         signing.verify(body, signature, keys)
-    stages["verify signatures"] = time.process_time() - started
+    stages["verify"] = time.process_time() - started
     started = time.process_time()
     feeds = [validate_feed(body, reference=runtime.reference)[1] for body, _ in fetched]
-    stages["validate (decode included)"] = time.process_time() - started
+    stages["validate"] = time.process_time() - started
     started = time.process_time()
     for feed in feeds:
         assert feed is not None
         snapshot_records(feed)
-    stages["snapshot records"] = time.process_time() - started
-    for stage, seconds in stages.items():
-        print(f"[{label}]   CPU to {stage + ':':28s}{seconds:6.2f} s")
-    print(
-        f"[{label}]   together {sum(stages.values()):.2f} s of CPU, against the {0.5 * floor:.2f} s that "
-        "full ≤ 1.5 × floor leaves for everything but fetching"
-    )
+    stages["snapshot"] = time.process_time() - started
+    return stages
 
 
 async def bare_round(
@@ -289,23 +379,30 @@ def main() -> None:
         default="20:50,60:10",
         help="Modelled networks to measure too, as RTT_MS:MBPS pairs separated by commas ('' for none).",
     )
+    parser.add_argument("--json", type=Path, help="Write every figure here.")
     args = parser.parse_args()
     label = f"{args.nodes} nodes"
-    asyncio.run(
-        with_database(
-            args.database_url,
-            lambda url: run(args.nodes, args.commitments, url, label, args.workers, changed=not args.workers),
+    runs = [
+        asyncio.run(
+            with_database(
+                args.database_url,
+                lambda url: run(args.nodes, args.commitments, url, label, args.workers, changed=not args.workers),
+            )
         )
-    )
+    ]
     for profile in filter(None, args.networks.split(",")):
         rtt, _, mbps = profile.partition(":")
         network = (float(rtt), float(mbps))
         name = f"{label}, {network[0]:g} ms RTT, {network[1]:g} Mbit/s"
-        asyncio.run(
-            with_database(None, lambda url: run(args.nodes, args.commitments, url, name, network=network))  # noqa: B023
+        runs.append(
+            asyncio.run(
+                with_database(None, lambda url: run(args.nodes, args.commitments, url, name, network=network))  # noqa: B023
+            )
         )
     if args.large:
-        asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes")))
+        runs.append(asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes"))))
+    if args.json:
+        args.json.write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
@@ -20,8 +21,8 @@ __all__ = ["QUIET_LOGGERS", "configure_logging", "get_logger"]
 QUIET_LOGGERS = ("apscheduler", "alembic.runtime.migration")
 
 
-def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
-    """Route structlog events and standard ``logging`` records to stdout, as JSON lines or key=value."""
+def configure_logging(*, json: bool = False, level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """Route structlog events and standard ``logging`` records to ``stream`` (stdout), as JSON lines or key=value."""
     shared: list[structlog.types.Processor] = [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -38,7 +39,7 @@ def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
