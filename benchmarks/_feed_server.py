@@ -103,8 +103,9 @@ class FeedServer:
             pending = (m for m in document["milestones"] if m["status"] != "completed")
             for number in range(2, versions + 1):
                 milestone = next(pending)
-                milestone.update(status="completed", progress=100, completed_on=milestone["due"])
                 generated_at = feed.generated_at + timedelta(minutes=number)
+                done = min(milestone["due"], generated_at.date().isoformat())  # completed by the version's date
+                milestone.update(status="completed", progress=100, completed_on=done)
                 document.update(sequence=number, generated_at=generated_at.isoformat())
                 self.versions[commune.cut].append(self.sign(msgspec.json.encode(document)))
                 self.changes[commune.cut].append(

@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from _databases import with_database
 from _feed_server import address_of
@@ -214,21 +215,26 @@ async def _last_ids(runtime: AggregatorRuntime) -> dict[str, int]:
 
 
 async def copy_written(runtime: AggregatorRuntime, before: dict[str, int]) -> float:
-    """Seconds to COPY the rows written since ``before`` into empty tables of the same shape (PostgreSQL)."""
-    async with runtime.db.sessions() as session:
-        connection = await session.connection()
-        if connection.dialect.name != "postgresql":
-            return 0.0
-        raw: Any = (await connection.get_raw_connection()).driver_connection
+    """Seconds to COPY the rows written since ``before`` into empty tables of the same shape (PostgreSQL).
+
+    Read and written by a plain asyncpg connection: the rows go back as PostgreSQL sent them.
+    """
+    url = runtime.settings.database_url
+    if not url.startswith("postgresql"):
+        return 0.0
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
         tables = {}
         for table, last in before.items():
-            await raw.execute(f"CREATE TEMP TABLE copy_{table} (LIKE {table})")
-            tables[table] = await raw.fetch(f"SELECT * FROM {table} WHERE id > $1", last)  # noqa: S608 (fixed names)
+            await connection.execute(f"CREATE TEMP TABLE copy_{table} (LIKE {table})")
+            tables[table] = await connection.fetch(f"SELECT * FROM {table} WHERE id > $1", last)  # noqa: S608
         started = time.perf_counter()
         for table, rows in tables.items():
             if rows:
-                await raw.copy_records_to_table(f"copy_{table}", records=[tuple(row) for row in rows])
+                await connection.copy_records_to_table(f"copy_{table}", records=[tuple(row) for row in rows])
         return time.perf_counter() - started
+    finally:
+        await connection.close()
 
 
 def scrapy_crawl(urls: list[str], concurrency: int) -> float | None:

@@ -8,11 +8,13 @@ from typing import Any
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select, text
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
 from agg_helpers import test_settings as agg_settings
 from conftest import FEEDS
 from ogp_federation.aggregator.app import create_app
+from ogp_federation.aggregator.history import FeedVersion
 from ogp_federation.aggregator.library import Filters
 from ogp_federation.aggregator.library.text import any_of, fts5_match, highlight, parse, tsquery
 from ogp_federation.core.errors import InvalidInputError
@@ -141,6 +143,58 @@ async def test_a_methodology_removed_by_a_tombstone_leaves_the_index(database_ur
     assert ("13119", "mesas-verdes-maipu") not in _found(after)
     assert _found(again) == _found(after)
     assert rebuilt > 0
+
+
+async def _index(runtime: Any) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+    """Every entry by (cut, kind, key): its row id, then what it shows and its search text as stored."""
+    async with runtime.db.sessions() as session:
+        postgres = (await session.connection()).dialect.name == "postgresql"
+        search = "e.search::text" if postgres else "f.title || '|' || f.summary || '|' || f.body"
+        join = "" if postgres else "JOIN library_fts f ON f.rowid = e.id"
+        rows = await session.execute(
+            text(
+                "SELECT e.id, e.cut, e.kind, e.key, e.version_id, e.title, e.summary, e.body, e.status, "  # noqa: S608
+                f"e.milestones, e.completed, {search} FROM library_entries e {join}"
+            )
+        )
+        return {(r[1], r[2], r[3]): (r[0], *r[4:]) for r in rows}
+
+
+async def test_a_new_version_indexes_only_what_changed_and_equals_a_rebuild(database_url: str) -> None:
+    """One commitment of Maipú changes its title: that entry is written again, every other keeps its row
+    (and takes the new version's id), and the index is then the same as one rebuilt from scratch."""
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        nodes = await _harvested(runtime, server)
+        before = await _index(runtime)
+        maipu = decode((FEEDS / "maipu.json").read_bytes())
+        changed = maipu.commitments[0]
+        renamed = msgspec.structs.replace(changed, title=changed.title + " (segunda etapa)")
+        newer = msgspec.structs.replace(
+            maipu,
+            sequence=maipu.sequence + 1,
+            generated_at=maipu.generated_at.replace(hour=11),
+            commitments=[renamed, *maipu.commitments[1:]],
+        )
+        nodes["13119"].publish(newer.sequence, encode(newer))
+        await make_due(runtime, "13119")
+        await runtime.scheduler.tick()
+        after = await _index(runtime)
+        async with runtime.db.sessions() as session:
+            version = await session.scalar(
+                select(func.max(FeedVersion.id)).where(FeedVersion.cut == "13119", FeedVersion.status == "accepted")
+            )
+        await runtime.library.rebuild()
+        rebuilt = await _index(runtime)
+        found = await runtime.library.search("segunda etapa")
+    key = ("13119", "commitment", changed.id)
+    assert after[key][0] != before[key][0]
+    assert "segunda etapa" in after[key][2]
+    others = [k for k in after if k[0] == "13119" and k != key]
+    assert others
+    assert all(after[k][0] == before[k][0] for k in others)
+    assert {after[k][1] for k in [key, *others]} == {version}  # …with the new version's id
+    assert {k: v[1:] for k, v in after.items()} == {k: v[1:] for k, v in rebuilt.items()}
+    assert ("13119", changed.id) in _found(found)
 
 
 def _tombstone_type() -> Any:

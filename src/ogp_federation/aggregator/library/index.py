@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, literal_column, select, text
+from sqlalchemy import Table, bindparam, delete, func, insert, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.history import AcceptedFeed, FeedVersion, current_feed
@@ -107,17 +107,53 @@ def entries_of(cut: str, version_id: int, feed: PlanFeed) -> list[dict[str, Any]
     return rows
 
 
+# What an entry shows and is found by: an entry whose columns are all equal is not indexed again.
+_COMPARED = (
+    "title",
+    "summary",
+    "body",
+    "pillars",
+    "status",
+    "progress",
+    "milestones",
+    "completed",
+    "evidenced",
+    "has_resources",
+    "license",
+    "synthetic",
+    "detail",
+)
+
+
 async def _replace(session: AsyncSession, items: list[tuple[str, int, PlanFeed]]) -> None:
+    """Bring the communes' entries to their new versions: only new and changed entries are written (and their
+    search text computed); removed ones go; the others keep their row and take the new version's id."""
     cuts = sorted({cut for cut, _, _ in items})
     postgres = (await session.connection()).dialect.name == "postgresql"
-    if not postgres:
-        await session.execute(
-            text(
-                "DELETE FROM library_fts WHERE rowid IN (SELECT id FROM library_entries WHERE cut IN :cuts)"
-            ).bindparams(bindparam("cuts", expanding=True)),
-            {"cuts": cuts},
-        )
-    await session.execute(delete(_ROWS).where(_ROWS.c.cut.in_(cuts)))
+    columns = [_ROWS.c.id, _ROWS.c.cut, _ROWS.c.kind, _ROWS.c.key, *(_ROWS.c[name] for name in _COMPARED)]
+    query = select(*columns).where(_ROWS.c.cut.in_(cuts))
+    stored = {(row.cut, row.kind, row.key): row for row in await session.execute(query)}
+    written: list[dict[str, Any]] = []
+    gone: list[int] = []
+    for row in (row for cut, version_id, feed in items for row in entries_of(cut, version_id, feed)):
+        old = stored.pop((row["cut"], row["kind"], row["key"]), None)
+        if old is not None and all(getattr(old, name) == row[name] for name in _COMPARED):
+            continue
+        if old is not None:
+            gone.append(old.id)  # changed: its row is replaced
+        written.append(row)
+    gone += [row.id for row in stored.values()]  # no longer in the feed
+    if gone:
+        if not postgres:
+            await session.execute(
+                text("DELETE FROM library_fts WHERE rowid IN :ids").bindparams(bindparam("ids", expanding=True)),
+                {"ids": gone},
+            )
+        await session.execute(delete(_ROWS).where(_ROWS.c.id.in_(gone)))
+    await session.execute(
+        update(_ROWS).where(_ROWS.c.cut == bindparam("c")).values(version_id=bindparam("v")),
+        [{"c": cut, "v": version_id} for cut, version_id, _ in items],
+    )
     await session.execute(delete(_LINKS).where(_LINKS.c.adopter_cut.in_(cuts)))
     links = [
         {"adopter_cut": cut, "adopter_key": m.id, "source_cut": a.cut, "source_key": a.id}
@@ -127,8 +163,7 @@ async def _replace(session: AsyncSession, items: list[tuple[str, int, PlanFeed]]
     ]
     if links:
         await session.execute(insert(_LINKS), links)
-    rows = [row for cut, version_id, feed in items for row in entries_of(cut, version_id, feed)]
-    await insert_rows(session, rows)
+    await insert_rows(session, written)
 
 
 async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
