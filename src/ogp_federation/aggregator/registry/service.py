@@ -227,8 +227,10 @@ class RegistryService:
     async def record_declared(self, session: AsyncSession, declared: list[tuple[str, int | None, int | None]]) -> None:
         """Keep what accepted feeds declare (cut, population, SUBDERE group), in the accepting transaction."""
         changed = False
+        query = select(Commune).where(Commune.cut.in_(sorted({cut for cut, _, _ in declared})))
+        communes = {commune.cut: commune for commune in await session.scalars(query)}  # one read for the batch
         for cut, population, subdere_group in declared:
-            commune = await session.get(Commune, cut)
+            commune = communes.get(cut)
             if commune is None:
                 continue
             if (commune.declared_population, commune.declared_subdere_group) != (population, subdere_group):
