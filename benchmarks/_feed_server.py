@@ -29,7 +29,15 @@ import msgspec
 from _synthetic import reference_for
 
 from ogp_federation.feed import Entity, encode, signing
-from ogp_federation.feed.protocol import Change, ChangePage
+from ogp_federation.feed.protocol import (
+    CHANGES_PATH,
+    FEED_PATH,
+    JWKS_PATH,
+    SIGNATURE_SUFFIX,
+    Change,
+    ChangePage,
+    NodeDescriptor,
+)
 from ogp_federation.feed.synth import generate_feed
 
 FIRST_ADDRESS = ipaddress.IPv4Address("127.1.0.1")
@@ -139,17 +147,17 @@ class FeedServer:
             return 404, b"", ""
         feed = self.versions[cut][self.sequence - 1]
         base = f"http://{host}/{cut}"
-        descriptor = {
-            "cut": cut,
-            "name": cut,
-            "feed_url": f"{base}/feed/v1/plan.json",
-            "signature_url": f"{base}/feed/v1/plan.json.sig",
-            "jwks_url": f"{base}/feed/v1/jwks.json",
-        }
-        if cut not in self.misbehaving:  # (a misbehaving node's feed is read: it offers no change feed)
-            descriptor["changes_url_template"] = f"{base}/feed/v1/changes?since={{sequence}}"
+        offers = cut not in self.misbehaving  # (a misbehaving node's feed is read: it offers no change feed)
+        descriptor = NodeDescriptor(
+            cut=cut,
+            name=cut,
+            feed_url=base + FEED_PATH,
+            signature_url=base + FEED_PATH + SIGNATURE_SUFFIX,
+            jwks_url=base + JWKS_PATH,
+            changes_url_template=f"{base}{CHANGES_PATH}?since={{sequence}}" if offers else None,
+        )
         documents = {
-            ".well-known/ogp-node": json.dumps(descriptor).encode(),
+            ".well-known/ogp-node": msgspec.json.encode(descriptor),
             "feed/v1/jwks.json": self.jwks,
             "feed/v1/plan.json.sig": feed.signature.encode(),
         }

@@ -326,33 +326,42 @@ async def timed_round(
     return elapsed, outcomes
 
 
-async def process_round(
-    runtime: AggregatorRuntime, cuts: list[str], database_url: str, workers: int
-) -> tuple[float, dict[str, int]]:
-    """A round done by ``workers`` `aggregator work` processes (started beforehand, idle until nodes are due)."""
+def start_workers(
+    database_url: str, count: int, *, batch_size: int, name: str = "w", seconds: int = 600, **settings: str
+) -> list[subprocess.Popen[bytes]]:
+    """``count`` `aggregator work` processes named ``name0``…, ticking every 50 ms, no scheduler of their own;
+    ``settings``: more of their settings (``lease_seconds="60"`` → ``OGP_AGG_LEASE_SECONDS=60``)."""
     env = {
         **os.environ,
         "OGP_AGG_DATABASE_URL": database_url,
         "OGP_AGG_ALLOWED_NETWORKS": "127.0.0.0/8",
         "OGP_AGG_TICK_SECONDS": "0.05",
-        "OGP_AGG_BATCH_SIZE": str(max(1, len(cuts) // workers // 2)),
+        "OGP_AGG_BATCH_SIZE": str(batch_size),
         "OGP_AGG_SCHEDULER": "false",
         "OGP_AGG_LEASE_SECONDS": "600",
+        **{f"OGP_AGG_{key.upper()}": value for key, value in settings.items()},
     }
     cli = str(Path(sys.executable).with_name("ogp-federation"))
+    return [
+        subprocess.Popen(
+            [cli, "aggregator", "work", "--seconds", str(seconds)],
+            env={**env, "OGP_AGG_WORKER_ID": f"{name}{number}"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for number in range(count)
+    ]
+
+
+async def process_round(
+    runtime: AggregatorRuntime, cuts: list[str], database_url: str, workers: int
+) -> tuple[float, dict[str, int]]:
+    """A round done by ``workers`` `aggregator work` processes (started beforehand, idle until nodes are due)."""
     async with runtime.db.transaction() as session:  # nothing due while the workers start
         await session.execute(update(Node).values(next_poll_at=datetime.now(UTC) + timedelta(days=365)))
         before = await session.scalar(select(func.count()).select_from(HarvestEvent)) or 0
     expected = before + len(cuts)
-    processes = [
-        subprocess.Popen(
-            [cli, "aggregator", "work", "--seconds", "600"],
-            env={**env, "OGP_AGG_WORKER_ID": f"w{i}"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for i in range(workers)
-    ]
+    processes = start_workers(database_url, workers, batch_size=max(1, len(cuts) // workers // 2))
     try:
         await asyncio.sleep(3)  # let them start (and find nothing due)
         async with runtime.db.transaction() as session:

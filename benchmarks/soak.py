@@ -17,10 +17,8 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import statistics
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -31,7 +29,7 @@ import httpx
 from _databases import with_database
 from _feed_server import address_of
 from _synthetic import reference_for
-from harvest import start_server
+from harvest import start_server, start_workers
 from sqlalchemy import func, select, update
 
 from ogp_federation.aggregator.common import AggregatorSettings
@@ -51,30 +49,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def start_workers(url: str, count: int, nodes: int) -> list[subprocess.Popen[bytes]]:
-    cli = str(Path(sys.executable).with_name("ogp-federation"))
-    env = {
-        **os.environ,
-        "OGP_AGG_DATABASE_URL": url,
-        "OGP_AGG_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "OGP_AGG_TICK_SECONDS": "0.05",
-        "OGP_AGG_BATCH_SIZE": str(max(1, nodes // count // 2)),
-        "OGP_AGG_SCHEDULER": "false",
-        "OGP_AGG_LEASE_SECONDS": "60",
-        "OGP_AGG_TOTAL_TIMEOUT": str(TOTAL_TIMEOUT),
-        "OGP_AGG_POLL_TIMEOUT": str(2 * TOTAL_TIMEOUT),
-    }
-    return [
-        subprocess.Popen(
-            [cli, "aggregator", "work", "--seconds", "86400"],
-            env={**env, "OGP_AGG_WORKER_ID": f"soak-{number}"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for number in range(count)
-    ]
 
 
 async def one_round(runtime: AggregatorRuntime, deadline: float) -> None:
@@ -143,7 +117,16 @@ async def soak(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
         await asyncio.gather(*(register(index, cut) for index, cut in enumerate(cuts)))
         print(f"{args.nodes} nodes registered in {time.perf_counter() - setup:.1f} s", flush=True)
-        workers = start_workers(url, args.workers, args.nodes)
+        workers = start_workers(
+            url,
+            args.workers,
+            batch_size=max(1, args.nodes // args.workers // 2),
+            name="soak-",
+            seconds=86400,
+            lease_seconds="60",
+            total_timeout=str(TOTAL_TIMEOUT),
+            poll_timeout=str(2 * TOTAL_TIMEOUT),
+        )
         warm_up = max(1, args.rounds // 10)
         memory: dict[str, list[float]] = {f"soak-{n}": [] for n in range(args.workers)}
         seconds: list[float] = []

@@ -33,7 +33,14 @@ from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.setup import prepare_database
 from ogp_federation.feed import decode, encode, signing
-from ogp_federation.feed.protocol import ChangePage
+from ogp_federation.feed.protocol import (
+    CHANGES_PATH,
+    FEED_PATH,
+    JWKS_PATH,
+    SIGNATURE_SUFFIX,
+    ChangePage,
+    NodeDescriptor,
+)
 from ogp_federation.feed.synth import generate_feed
 
 Writer = asyncio.StreamWriter
@@ -199,16 +206,15 @@ class FakeNodeServer:
             return
         base = self.base(cut)
         if rest == ".well-known/ogp-node":
-            descriptor = {
-                "cut": cut,
-                "name": cut,
-                "feed_url": f"{base}/feed/v1/plan.json",
-                "signature_url": f"{base}/feed/v1/plan.json.sig",
-                "jwks_url": f"{base}/feed/v1/jwks.json",
-            }
-            if node.offer_changes:
-                descriptor["changes_url_template"] = f"{base}/feed/v1/changes?since={{sequence}}"
-            writer.write(response(200, json.dumps(descriptor).encode()))
+            descriptor = NodeDescriptor(
+                cut=cut,
+                name=cut,
+                feed_url=base + FEED_PATH,
+                signature_url=base + FEED_PATH + SIGNATURE_SUFFIX,
+                jwks_url=base + JWKS_PATH,
+                changes_url_template=f"{base}{CHANGES_PATH}?since={{sequence}}" if node.offer_changes else None,
+            )
+            writer.write(response(200, msgspec.json.encode(descriptor)))
         elif rest.startswith("feed/v1/changes?since="):
             writer.write(self._change_page(node, int(rest.rpartition("=")[2])))
         elif rest == "feed/v1/jwks.json":

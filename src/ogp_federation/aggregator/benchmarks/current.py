@@ -11,7 +11,8 @@ of a read made between the two commits; ``CURRENT_SECONDS`` bounds how long such
 from __future__ import annotations
 
 import time
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,7 @@ from ogp_federation.aggregator.history import FeedVersion
 
 from .models import BenchObservation
 
-__all__ = ["CURRENT_SECONDS", "CurrentValues"]
+__all__ = ["CURRENT_SECONDS", "READ", "CurrentValues", "Observation"]
 
 CURRENT_SECONDS = 60.0
 MOST_PAIRS = 2048  # (code, period) pairs kept; past it the cache starts again (30 codes × a few periods in use)
@@ -36,6 +37,20 @@ READ = (
     BenchObservation.version_id,
     BenchObservation.synthetic,
 )
+
+
+class Observation(NamedTuple):
+    """One current value, as comparisons read it (a plain tuple: read thousands of times a page)."""
+
+    cut: str
+    code: str
+    period: str
+    value: float
+    unit: str
+    provisional: bool
+    observed_at: datetime
+    version_id: int
+    synthetic: bool
 
 
 class CurrentValues:
@@ -78,7 +93,7 @@ class CurrentValues:
             for row in (await connection.execute(query.order_by(BenchObservation.cut, BenchObservation.period))).all():
                 bucket = fresh.get((row.code, row.period))
                 if bucket is not None:
-                    bucket.setdefault(row.cut, []).append(row)
+                    bucket.setdefault(row.cut, []).append(Observation(*row))
             self._rows.update(fresh)
         ordered = sorted(cuts)
         found: list[Any] = []
