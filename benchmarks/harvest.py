@@ -99,8 +99,9 @@ async def run(
     *,
     changed: bool = False,
     network: tuple[float, float] = (0.0, 0.0),
+    peer: bool = True,
 ) -> dict[str, Any]:
-    """One run's figures (seconds, ratios, outcomes), printed as they are measured."""
+    """One run's figures (seconds, ratios, outcomes), printed as they are measured; ``peer``: crawl with Scrapy too."""
     reference = reference_for(count)
     cuts = [c.cut for c in list(reference)[:count]]
     server, port = start_server(count, commitments, versions=3 if changed else 1, network=network)
@@ -135,9 +136,9 @@ async def run(
             floors = [await bare_round(urls, runtime.fetcher.limits, settings.concurrency) for _ in range(ROUNDS)]
             floor = statistics.median(floors)
             say("floor_seconds", floor, f"s  bare async fetch (median of {_runs(floors)})")
-            peer = scrapy_crawl(urls, settings.concurrency) if not workers else None
-            if peer is not None:
-                say("scrapy_seconds", peer, "s  the peer: a Scrapy crawl of the same URLs (fetch and parse only)")
+            crawl = scrapy_crawl(urls, settings.concurrency) if peer and not workers else None
+            if crawl is not None:
+                say("scrapy_seconds", crawl, "s  the peer: a Scrapy crawl of the same URLs (fetch and parse only)")
             if workers:
                 label += f", {workers} worker processes"
                 full = await process_round(runtime, cuts, database_url, workers)
@@ -153,8 +154,8 @@ async def run(
                 f"s  unchanged round (304) (median of {_runs([u[0] for u in unchanged])})",
             )
             say("full_over_floor", full[0] / floor, "(goal on the 60 ms / 10 Mbit/s network ≤ 1.3)")
-            if peer is not None:
-                say("full_over_scrapy", full[0] / peer, "(goal ≤ 1.0)")
+            if crawl is not None:
+                say("full_over_scrapy", full[0] / crawl, "(goal ≤ 1.0)")
             if changed:  # every node publishes one change, read once through the full feed, once through change pages
                 await changed_rounds(runtime, cuts, urls, f"http://{address_of(0)}:{port}", typical[0], say)
             # Measured before the CPU stages below, which hold every feed in memory at once (the harvester never does).
@@ -415,7 +416,8 @@ def main() -> None:
             )
         )
     if args.large:
-        runs.append(asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes"))))
+        # (no Scrapy crawl: it keeps a connection open per host, and 10,000 of them exhaust the feed server's files)
+        runs.append(asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes", peer=False))))
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
 
