@@ -30,10 +30,7 @@ from _synthetic import reference_for
 
 from ogp_federation.feed import Entity, encode, signing
 from ogp_federation.feed.protocol import (
-    CHANGES_PATH,
-    FEED_PATH,
-    JWKS_PATH,
-    SIGNATURE_SUFFIX,
+    CHANGES_TEMPLATE,
     Change,
     ChangePage,
     NodeDescriptor,
@@ -148,14 +145,7 @@ class FeedServer:
         feed = self.versions[cut][self.sequence - 1]
         base = f"http://{host}/{cut}"
         offers = cut not in self.misbehaving  # (a misbehaving node's feed is read: it offers no change feed)
-        descriptor = NodeDescriptor(
-            cut=cut,
-            name=cut,
-            feed_url=base + FEED_PATH,
-            signature_url=base + FEED_PATH + SIGNATURE_SUFFIX,
-            jwks_url=base + JWKS_PATH,
-            changes_url_template=f"{base}{CHANGES_PATH}?since={{sequence}}" if offers else None,
-        )
+        descriptor = NodeDescriptor.at(base, cut=cut, name=cut, changes=CHANGES_TEMPLATE if offers else None)
         documents = {
             ".well-known/ogp-node": msgspec.json.encode(descriptor),
             "feed/v1/jwks.json": self.jwks,

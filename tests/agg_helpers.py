@@ -34,10 +34,7 @@ from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.setup import prepare_database
 from ogp_federation.feed import decode, encode, signing
 from ogp_federation.feed.protocol import (
-    CHANGES_PATH,
-    FEED_PATH,
-    JWKS_PATH,
-    SIGNATURE_SUFFIX,
+    CHANGES_TEMPLATE,
     ChangePage,
     NodeDescriptor,
 )
@@ -206,14 +203,8 @@ class FakeNodeServer:
             return
         base = self.base(cut)
         if rest == ".well-known/ogp-node":
-            descriptor = NodeDescriptor(
-                cut=cut,
-                name=cut,
-                feed_url=base + FEED_PATH,
-                signature_url=base + FEED_PATH + SIGNATURE_SUFFIX,
-                jwks_url=base + JWKS_PATH,
-                changes_url_template=f"{base}{CHANGES_PATH}?since={{sequence}}" if node.offer_changes else None,
-            )
+            changes = CHANGES_TEMPLATE if node.offer_changes else None
+            descriptor = NodeDescriptor.at(base, cut=cut, name=cut, changes=changes)
             writer.write(response(200, msgspec.json.encode(descriptor)))
         elif rest.startswith("feed/v1/changes?since="):
             writer.write(self._change_page(node, int(rest.rpartition("=")[2])))

@@ -73,12 +73,11 @@ class SyntheticNodes:
                 body = msgspec.json.encode(document)
             url = f"{base}/{cut}"
             commune = reference.get(cut)
-            descriptor = NodeDescriptor(
+            descriptor = NodeDescriptor.at(
+                url,
                 cut=cut,
                 name=commune.name if commune else cut,
-                feed_url=url + FEED_PATH,
-                signature_url=url + FEED_PATH + SIGNATURE_SUFFIX,
-                jwks_url=url + JWKS_PATH,
+                changes=None,
                 software="ogp-federation demo (synthetic)",
             )
             jwks = json.dumps(signing.jwks_of([key])).encode()

@@ -17,6 +17,7 @@ from .model import MAX_SEQUENCE, SPEC_VERSION, Cut, Url
 
 __all__ = [
     "CHANGES_PATH",
+    "CHANGES_TEMPLATE",
     "DESCRIPTOR_PATH",
     "FEED_PATH",
     "JOSE",
@@ -44,6 +45,7 @@ SIGNATURE_SUFFIX = ".sig"  # the detached signature of a document is served besi
 JWKS_PATH = "/feed/v1/jwks.json"
 SCHEMA_PATH = "/feed/v1/schema.json"
 CHANGES_PATH = "/feed/v1/changes"  # ?since=N on a live node
+CHANGES_TEMPLATE = CHANGES_PATH + "?since={sequence}"  # a live node's change pages
 STATIC_CHANGES_TEMPLATE = "/feed/v1/changes/since-{sequence}.json"  # a static export's change pages
 
 # Headers: the feed's detached signature and its sequence travel with the bytes they describe.
@@ -79,6 +81,23 @@ class NodeDescriptor(_Document, kw_only=True):
     contact: Annotated[dict[str, Any] | None, Meta(description="Contact, as in the feed.")] = None
     software: Annotated[str, Meta(description="Software and version of the node.")] = "ogp-federation"
     static: Annotated[bool, Meta(description="True when published as static files.")] = False
+
+    @classmethod
+    def at(
+        cls, base: str, *, cut: str, name: str, changes: str | None = CHANGES_TEMPLATE, **more: Any
+    ) -> NodeDescriptor:
+        """The descriptor of a node whose documents are at the standard's paths under ``base``; ``changes``:
+        its change pages' path (:data:`CHANGES_TEMPLATE` live, :data:`STATIC_CHANGES_TEMPLATE` static), or
+        None when it offers none; ``more``: the other fields."""
+        return cls(
+            cut=cut,
+            name=name,
+            feed_url=base + FEED_PATH,
+            signature_url=base + FEED_PATH + SIGNATURE_SUFFIX,
+            jwks_url=base + JWKS_PATH,
+            changes_url_template=None if changes is None else base + changes,
+            **more,
+        )
 
 
 class Change(_Document, kw_only=True):

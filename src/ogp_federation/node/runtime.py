@@ -21,10 +21,8 @@ from ogp_federation.core.errors import NotReadyError
 from ogp_federation.core.migrations import require_current
 from ogp_federation.feed import Entity
 from ogp_federation.feed.protocol import (
-    CHANGES_PATH,
+    CHANGES_TEMPLATE,
     FEED_PATH,
-    JWKS_PATH,
-    SIGNATURE_SUFFIX,
     STATIC_CHANGES_TEMPLATE,
     NodeDescriptor,
 )
@@ -145,14 +143,11 @@ class NodeRuntime:
     def descriptor(self, base_url: str | None = None, *, static: bool = False) -> NodeDescriptor:
         """The node descriptor, for the live node or for a static copy hosted at ``base_url``."""
         base = (base_url or self.settings.base_url).rstrip("/")
-        template = STATIC_CHANGES_TEMPLATE if static else CHANGES_PATH + "?since={sequence}"
-        return NodeDescriptor(
+        return NodeDescriptor.at(
+            base,
             cut=self.settings.cut,
             name=self.commune_name,
-            feed_url=base + FEED_PATH,
-            signature_url=base + FEED_PATH + SIGNATURE_SUFFIX,
-            jwks_url=base + JWKS_PATH,
-            changes_url_template=base + template,
+            changes=STATIC_CHANGES_TEMPLATE if static else CHANGES_TEMPLATE,
             contact=msgspec.to_builtins(self.settings.contact),
             software=f"ogp-federation {__version__}",
             static=static,
