@@ -114,17 +114,7 @@ async def run(
 
     try:
         await prepare_database(database_url, reference)
-        settings = AggregatorSettings(
-            database_url=database_url,
-            allowed_networks=["127.0.0.0/8"],
-            scheduler=False,
-            batch_size=count,
-            concurrency=50,
-            default_poll_interval=3600,
-            lease_seconds=600,
-            worker_id="bench",
-            check_on_registration=False,
-        )
+        settings = bench_settings(database_url, count)
         runtime = AggregatorRuntime(settings, reference=reference)
         tune_gc()  # as `aggregator work` and `serve` do
         # As they do too (INFO: a line per changed poll), but into /dev/null: the cost stays, the noise goes.
@@ -166,6 +156,23 @@ async def run(
         server.terminate()
         server.wait(timeout=10)
     return figures
+
+
+def bench_settings(database_url: str, count: int, **more: Any) -> AggregatorSettings:
+    """The harvest's settings in the benchmarks: one round takes every node, 50 at a time, no scheduler, no
+    conformance check on registration (the feed server is not a full node); ``more``: other settings."""
+    return AggregatorSettings(
+        database_url=database_url,
+        allowed_networks=["127.0.0.0/8"],
+        scheduler=False,
+        batch_size=count,
+        concurrency=50,
+        default_poll_interval=3600,
+        lease_seconds=600,
+        worker_id="bench",
+        check_on_registration=False,
+        **more,
+    )
 
 
 async def changed_rounds(  # noqa: PLR0917 (the run's parts)

@@ -32,9 +32,8 @@ from _databases import with_database
 from _feed_server import address_of
 from _synthetic import reference_for
 from compare import serve
-from harvest import start_server, timed_round
+from harvest import bench_settings, start_server, timed_round
 
-from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.setup import prepare_database
 from ogp_federation.core.logs import configure_logging
@@ -45,17 +44,7 @@ async def harvest_year(url: str, count: int, versions: int, releases: Path) -> A
     cuts = [c.cut for c in list(reference)[:count]]
     server, port = start_server(count, 10, versions=versions)
     await prepare_database(url, reference)
-    settings = AggregatorSettings(
-        database_url=url,
-        allowed_networks=["127.0.0.0/8"],
-        scheduler=False,
-        batch_size=count,
-        concurrency=50,
-        lease_seconds=600,
-        worker_id="bench",
-        releases_dir=str(releases),
-        check_on_registration=False,
-    )
+    settings = bench_settings(url, count, releases_dir=str(releases))
     runtime = AggregatorRuntime(settings, reference=reference)
     try:
         for index, cut in enumerate(cuts):
