@@ -360,7 +360,7 @@ def _methodologies(rng: random.Random, profile: Profile, subjects: list[Topic], 
                 ),
                 license="CC-BY-4.0",
                 contact=Contact(name=f"Gobierno Abierto {SYNTHETIC}", email=f"metodologias@{cut}.example.cl"),
-                adopted_from=[adopted] if adopted is not None and rng.random() < 0.5 else [],
+                adopted_from=[adopted] if adopted is not None and adopted.cut != cut and rng.random() < 0.5 else [],
             )
         )
     return out

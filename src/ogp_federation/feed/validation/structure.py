@@ -27,7 +27,7 @@ from ogp_federation.feed.model import PlanFeed, Tombstone
 from .report import Finding
 from .rules import RULES
 
-__all__ = ["Parsed", "check_record", "parse"]
+__all__ = ["Parsed", "check_record", "page_findings", "parse"]
 
 _SUPPORTED_MAJOR = "1."
 _TYPE_ERROR = re.compile(r"^Expected `([^`]+)`, got `([^`]+)`$")
@@ -79,6 +79,12 @@ def parse(document: bytes, *, max_bytes: int) -> Parsed:
     parsed.findings += [f for f in _loose_moments(document, raw_or_finding) if f.path not in reported]
     parsed.findings += _control_findings(document, raw_or_finding)
     return parsed
+
+
+def page_findings(document: bytes) -> list[Finding]:
+    """The byte-level findings of a well-formed document other than a feed (a change page, whose records
+    are typed on their own): repeated member names, control characters, loosely written moments."""
+    return _repeated_members(document) + _control_findings(document) + _loose_moments(document)
 
 
 # In JSON text a control character can only be written escaped: \u0000–\u001f, or \b \f \n \r \t.
