@@ -18,7 +18,7 @@ from ogp_federation.aggregator.history import FeedVersion
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.core.errors import ConflictError
-from ogp_federation.feed import Entity, signing
+from ogp_federation.feed import Entity, Severity, signing, validate
 from ogp_federation.feed.protocol import Change, ChangePage
 from ogp_federation.feed.synth import generate_feed
 from ogp_federation.node.records import ReplaceAll
@@ -99,6 +99,9 @@ async def test_change_page_is_verified_applied_and_kept_as_signed_bytes(database
         assert [(v["sequence"], v["source"]) for v in versions] == [(1, "feed"), (2, "changes")]
         # The exact signed bytes of the page, verifiable by anyone with the node's key.
         assert stored.body == page_body
+        # Validated by what the page touched, its findings are counted as the whole feed's would be.
+        whole = validate(full_two, first_body)
+        assert stored.counts == {severity.value: whole.count(severity) for severity in Severity}
         assert signing.verify(stored.body, stored.signature, {node.key.thumbprint(): node.key}).kid
         assert {(c["entity"], c["id"], c["kind"]) for c in diff} == {
             ("milestones", changes[0].id, "changed"),

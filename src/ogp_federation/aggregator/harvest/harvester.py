@@ -29,11 +29,13 @@ from ogp_federation.aggregator.registry import ETAG_LENGTH, LAST_MODIFIED_LENGTH
 from ogp_federation.core.db import Database, database_failure
 from ogp_federation.core.errors import DatabaseUnavailableError, OGPError, SignatureError
 from ogp_federation.core.logs import get_logger
-from ogp_federation.feed import PlanFeed, decode, encode, signing
+from ogp_federation.feed import PlanFeed, decode, signing
 from ogp_federation.feed.changes import ChangeError, apply_changes
+from ogp_federation.feed.entities import COLLECTIONS, keys_by_collection
 from ogp_federation.feed.protocol import SIGNATURE_HEADER, ChangePage
 from ogp_federation.feed.reference import CommuneReference
 from ogp_federation.feed.validation import Finding, Layer, Predecessor, Report, Severity, validate_feed
+from ogp_federation.feed.validation.incremental import validate_change
 
 from .recorder import Recorder
 from .schemas import Candidate, HarvestResult, Polled
@@ -208,14 +210,20 @@ class Harvester:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
         if page.next is not None:
             raise _ChangesUnusableError("changes.paginated: more than one page of changes")
-        base = await self._current_feed(node)
+        base, base_counts = await self._current_feed(node)
         try:
-            feed = apply_changes(base, page)
+            changed = validate_change(base, page, fetched.body, reference=self.reference)
         except ChangeError as exc:
             raise _ChangesUnusableError(f"changes.inapplicable: {exc}") from exc
-        report, _ = await self._validate(encode(feed), base)
-        if any(f.severity.blocking for f in report.findings):
+        if not changed.report.valid:
             raise _ChangesUnusableError("changes.invalid: the version they make has blocking findings")
+        feed = changed.feed
+        touched = {(change.entity.value, change.id) for change in page.changes}
+        records = snapshot_records(feed, touched)
+        deleted = frozenset(touched - records.keys())
+        had = sum(len(collection.records(base)) for collection in COLLECTIONS)
+        live = keys_by_collection(base) if deleted else {}
+        gone = sum(1 for entity, key in deleted if key in live[entity])
         candidate = Candidate(
             feed=feed,
             body=fetched.body,
@@ -224,14 +232,17 @@ class Harvester:
             sha256=hashlib.sha256(fetched.body).hexdigest(),
             etag=node.etag,
             last_modified=node.last_modified,
-            counts={severity.value: report.count(severity) for severity in Severity},
-            records=snapshot_records(feed),
+            counts=changed.counts(base_counts),
+            records=records,
             source="changes",
+            deleted=deleted,
+            dropped=gone / had if had else 0.0,
         )
         return HarvestResult(node.cut, "accepted", sequence=feed.sequence, bytes=fetched.wire_bytes), candidate
 
-    async def _current_feed(self, node: Node) -> PlanFeed:
-        """The node's current version as a feed: its last full feed with the accepted change pages since."""
+    async def _current_feed(self, node: Node) -> tuple[PlanFeed, dict[str, int]]:
+        """The node's current version as a feed (its last full feed with the accepted change pages since),
+        and that version's findings per severity (the base a change page's are counted from)."""
         last = await self._last_full(node)
         if last is None:
             raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
@@ -247,6 +258,7 @@ class Harvester:
                 .order_by(FeedVersion.sequence)
             )
             body = await session.scalar(select(FeedVersion.body).where(FeedVersion.id == last.id))
+            counts = await session.scalar(select(FeedVersion.counts).where(FeedVersion.id == node.current_version_id))
             if body is None:
                 raise _ChangesUnusableError("changes.no_base: the last full feed is gone")
             feed = decode(body)
@@ -257,7 +269,11 @@ class Harvester:
                 raise _ChangesUnusableError(f"changes.no_base: stored pages do not replay ({exc})") from exc
         if feed.sequence != node.sequence:
             raise _ChangesUnusableError(f"changes.no_base: history reaches {feed.sequence}, not {node.sequence}")
-        return feed
+        counts = counts or {}
+        if any(counts.get(severity.value) for severity in Severity if severity.blocking):
+            # (never for a version accepted by this ruleset: a change page is validated against a valid base)
+            raise _ChangesUnusableError("changes.no_base: the current version has blocking findings")
+        return feed, counts
 
     async def _poll_feed(self, node: Node) -> tuple[HarvestResult, Candidate | None]:
         headers = {}

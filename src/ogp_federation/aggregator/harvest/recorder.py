@@ -177,10 +177,15 @@ class Recorder:
             for _, node, c in fresh
             if c.current is not None and c.current_of == node.current_version_id
         }
-        current |= await open_records(session, [node.cut for _, node, _ in fresh if node.cut not in current])
+        whole = [node.cut for _, node, c in fresh if node.cut not in current and c.deleted is None]
+        current |= await open_records(session, whole)
+        touched = {node.cut: c.records.keys() | c.deleted for _, node, c in fresh if c.deleted is not None}
+        current |= await open_records(session, list(touched), only=touched)  # a change page's records only
         accepted: list[tuple[Node, Candidate, FeedVersion]] = []
         for polled, node, candidate in fresh:
-            share = dropped_share(current[node.cut], candidate.records)
+            share = candidate.dropped
+            if share is None:
+                share = dropped_share(current[node.cut], candidate.records)
             if share > self.settings.drop_threshold:
                 self._quarantine(session, node, candidate, now, f"drops {share:.0%} of the records", stored)
                 out[node.id] = HarvestResult(
@@ -202,7 +207,7 @@ class Recorder:
             await apply_versions(
                 session,
                 [
-                    Applied(node, version, candidate.records, current[node.cut], candidate.feed)
+                    Applied(node, version, candidate.records, current[node.cut], candidate.feed, candidate.deleted)
                     for node, candidate, version in accepted
                 ],
                 self.listeners,

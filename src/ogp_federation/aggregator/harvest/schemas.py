@@ -44,6 +44,10 @@ class Candidate:
     # uses them when the node's current version is still that one (else it reads them again).
     current: dict[RecordKey, OpenRecord] | None = None
     current_of: int | None = None
+    # A change page: ``records`` holds only the records it put, ``deleted`` those it deleted, ``dropped``
+    # the share of the node's records that is; every other record stays as it is.
+    deleted: frozenset[RecordKey] | None = None
+    dropped: float | None = None
 
 
 @dataclass(frozen=True)

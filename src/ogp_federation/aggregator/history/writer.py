@@ -6,13 +6,13 @@ Called by the harvest (a batch of polls) and by the review (an approved version)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 import msgspec
-from sqlalchemy import Table, bindparam, case, insert, null, select, type_coerce, update
+from sqlalchemy import Table, bindparam, case, insert, null, select, tuple_, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.aggregator.registry import Node
@@ -62,17 +62,22 @@ class Snapshot(NamedTuple):
 _ENCODER = msgspec.json.Encoder()
 
 
-def snapshot_records(feed: PlanFeed) -> dict[RecordKey, Snapshot]:
-    """Every record of ``feed`` by (collection, key).
+def snapshot_records(feed: PlanFeed, only: Collection[RecordKey] | None = None) -> dict[RecordKey, Snapshot]:
+    """Every record of ``feed`` by (collection, key); with ``only``, just those of them.
 
     The text is the record's msgspec encoding, whose field order is the structure's: the same record
     always gives the same text, so equal digests mean equal records.
     """
     out: dict[RecordKey, Snapshot] = {}
     encode, blake2b = _ENCODER.encode, hashlib.blake2b
+    entities = None if only is None else {entity for entity, _ in only}
     for collection in COLLECTIONS:
         entity, key = collection.entity.value, collection.key  # enum lookups once per collection, not per record
+        if entities is not None and entity not in entities:
+            continue
         for record in collection.records(feed):
+            if only is not None and (entity, getattr(record, key)) not in only:
+                continue
             text = encode(record)
             out[(entity, getattr(record, key))] = Snapshot(text, blake2b(text, digest_size=16).hexdigest())
     return out
@@ -90,39 +95,46 @@ class OpenRecord(NamedTuple):
         return self.digest == snapshot.digest if self.digest is not None else self.data == snapshot.data
 
 
-async def open_records(session: AsyncSession, cuts: list[str]) -> dict[str, dict[RecordKey, OpenRecord]]:
+async def open_records(
+    session: AsyncSession, cuts: list[str], only: Mapping[str, Collection[RecordKey]] | None = None
+) -> dict[str, dict[RecordKey, OpenRecord]]:
     """The open record states (the current accepted content) of each of ``cuts``, in one query.
 
     Only digests are read (data only for rows stored before digests existed): comparing a new version
     with the current one decodes no JSON. On PostgreSQL the rows are read by asyncpg itself: a node has
     hundreds of records and every changed poll reads them, and SQLAlchemy's result rows cost about five
-    times asyncpg's.
+    times asyncpg's. With ``only`` (per cut, the records a change page touches), just those are read.
     """
     out: dict[str, dict[RecordKey, OpenRecord]] = {cut: {} for cut in cuts}
     if not cuts:
         return out
     connection = await session.connection()
-    if connection.dialect.name == "postgresql":
+    if only is not None:
+        wanted = [(cut, entity, key) for cut in cuts for entity, key in only.get(cut, ())]
+        if not wanted:
+            return out
+        rows = await session.execute(
+            select(_STATES.c.id, _STATES.c.cut, _STATES.c.entity, _STATES.c.key, _STATES.c.digest, _LEGACY_DATA).where(
+                tuple_(_STATES.c.cut, _STATES.c.entity, _STATES.c.key).in_(wanted), _STATES.c.valid_to_seq.is_(None)
+            )
+        )
+    elif connection.dialect.name == "postgresql":
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection  # the asyncpg connection, inside this session's transaction
         rows = await driver.fetch(_OPEN_RECORDS_SQL, cuts)
     else:
-        legacy_data = case((_STATES.c.digest.is_(None), _STATES.c.data), else_=null())
         rows = await session.execute(
-            select(
-                _STATES.c.id,
-                _STATES.c.cut,
-                _STATES.c.entity,
-                _STATES.c.key,
-                _STATES.c.digest,
-                type_coerce(legacy_data, JSON_DOCUMENT),
-            ).where(_STATES.c.cut.in_(cuts), _STATES.c.valid_to_seq.is_(None))
+            select(_STATES.c.id, _STATES.c.cut, _STATES.c.entity, _STATES.c.key, _STATES.c.digest, _LEGACY_DATA).where(
+                _STATES.c.cut.in_(cuts), _STATES.c.valid_to_seq.is_(None)
+            )
         )
     for id_, cut, entity, key, digest, data in rows:
         out[cut][(entity, key)] = OpenRecord(id_, digest, data)
     return out
 
 
+# A record's data only where it was stored without a digest (read to compare it).
+_LEGACY_DATA = type_coerce(case((_STATES.c.digest.is_(None), _STATES.c.data), else_=null()), JSON_DOCUMENT)
 # The same query as the SQLite one above, for asyncpg (uses ix_record_states_current).
 _OPEN_RECORDS_SQL = (
     "SELECT id, cut, entity, key, digest, CASE WHEN digest IS NULL THEN data END FROM record_states "
@@ -139,13 +151,18 @@ def dropped_share(previous: dict[RecordKey, Any], new: dict[RecordKey, Any]) -> 
 
 @dataclass(frozen=True)
 class Applied:
-    """A version about to become its node's current one, with the records it has and the ones open now."""
+    """A version about to become its node's current one, with the records it has and the ones open now.
+
+    With ``deleted`` (a change page), ``records`` and ``current`` hold only what the page touched: the
+    records put and those deleted; every other record stays as it is.
+    """
 
     node: Node
     version: FeedVersion
     records: dict[RecordKey, Snapshot]
     current: dict[RecordKey, OpenRecord]
     feed: PlanFeed
+    deleted: frozenset[RecordKey] | None = None
 
 
 class AcceptedFeed(NamedTuple):
@@ -199,7 +216,7 @@ async def apply_versions(
                 diffs.append((version.id, key, state, snapshot))
             states.append((cut, key[0], key[1], snapshot.text.decode(), snapshot.digest, sequence, at))
         for key, state in current.items():
-            if key not in item.records:
+            if key not in item.records if item.deleted is None else key in item.deleted:
                 closed.append({"state_id": state.id, "seq": sequence, "at": at})
                 diffs.append((version.id, key, state, None))
         node.sequence = sequence
