@@ -8,7 +8,7 @@ comparisons.
 from __future__ import annotations
 
 import tomllib
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources import files
 from typing import Annotated, Literal
 
@@ -42,7 +42,7 @@ class CatalogueIndicator(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     reference: str | None = None
 
 
-class Catalogue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Catalogue(msgspec.Struct, frozen=True, forbid_unknown_fields=True, dict=True):
     """A version of the catalogue."""
 
     version: str
@@ -50,7 +50,15 @@ class Catalogue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     def get(self, code: str) -> CatalogueIndicator | None:
         """The indicator ``code``, or None."""
-        return next((item for item in self.indicator if item.code == code), None)
+        return self._by_code.get(code)
+
+    @cached_property
+    def _by_code(self) -> dict[str, CatalogueIndicator]:
+        """The indicators by code (every validation and comparison looks codes up)."""
+        out: dict[str, CatalogueIndicator] = {}
+        for item in self.indicator:
+            out.setdefault(item.code, item)  # the first of a repeated code, as a search would find
+        return out
 
 
 @cache

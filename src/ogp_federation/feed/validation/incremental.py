@@ -45,8 +45,11 @@ _POSITION = re.compile(r"^\$\.([a-z_]+)\[(\d+)\]")
 _ANY_POSITION = re.compile(r"\$\.([a-z_]+)\[(\d+)\]")
 # What each collection's records point at: (attribute, collection pointed at), from the reference rules.
 _EDGES: dict[str, list[tuple[str, str]]] = {}
+_INCOMING: dict[str, list[tuple[str, str]]] = {}  # collection pointed at → (collection, attribute) pointing
 for _source, _attribute, _rule, _target in REFERENCES:
     _EDGES.setdefault(_source.value, []).append((_attribute, _target.value))
+    _INCOMING.setdefault(_target.value, []).append((_source.value, _attribute))
+_COLLECTION = {collection.entity.value: collection for collection in COLLECTIONS}
 
 
 @dataclass(frozen=True)
@@ -103,21 +106,54 @@ def validate_change(
 
 
 class _Index:
-    """A feed's records by key, and who points at each."""
+    """Look-ups into one feed: records by key and who points at them, each collection's built when first
+    needed (a changed milestone never makes the observations be indexed)."""
 
     def __init__(self, feed: PlanFeed) -> None:
-        self.records: dict[RecordKey, Record] = {}
-        self.pointing: dict[RecordKey, list[RecordKey]] = {}
-        self.observations: dict[str, list[RecordKey]] = {}  # by indicator code
-        for collection in COLLECTIONS:
-            entity = collection.entity.value
-            for record in collection.records(feed):
-                key = (entity, collection.key_of(record))
-                self.records[key] = record
-                for target in _targets(entity, record):
-                    self.pointing.setdefault(target, []).append(key)
-                if isinstance(record, Observation):
-                    self.observations.setdefault(record.indicator_code, []).append(key)
+        self.feed = feed
+        self._records: dict[str, dict[str, Record]] = {}
+        self._pointing: dict[str, dict[str, list[RecordKey]]] = {}  # by the collection pointed at
+        self._observations: dict[str, list[RecordKey]] | None = None  # by indicator code
+
+    def record(self, key: RecordKey) -> Record | None:
+        """The record ``key``, if the feed has it."""
+        by_key = self._records.get(key[0])
+        if by_key is None:
+            collection = _COLLECTION[key[0]]
+            by_key = self._records[key[0]] = {collection.key_of(r): r for r in collection.records(self.feed)}
+        return by_key.get(key[1])
+
+    def pointing(self, key: RecordKey) -> list[RecordKey]:
+        """The records that refer to ``key``."""
+        index = self._pointing.get(key[0])
+        if index is None:
+            index = self._pointing[key[0]] = self._pointers_to(key[0])
+        return index.get(key[1], [])
+
+    def _pointers_to(self, target: str) -> dict[str, list[RecordKey]]:
+        out: dict[str, list[RecordKey]] = {}
+        for source, attribute in _INCOMING.get(target, ()):
+            collection = _COLLECTION[source]
+            for record in collection.records(self.feed):
+                value = getattr(record, attribute)
+                if value is None:
+                    continue
+                pointer = (source, collection.key_of(record))
+                for item in value if isinstance(value, list) else (value,):
+                    out.setdefault(item, []).append(pointer)
+        for assessment in self.feed.assessments:
+            if assessment.target_entity.value == target:
+                out.setdefault(assessment.target_id, []).append((Entity.ASSESSMENTS.value, assessment.id))
+        return out
+
+    def observations(self, code: str) -> list[RecordKey]:
+        """The observations of indicator ``code``."""
+        if self._observations is None:
+            self._observations = {}
+            for observation in self.feed.observations:
+                key = (Entity.OBSERVATIONS.value, observation.id)
+                self._observations.setdefault(observation.indicator_code, []).append(key)
+        return self._observations.get(code, [])
 
     def around(self, keys: Iterable[RecordKey]) -> set[RecordKey]:
         """``keys`` and every record whose rules read one of them, or that their rules read.
@@ -127,12 +163,12 @@ class _Index:
         """
         out = set(keys)
         for key in list(out):
-            record = self.records.get(key)
+            record = self.record(key)
             if record is not None:
-                out.update(target for target in _targets(key[0], record) if target in self.records)
-            out.update(self.pointing.get(key, ()))
+                out.update(target for target in _targets(key[0], record) if self.record(target) is not None)
+            out.update(self.pointing(key))
             if isinstance(record, Observation):
-                out.update(self.observations.get(record.indicator_code, ()))
+                out.update(self.observations(record.indicator_code))
             seen = {key}
             while isinstance(record, Commitment) and record.parent_id is not None:
                 parent = (Entity.COMMITMENTS.value, record.parent_id)
@@ -140,7 +176,7 @@ class _Index:
                     break
                 seen.add(parent)
                 out.add(parent)
-                record = self.records.get(parent)
+                record = self.record(parent)
         return out
 
 
@@ -160,7 +196,7 @@ def _findings(
     feed: PlanFeed, index: _Index, scope: set[RecordKey], reference: CommuneReference, now: datetime
 ) -> list[Finding]:
     """The findings of ``feed``'s scope records (and of the feed itself), at their positions in ``feed``."""
-    context = index.around(key for key in scope if key in index.records)
+    context = index.around(key for key in scope if index.record(key) is not None)
     part, positions, checked = _part(feed, context, scope)
     ctx = Context(feed=part, reference=reference, now=now)
     found: list[Finding] = []
@@ -189,15 +225,19 @@ def _part(
     positions: dict[_Place, int] = {}
     checked: set[_Place] = set()
     fields: dict[str, object] = {}
+    wanted: dict[str, set[str]] = {}
+    for entity, name in context:
+        wanted.setdefault(entity, set()).add(name)
     for collection in COLLECTIONS:
         entity = collection.entity.value
         kept: list[Record] = []
-        for position, record in enumerate(collection.records(feed)):
-            key = (entity, collection.key_of(record))
-            if key in context:
+        names = wanted.get(entity, set())
+        for position, record in enumerate(collection.records(feed) if names else ()):
+            name = collection.key_of(record)
+            if name in names:
                 place = (entity, len(kept))
                 positions[place] = position
-                if key in scope:
+                if (entity, name) in scope:
                     checked.add(place)
                 kept.append(record)
         fields[entity] = kept
