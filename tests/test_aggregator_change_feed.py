@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
 from node_helpers import fixture_records, load_fixture, make_node, staff_token
-from ogp_federation.aggregator.history import FeedVersion
+from ogp_federation.aggregator.history import CurrentDigests, FeedVersion
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.core.errors import ConflictError
@@ -306,6 +306,10 @@ async def test_a_change_page_dropping_most_records_is_held_and_the_full_feed_is_
         full = next(v for v in (await review.pending()).items if v.id != pending.id)
         await review.approve(full.id)
         versions = await _versions(runtime)
+        async with runtime.db.sessions() as session:
+            digest_rows = (await session.scalars(select(CurrentDigests))).all()
+    # Made current by a review, which keeps no digests: the next full feed is compared with every record.
+    assert digest_rows == []
     assert (held.outcome, held.code) == ("quarantined", "records.dropped")
     assert (again.outcome, _feed_gets(server.requests)) == ("quarantined", feed_gets + 1)
     assert [(v["source"], v["status"]) for v in versions] == [

@@ -23,7 +23,17 @@ from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
 from ogp_federation.aggregator.common import AggregatorSettings
-from ogp_federation.aggregator.history import FeedVersion, OpenRecord, RecordKey, open_records, snapshot_records
+from ogp_federation.aggregator.history import (
+    Digests,
+    FeedVersion,
+    OpenRecord,
+    RecordKey,
+    Snapshot,
+    body_digests,
+    known_digests,
+    open_records,
+    snapshot_records,
+)
 from ogp_federation.aggregator.net import Fetcher, FetchFailedError
 from ogp_federation.aggregator.registry import ETAG_LENGTH, LAST_MODIFIED_LENGTH, Node, remember_keys
 from ogp_federation.core.db import Database, database_failure
@@ -65,6 +75,16 @@ class _FullVersion:
     generated_at: datetime
     sha256: str
     current: bool
+
+
+@dataclass(frozen=True)
+class _Current:
+    """The node's current version as a new full feed is compared with it: its digests (``known``) or, without
+    them, its open records; and what continuity checks the new feed against."""
+
+    records: dict[RecordKey, OpenRecord] | None
+    known: Digests | None
+    predecessor: Predecessor | None
 
 
 class _ChangesUnusableError(Exception):
@@ -146,22 +166,22 @@ class Harvester:
             return None
         return _FullVersion(row.id, row.sequence, row.generated_at, row.sha256, row.id == node.current_version_id)
 
-    async def _predecessor(
-        self, node: Node, last: _FullVersion | None
-    ) -> tuple[dict[RecordKey, OpenRecord] | None, Predecessor | None]:
-        """The current records (keys and digests, as stored) and what continuity checks a full feed against.
+    async def _predecessor(self, node: Node, last: _FullVersion | None) -> _Current:
+        """What the new full feed is compared with, and what continuity checks it against.
 
         Continuity is checked against what is stored, not by decoding the last document again: the records
-        of the current version (change pages included), after the last full feed's sequence.
+        of the current version (change pages included), after the last full feed's sequence. They come from
+        the node's row of digests (one read) or, without it, from every open record state.
         """
         if last is None or node.current_version_id is None:
-            return None, None  # (the recorder reads the open records, if any, itself)
+            return _Current(None, None, None)  # (the recorder reads the open records, if any, itself)
         async with _database_work(), self.db.sessions() as session:
-            current = (await open_records(session, [node.cut]))[node.cut]
+            known = await known_digests(session, node.id, node.current_version_id)
+            current = None if known is not None else (await open_records(session, [node.cut]))[node.cut]
         keys: dict[str, list[str]] = {}
-        for entity, key in current:
+        for entity, key in known if known is not None else current or {}:
             keys.setdefault(entity, []).append(key)
-        return current, Predecessor(node.cut, last.sequence, last.generated_at, keys)
+        return _Current(current, known, Predecessor(node.cut, last.sequence, last.generated_at, keys))
 
     async def _poll(self, node: Node) -> tuple[HarvestResult, Candidate | None, bool]:
         """Through the change feed when it can be used, else the full feed; says whether the full feed was read."""
@@ -210,7 +230,7 @@ class Harvester:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
         if page.next is not None:
             raise _ChangesUnusableError("changes.paginated: more than one page of changes")
-        base, base_counts = await self._current_feed(node)
+        base, base_counts, known = await self._current_feed(node)
         try:
             changed = validate_change(base, page, fetched.body, reference=self.reference)
         except ChangeError as exc:
@@ -235,14 +255,16 @@ class Harvester:
             counts=changed.counts(base_counts),
             records=records,
             source="changes",
+            current_of=node.current_version_id,
             deleted=deleted,
             dropped=gone / had if had else 0.0,
+            digests=_moved(known, records, deleted),
         )
         return HarvestResult(node.cut, "accepted", sequence=feed.sequence, bytes=fetched.wire_bytes), candidate
 
-    async def _current_feed(self, node: Node) -> tuple[PlanFeed, dict[str, int]]:
+    async def _current_feed(self, node: Node) -> tuple[PlanFeed, dict[str, int], Digests | None]:
         """The node's current version as a feed (its last full feed with the accepted change pages since),
-        and that version's findings per severity (the base a change page's are counted from)."""
+        that version's findings per severity (the base a change page's are counted from) and its digests."""
         last = await self._last_full(node)
         if last is None:
             raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
@@ -259,6 +281,7 @@ class Harvester:
             )
             body = await session.scalar(select(FeedVersion.body).where(FeedVersion.id == last.id))
             counts = await session.scalar(select(FeedVersion.counts).where(FeedVersion.id == node.current_version_id))
+            known = await known_digests(session, node.id, node.current_version_id)
             if body is None:
                 raise _ChangesUnusableError("changes.no_base: the last full feed is gone")
             feed = decode(body)
@@ -273,7 +296,7 @@ class Harvester:
         if any(counts.get(severity.value) for severity in Severity if severity.blocking):
             # (never for a version accepted by this ruleset: a change page is validated against a valid base)
             raise _ChangesUnusableError("changes.no_base: the current version has blocking findings")
-        return feed, counts
+        return feed, counts, known
 
     async def _poll_feed(self, node: Node) -> tuple[HarvestResult, Candidate | None]:
         headers = {}
@@ -294,9 +317,17 @@ class Harvester:
         if not signature:
             signature = (await self.fetcher.get(node.signature_url)).body.decode("ascii", "replace").strip()
         verified = await self._verify(node, body, signature)
-        current, previous = await self._predecessor(node, last)
-        report, decoded = await self._validate(body, previous)
+        now = await self._predecessor(node, last)
+        report, decoded = await self._validate(body, now.predecessor)
         blocking, feed = self._blocking(report, decoded, node)
+        digests = body_digests(body, feed)
+        if now.known is not None and digests is not None:  # store the records whose digest moved, only
+            known = now.known
+            records = snapshot_records(feed, {key for key, digest in digests.items() if known.get(key) != digest})
+            deleted: frozenset[RecordKey] | None = frozenset(known.keys() - digests.keys())
+            dropped: float | None = len(deleted or ()) / len(known) if known else 0.0
+        else:
+            records, deleted, dropped = snapshot_records(feed), None, None
         candidate = Candidate(
             feed=feed,
             body=body,
@@ -306,10 +337,13 @@ class Harvester:
             etag=_validator(fetched.headers.get("etag"), ETAG_LENGTH),
             last_modified=_validator(fetched.headers.get("last-modified"), LAST_MODIFIED_LENGTH),
             counts={severity.value: report.count(severity) for severity in Severity},
-            records=snapshot_records(feed),
+            records=records,
             completes=last is not None and not last.current and feed.sequence == node.sequence,
-            current=current,
+            current=now.records,
             current_of=node.current_version_id,
+            deleted=deleted,
+            dropped=dropped,
+            digests=digests,
         )
         if blocking:  # signed and well-formed, but older than what we have: keep it for an admin to look at
             raise _RejectedError(
@@ -409,6 +443,15 @@ async def _database_work() -> AsyncIterator[None]:
         if failure is None:
             raise
         raise failure from exc
+
+
+def _moved(known: Digests | None, records: dict[RecordKey, Snapshot], deleted: frozenset[RecordKey]) -> Digests | None:
+    """The digests of the version a change page makes: the current version's, with its records put and deleted."""
+    if known is None:
+        return None
+    out = {key: digest for key, digest in known.items() if key not in deleted}
+    out.update((key, bytes.fromhex(snapshot.digest)) for key, snapshot in records.items())
+    return out
 
 
 def _validator(value: str | None, limit: int) -> str | None:

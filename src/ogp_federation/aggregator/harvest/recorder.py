@@ -8,6 +8,7 @@ poll is retried alone so that one bad poll cannot cost the others their result.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from ogp_federation.aggregator.history import (
     apply_versions,
     dropped_share,
     open_records,
+    snapshot_records,
 )
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.core.db import Database
@@ -171,6 +173,7 @@ class Recorder:
                 fresh.append((polled, node, candidate))
         if not fresh:
             return out
+        fresh = [(polled, node, _rebased(node, candidate)) for polled, node, candidate in fresh]
         # The records each version replaces: those the poll read, unless the node's current version changed since.
         current = {
             node.cut: c.current
@@ -207,7 +210,15 @@ class Recorder:
             await apply_versions(
                 session,
                 [
-                    Applied(node, version, candidate.records, current[node.cut], candidate.feed, candidate.deleted)
+                    Applied(
+                        node,
+                        version,
+                        candidate.records,
+                        current[node.cut],
+                        candidate.feed,
+                        candidate.deleted,
+                        candidate.digests,
+                    )
                     for node, candidate, version in accepted
                 ],
                 self.listeners,
@@ -314,3 +325,17 @@ def _version(node: Node, candidate: Candidate, now: datetime) -> FeedVersion:
 def _storable(message: str | None) -> str | None:
     """A message for a text column: NUL (which PostgreSQL refuses) written out, cut to 2,000 characters."""
     return message.replace("\x00", "\\u0000")[:2000] if message else None
+
+
+def _rebased(node: Node, candidate: Candidate) -> Candidate:
+    """``candidate`` as it applies to the node's current version, when another version became current after the
+    poll compared with it (another worker's): a full feed is then compared with every record again; a change
+    page still brings every record it changed since its base, but the digests of the version it makes are
+    not known."""
+    if candidate.deleted is None or candidate.current_of == node.current_version_id:
+        return candidate
+    if candidate.source == "changes":
+        return dataclasses.replace(candidate, digests=None)
+    return dataclasses.replace(
+        candidate, records=snapshot_records(candidate.feed), deleted=None, dropped=None, current=None
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ogp_federation.aggregator.history import OpenRecord, RecordKey, Snapshot
+from ogp_federation.aggregator.history import Digests, OpenRecord, RecordKey, Snapshot
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.feed import PlanFeed
 
@@ -44,10 +44,11 @@ class Candidate:
     # uses them when the node's current version is still that one (else it reads them again).
     current: dict[RecordKey, OpenRecord] | None = None
     current_of: int | None = None
-    # A change page: ``records`` holds only the records it put, ``deleted`` those it deleted, ``dropped``
-    # the share of the node's records that is; every other record stays as it is.
+    # Only what changed (a change page, or a full feed compared by digests): ``records`` holds the records
+    # put, ``deleted`` those deleted, ``dropped`` the share of the node's records that is; the rest stays.
     deleted: frozenset[RecordKey] | None = None
     dropped: float | None = None
+    digests: Digests | None = None  # of every record of the version, when known
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ side (:class:`HistoryService`) answers the API, the CLI and the features built o
 
 from __future__ import annotations
 
+from .digests import Digests, body_digests, known_digests
 from .federation import FederationReads
 from .feeds import current_feed, feed_of
-from .models import FeedVersion, HarvestEvent, RecordState, VersionChange
+from .models import CurrentDigests, FeedVersion, HarvestEvent, RecordState, VersionChange
 from .schemas import ChangeView, EventView, FeedDocument, VersionView
 from .service import DEFAULT_LIMIT, HistoryService
 from .writer import (
@@ -30,6 +31,8 @@ __all__ = [
     "AcceptedFeed",
     "Applied",
     "ChangeView",
+    "CurrentDigests",
+    "Digests",
     "EventView",
     "FederationReads",
     "FeedDocument",
@@ -45,9 +48,11 @@ __all__ = [
     "VersionView",
     "apply_records",
     "apply_versions",
+    "body_digests",
     "current_feed",
     "dropped_share",
     "feed_of",
+    "known_digests",
     "open_records",
     "snapshot_records",
 ]

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ogp_federation.aggregator.common import SEQUENCE, AggregatorBase
 from ogp_federation.core.db import JSON_DOCUMENT, UTCDateTime
 
-__all__ = ["FeedVersion", "HarvestEvent", "RecordState", "VersionChange"]
+__all__ = ["CurrentDigests", "FeedVersion", "HarvestEvent", "RecordState", "VersionChange"]
 
 
 class FeedVersion(AggregatorBase):
@@ -72,6 +72,21 @@ class RecordState(AggregatorBase):
     valid_to_seq: Mapped[int | None] = mapped_column(SEQUENCE, nullable=True)
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True), nullable=True)
+
+
+class CurrentDigests(AggregatorBase):
+    """A digest of every record of a node's current version, in one row.
+
+    A new full feed is compared with this row instead of with every open record state; the row is
+    written with each version that becomes current, and a version made current without it (a review's
+    approval) removes it, so a stale row is never compared with.
+    """
+
+    __tablename__ = "current_digests"
+
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("feed_versions.id", ondelete="CASCADE"))
+    digests: Mapped[bytes] = mapped_column(LargeBinary)  # MessagePack: {collection: {key: 16-byte digest}}
 
 
 class VersionChange(AggregatorBase):

@@ -20,6 +20,7 @@ from ogp_federation.core.db import JSON_DOCUMENT, bulk_insert
 from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.entities import COLLECTIONS
 
+from .digests import Digests, keep_digests
 from .models import FeedVersion, RecordState, VersionChange
 
 __all__ = [
@@ -163,6 +164,7 @@ class Applied:
     current: dict[RecordKey, OpenRecord]
     feed: PlanFeed
     deleted: frozenset[RecordKey] | None = None
+    digests: Digests | None = None  # of every record of the version, when known (kept for the next comparison)
 
 
 class AcceptedFeed(NamedTuple):
@@ -232,6 +234,7 @@ async def apply_versions(
         await _insert_states(session, states)
     if diffs:
         await session.execute(insert(_CHANGES), await _diff_rows(session, diffs))
+    await keep_digests(session, [(item.node.id, item.version.id, item.digests) for item in items])
     if listeners and items:
         accepted = [
             AcceptedFeed(item.node.cut, item.version.id, item.version.accepted_at or item.version.fetched_at, item.feed)
