@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 from joserfc.jwk import OKPKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.aggregator.history import (
@@ -58,6 +58,10 @@ _log = get_logger("ogp_federation.aggregator")
 _BACKWARDS = {"continuity.sequence_not_increasing", "continuity.generated_at_backwards"}
 
 
+# What rebuilding the current version reads of the versions from the last full feed on.
+_REPLAY = (FeedVersion.id, FeedVersion.source, FeedVersion.sequence, FeedVersion.body, FeedVersion.counts)
+
+
 class _RejectedError(Exception):
     """Internal: a fetched version that must not be applied (invalid, or quarantined with its bytes)."""
 
@@ -75,6 +79,7 @@ class _FullVersion:
     generated_at: datetime
     sha256: str
     current: bool
+    known: Digests | None  # the digests of the node's current version (this one or a change page's since)
 
 
 @dataclass(frozen=True)
@@ -148,10 +153,11 @@ class Harvester:
             raise FetchFailedError("timeout.poll", message) from exc
 
     async def _last_full(self, node: Node) -> _FullVersion | None:
-        """The node's latest accepted full feed (``None`` before the first)."""
+        """The node's latest accepted full feed (``None`` before the first), and its current version's digests."""
         if node.current_version_id is None:
             return None
         async with _database_work(), self.db.sessions() as session:
+            known = await known_digests(session, node.id, node.current_version_id)
             row = (
                 await session.execute(
                     select(FeedVersion.id, FeedVersion.sequence, FeedVersion.generated_at, FeedVersion.sha256)
@@ -164,7 +170,8 @@ class Harvester:
             ).first()
         if row is None:
             return None
-        return _FullVersion(row.id, row.sequence, row.generated_at, row.sha256, row.id == node.current_version_id)
+        current = row.id == node.current_version_id
+        return _FullVersion(row.id, row.sequence, row.generated_at, row.sha256, current, known)
 
     async def _predecessor(self, node: Node, last: _FullVersion | None) -> _Current:
         """What the new full feed is compared with, and what continuity checks it against.
@@ -175,9 +182,11 @@ class Harvester:
         """
         if last is None or node.current_version_id is None:
             return _Current(None, None, None)  # (the recorder reads the open records, if any, itself)
-        async with _database_work(), self.db.sessions() as session:
-            known = await known_digests(session, node.id, node.current_version_id)
-            current = None if known is not None else (await open_records(session, [node.cut]))[node.cut]
+        known = last.known
+        current = None
+        if known is None:
+            async with _database_work(), self.db.sessions() as session:
+                current = (await open_records(session, [node.cut]))[node.cut]
         keys: dict[str, list[str]] = {}
         for entity, key in known if known is not None else current or {}:
             keys.setdefault(entity, []).append(key)
@@ -264,35 +273,41 @@ class Harvester:
 
     async def _current_feed(self, node: Node) -> tuple[PlanFeed, dict[str, int], Digests | None]:
         """The node's current version as a feed (its last full feed with the accepted change pages since),
-        that version's findings per severity (the base a change page's are counted from) and its digests."""
-        last = await self._last_full(node)
-        if last is None:
+        that version's findings per severity (the base a change page's are counted from) and its digests.
+
+        One read of the versions from the last full feed on (its bytes, the pages' bytes, the current
+        version's counts), and one of the digests.
+        """
+        if node.current_version_id is None:
             raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
+        accepted = (FeedVersion.node_id == node.id) & (FeedVersion.status == "accepted")
+        last_full = (
+            select(func.max(FeedVersion.sequence)).where(accepted, FeedVersion.source == "feed").scalar_subquery()
+        )
         async with _database_work(), self.db.sessions() as session:
-            pages = await session.scalars(
-                select(FeedVersion.body)
-                .where(
-                    FeedVersion.node_id == node.id,
-                    FeedVersion.status == "accepted",
-                    FeedVersion.source == "changes",
-                    FeedVersion.sequence > last.sequence,
+            rows = (
+                await session.execute(
+                    select(
+                        FeedVersion.id, FeedVersion.source, FeedVersion.sequence, FeedVersion.body, FeedVersion.counts
+                    )
+                    .where(accepted, FeedVersion.sequence >= last_full)
+                    .order_by(FeedVersion.sequence, FeedVersion.id)
                 )
-                .order_by(FeedVersion.sequence)
-            )
-            body = await session.scalar(select(FeedVersion.body).where(FeedVersion.id == last.id))
-            counts = await session.scalar(select(FeedVersion.counts).where(FeedVersion.id == node.current_version_id))
+            ).all()
             known = await known_digests(session, node.id, node.current_version_id)
-            if body is None:
-                raise _ChangesUnusableError("changes.no_base: the last full feed is gone")
-            feed = decode(body)
-            try:
-                for body in pages:  # each was verified and applied in this order when it was accepted
-                    feed = apply_changes(feed, msgspec.json.decode(body, type=ChangePage))
-            except (ChangeError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise _ChangesUnusableError(f"changes.no_base: stored pages do not replay ({exc})") from exc
+        base = next((row for row in reversed(rows) if row.source == "feed"), None)
+        if base is None:
+            raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
+        counts = next((row.counts for row in rows if row.id == node.current_version_id), None) or {}
+        feed = decode(base.body)
+        try:
+            for row in rows:  # each page was verified and applied in this order when it was accepted
+                if row.source == "changes" and row.sequence > base.sequence:
+                    feed = apply_changes(feed, msgspec.json.decode(row.body, type=ChangePage))
+        except (ChangeError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise _ChangesUnusableError(f"changes.no_base: stored pages do not replay ({exc})") from exc
         if feed.sequence != node.sequence:
             raise _ChangesUnusableError(f"changes.no_base: history reaches {feed.sequence}, not {node.sequence}")
-        counts = counts or {}
         if any(counts.get(severity.value) for severity in Severity if severity.blocking):
             # (never for a version accepted by this ruleset: a change page is validated against a valid base)
             raise _ChangesUnusableError("changes.no_base: the current version has blocking findings")
