@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -126,16 +126,21 @@ async def run(
             floors = [await bare_round(urls, runtime.fetcher.limits, settings.concurrency) for _ in range(ROUNDS)]
             floor = statistics.median(floors)
             say("floor_seconds", floor, f"s  bare async fetch (median of {_runs(floors)})")
-            crawl = scrapy_crawl(urls, settings.concurrency) if peer and not workers else None
+            crawl = scrapy_crawl(urls, settings.concurrency) if peer else None
             if crawl is not None:
                 say("scrapy_seconds", crawl, "s  the peer: a Scrapy crawl of the same URLs (fetch and parse only)")
+
+            async def one_round(full_feed: bool) -> tuple[float, dict[str, int]]:
+                if workers:
+                    return await process_round(runtime, cuts, database_url, workers, full_feed=full_feed)
+                return await timed_round(runtime, cuts, full_feed=full_feed)
+
             if workers:
-                label += f", {workers} worker processes"
-                full = await process_round(runtime, cuts, database_url, workers)
-                unchanged = [await process_round(runtime, cuts, database_url, workers) for _ in range(ROUNDS)]
-            else:
-                full = await timed_round(runtime, cuts)
-                unchanged = [await timed_round(runtime, cuts, full_feed=True) for _ in range(ROUNDS)]
+                label = figures["label"] = f"{label}, {workers} worker processes"
+            before = await _last_ids(runtime)
+            full = await one_round(True)
+            written = await _last_ids(runtime)  # the rows of the full round (the unchanged rounds' events are not)
+            unchanged = [await one_round(True) for _ in range(ROUNDS)]
             typical = sorted(unchanged, key=lambda u: u[0])[len(unchanged) // 2]
             say("full_seconds", full[0], f"s  full first round {full[1]}")
             say(
@@ -146,10 +151,12 @@ async def run(
             say("full_over_floor", full[0] / floor, "(goal on the 60 ms / 10 Mbit/s network ≤ 1.3)")
             if crawl is not None:
                 say("full_over_scrapy", full[0] / crawl, "(goal ≤ 1.0)")
+            # Measured before the work floors, which hold every body and feed in memory at once (a round never does).
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            say("peak_memory_mib", peak, "MiB (this process, after the full and unchanged rounds)")
+            await full_work_floor(runtime, urls, floor, (before, written), (full[0], crawl), say)
             if changed:  # every node publishes one change, read once through the full feed, once through change pages
-                await changed_rounds(runtime, cuts, urls, f"http://{address_of(0)}:{port}", typical[0], say)
-            # Measured before the CPU stages below, which hold every feed in memory at once (the harvester never does).
-            say("peak_memory_mib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MiB (this process)")
+                await changed_rounds(runtime, one_round, urls, f"http://{address_of(0)}:{port}", typical[0], say)
         finally:
             await runtime.stop()
     finally:
@@ -175,9 +182,35 @@ def bench_settings(database_url: str, count: int, **more: Any) -> AggregatorSett
     )
 
 
+async def full_work_floor(  # noqa: PLR0917 (the run's parts)
+    runtime: AggregatorRuntime,
+    urls: list[str],
+    floor: float,
+    rows: tuple[dict[str, int], dict[str, int]],
+    measured: tuple[float, float | None],
+    say: Callable[..., None],
+) -> None:
+    """What the first round cannot do without, in one process: fetch (``floor``), verify and validate the
+    bodies, and COPY the rows it wrote (between ``rows``); against the round and the Scrapy crawl (``measured``)."""
+    fetched: list[tuple[bytes, str]] = []
+    await bare_round(urls, runtime.fetcher.limits, runtime.settings.concurrency, keep=fetched)
+    stages = cpu_stages(fetched, runtime, urls[0].replace("/plan.json", "/jwks.json"))
+    copy = await copy_written(runtime, *rows)
+    work = floor + stages["verify"] + stages["validate"] + copy
+    detail = f"s  = fetch {floor:.2f} + verify {stages['verify']:.2f} + validate {stages['validate']:.2f}"
+    say("full_work_floor_seconds", work, f"{detail} + COPY of the rows written {copy:.2f}")
+    say("full_over_work_floor", measured[0] / work)
+    if measured[1] is not None:
+        say(
+            "work_floor_over_scrapy",
+            work / measured[1],
+            "(over 1.0: no round doing this work in one process can be ≤ 1.0 × Scrapy)",
+        )
+
+
 async def changed_rounds(  # noqa: PLR0917 (the run's parts)
     runtime: AggregatorRuntime,
-    cuts: list[str],
+    one_round: Callable[[bool], Awaitable[tuple[float, dict[str, int]]]],
     urls: list[str],
     control: str,
     unchanged: float,
@@ -186,7 +219,7 @@ async def changed_rounds(  # noqa: PLR0917 (the run's parts)
     """A changed round through full feeds against its work floor; one through change pages against unchanged."""
     httpx.get(f"{control}/_publish").raise_for_status()
     before = await _last_ids(runtime)
-    by_feed = await timed_round(runtime, cuts, full_feed=True)
+    by_feed = await one_round(True)
     fetched: list[tuple[bytes, str]] = []
     fetch = await bare_round(urls, runtime.fetcher.limits, runtime.settings.concurrency, keep=fetched)
     stages = cpu_stages(fetched, runtime, urls[0].replace("/plan.json", "/jwks.json"))
@@ -198,7 +231,7 @@ async def changed_rounds(  # noqa: PLR0917 (the run's parts)
     say("changed_full_over_work_floor", by_feed[0] / work, "(goal ≤ 1.3)")
     say("snapshot_cpu_seconds", stages["snapshot"], "s  (CPU to snapshot every record of those bodies)")
     httpx.get(f"{control}/_publish").raise_for_status()
-    by_pages = await timed_round(runtime, cuts)
+    by_pages = await one_round(False)
     say("changed_pages_seconds", by_pages[0], f"s  changed round through change pages {by_pages[1]}")
     say("changed_pages_over_unchanged", by_pages[0] / unchanged, "(goal ≤ 1.5)")
 
@@ -222,8 +255,11 @@ async def _last_ids(runtime: AggregatorRuntime) -> dict[str, int]:
     return last
 
 
-async def copy_written(runtime: AggregatorRuntime, before: dict[str, int]) -> float:
-    """Seconds to COPY the rows written since ``before`` into empty tables of the same shape (PostgreSQL).
+async def copy_written(
+    runtime: AggregatorRuntime, before: dict[str, int], until: dict[str, int] | None = None
+) -> float:
+    """Seconds to COPY the rows written since ``before`` (up to ``until``) into empty tables of the same shape
+    (PostgreSQL).
 
     Read and written by a plain asyncpg connection: the rows go back as PostgreSQL sent them.
     """
@@ -235,7 +271,8 @@ async def copy_written(runtime: AggregatorRuntime, before: dict[str, int]) -> fl
         tables = {}
         for table, last in before.items():
             await connection.execute(f"CREATE TEMP TABLE copy_{table} (LIKE {table})")
-            tables[table] = await connection.fetch(f"SELECT * FROM {table} WHERE id > $1", last)  # noqa: S608
+            upto = (until or {}).get(table, 2**31 - 1)
+            tables[table] = await connection.fetch(f"SELECT * FROM {table} WHERE id > $1 AND id <= $2", last, upto)  # noqa: S608
         started = time.perf_counter()
         for table, rows in tables.items():
             if rows:
@@ -362,19 +399,23 @@ def start_workers(
 
 
 async def process_round(
-    runtime: AggregatorRuntime, cuts: list[str], database_url: str, workers: int
+    runtime: AggregatorRuntime, cuts: list[str], database_url: str, workers: int, *, full_feed: bool = True
 ) -> tuple[float, dict[str, int]]:
-    """A round done by ``workers`` `aggregator work` processes (started beforehand, idle until nodes are due)."""
+    """A round done by ``workers`` `aggregator work` processes (started beforehand, idle until nodes are due);
+    ``full_feed``: full feeds (conditional GET), else change pages."""
     async with runtime.db.transaction() as session:  # nothing due while the workers start
         await session.execute(update(Node).values(next_poll_at=datetime.now(UTC) + timedelta(days=365)))
         before = await session.scalar(select(func.count()).select_from(HarvestEvent)) or 0
+        last = await session.scalar(select(func.max(HarvestEvent.id))) or 0
     expected = before + len(cuts)
     processes = start_workers(database_url, workers, batch_size=max(1, len(cuts) // workers // 2))
     try:
         await asyncio.sleep(3)  # let them start (and find nothing due)
         async with runtime.db.transaction() as session:
-            # full feeds (conditional GET): the unchanged round is the 304 round
-            await session.execute(update(Node).values(next_poll_at=Node.created_at, full_fetched_at=None))
+            values: dict[str, object] = {"next_poll_at": Node.created_at}
+            if full_feed:
+                values["full_fetched_at"] = None  # as if the periodic full fetch were due
+            await session.execute(update(Node).values(**values))
         started = time.perf_counter()
         while True:
             async with runtime.db.sessions() as session:
@@ -382,7 +423,12 @@ async def process_round(
             if (done or 0) >= expected:
                 break
             await asyncio.sleep(0.02)
-        return time.perf_counter() - started, {"polls": int(done or 0) - before}
+        elapsed = time.perf_counter() - started
+        async with runtime.db.sessions() as session:
+            rows = await session.execute(
+                select(HarvestEvent.outcome, func.count()).where(HarvestEvent.id > last).group_by(HarvestEvent.outcome)
+            )
+            return elapsed, {outcome: int(count) for outcome, count in rows}
     finally:
         for process in processes:
             process.terminate()
@@ -409,7 +455,7 @@ def main() -> None:
         asyncio.run(
             with_database(
                 args.database_url,
-                lambda url: run(args.nodes, args.commitments, url, label, args.workers, changed=not args.workers),
+                lambda url: run(args.nodes, args.commitments, url, label, args.workers, changed=True),
             )
         )
     ]
@@ -419,12 +465,17 @@ def main() -> None:
         name = f"{label}, {network[0]:g} ms RTT, {network[1]:g} Mbit/s"
         runs.append(
             asyncio.run(
-                with_database(None, lambda url: run(args.nodes, args.commitments, url, name, network=network))  # noqa: B023
+                with_database(
+                    None,
+                    lambda url: run(args.nodes, args.commitments, url, name, args.workers, network=network),  # noqa: B023
+                )
             )
         )
     if args.large:
         # (no Scrapy crawl: it keeps a connection open per host, and 10,000 of them exhaust the feed server's files)
-        runs.append(asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes", peer=False))))
+        runs.append(
+            asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes", args.workers, peer=False)))
+        )
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
 
