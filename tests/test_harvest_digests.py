@@ -14,7 +14,7 @@ import msgspec
 from sqlalchemy import func, select, update
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
-from ogp_federation.aggregator.history import CurrentDigests, RecordState, VersionChange, known_digests
+from ogp_federation.aggregator.history import CurrentDigests, RecordState, VersionChange, known_digests, open_records
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.feed import decode
@@ -130,3 +130,21 @@ async def test_a_version_current_since_the_poll_is_compared_with_in_full(databas
             kinds = (await session.scalars(select(VersionChange.kind))).all()
         assert kinds  # the diffs were written against version 2, the one that was current
         assert await _count(runtime, CurrentDigests) == 1
+
+
+async def test_records_asked_for_by_key_beyond_a_statements_parameters_are_picked_from_every_record(
+    database_url: str,
+) -> None:
+    """A full feed written anew moves every record's bytes: thousands of keys are asked for at once."""
+    async with fake_nodes() as server, aggregator(database_url) as runtime:
+        node = server.add(FakeNode(CUT, commitments=3))
+        await runtime.registry.add_node(CUT, server.base(CUT), trust_fetched_keys=True)
+        await runtime.scheduler.tick()
+        stored = list(_records(node.body))
+        asked = {*stored[::2], *((("milestones", f"no-existe-{i}")) for i in range(12_000))}
+        async with runtime.db.sessions() as session:
+            few = (await open_records(session, [CUT], only={CUT: set(stored[::2][:10])}))[CUT]
+            many = (await open_records(session, [CUT], only={CUT: asked}))[CUT]
+            every = (await open_records(session, [CUT]))[CUT]
+    assert few == {key: every[key] for key in stored[::2][:10]}
+    assert many == {key: every[key] for key in stored[::2]}

@@ -110,8 +110,11 @@ async def open_records(
     if not cuts:
         return out
     connection = await session.connection()
+    wanted = [] if only is None else [(cut, entity, key) for cut in cuts for entity, key in only.get(cut, ())]
+    if only is not None and len(wanted) > _MAX_KEYS:  # (a statement has at most 32,767 parameters)
+        every = await open_records(session, cuts)
+        return {cut: {key: every[cut][key] for key in only.get(cut, ()) if key in every[cut]} for cut in cuts}
     if only is not None:
-        wanted = [(cut, entity, key) for cut in cuts for entity, key in only.get(cut, ())]
         if not wanted:
             return out
         rows = await session.execute(
@@ -134,6 +137,7 @@ async def open_records(
     return out
 
 
+_MAX_KEYS = 2000  # records asked for by key at most; more are picked out of every open record
 # A record's data only where it was stored without a digest (read to compare it).
 _LEGACY_DATA = type_coerce(case((_STATES.c.digest.is_(None), _STATES.c.data), else_=null()), JSON_DOCUMENT)
 # The same query as the SQLite one above, for asyncpg (uses ix_record_states_current).
