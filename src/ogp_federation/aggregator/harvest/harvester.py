@@ -287,9 +287,7 @@ class Harvester:
         async with _database_work(), self.db.sessions() as session:
             rows = (
                 await session.execute(
-                    select(
-                        FeedVersion.id, FeedVersion.source, FeedVersion.sequence, FeedVersion.body, FeedVersion.counts
-                    )
+                    select(*_REPLAY)
                     .where(accepted, FeedVersion.sequence >= last_full)
                     .order_by(FeedVersion.sequence, FeedVersion.id)
                 )
@@ -332,12 +330,15 @@ class Harvester:
         if not signature:
             signature = (await self.fetcher.get(node.signature_url)).body.decode("ascii", "replace").strip()
         verified = await self._verify(node, body, signature)
-        now = await self._predecessor(node, last)
-        report, decoded = await self._validate(body, now.predecessor)
+        compared = await self._predecessor(node, last)
+        report, decoded = await self._validate(body, compared.predecessor)
         blocking, feed = self._blocking(report, decoded, node)
-        digests = body_digests(body, feed)
-        if now.known is not None and digests is not None:  # store the records whose digest moved, only
-            known = now.known
+        if len(body) > _THREAD_THRESHOLD:
+            digests = await asyncio.to_thread(body_digests, body, feed)
+        else:
+            digests = body_digests(body, feed)
+        if compared.known is not None and digests is not None:  # store the records whose digest moved, only
+            known = compared.known
             records = snapshot_records(feed, {key for key, digest in digests.items() if known.get(key) != digest})
             deleted: frozenset[RecordKey] | None = frozenset(known.keys() - digests.keys())
             dropped: float | None = len(deleted or ()) / len(known) if known else 0.0
@@ -354,7 +355,7 @@ class Harvester:
             counts={severity.value: report.count(severity) for severity in Severity},
             records=records,
             completes=last is not None and not last.current and feed.sequence == node.sequence,
-            current=now.records,
+            current=compared.records,
             current_of=node.current_version_id,
             deleted=deleted,
             dropped=dropped,

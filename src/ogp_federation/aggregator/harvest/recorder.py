@@ -183,7 +183,7 @@ class Recorder:
         whole = [node.cut for _, node, c in fresh if node.cut not in current and c.deleted is None]
         current |= await open_records(session, whole)
         touched = {node.cut: c.records.keys() | c.deleted for _, node, c in fresh if c.deleted is not None}
-        current |= await open_records(session, list(touched), only=touched)  # a change page's records only
+        current |= await open_records(session, list(touched), only=touched)  # what changed, only
         accepted: list[tuple[Node, Candidate, FeedVersion]] = []
         for polled, node, candidate in fresh:
             share = candidate.dropped

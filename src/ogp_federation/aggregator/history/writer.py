@@ -104,7 +104,7 @@ async def open_records(
     Only digests are read (data only for rows stored before digests existed): comparing a new version
     with the current one decodes no JSON. On PostgreSQL the rows are read by asyncpg itself: a node has
     hundreds of records and every changed poll reads them, and SQLAlchemy's result rows cost about five
-    times asyncpg's. With ``only`` (per cut, the records a change page touches), just those are read.
+    times asyncpg's. With ``only`` (per cut, the records a new version changed), just those are read.
     """
     out: dict[str, dict[RecordKey, OpenRecord]] = {cut: {} for cut in cuts}
     if not cuts:
