@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -112,6 +112,7 @@ async def run(
         figures[name] = value
         print(f"[{label}] {name.replace('_', ' ') + ':':44s}{value:8.2f} {detail}", flush=True)
 
+    reset_peak()  # (an earlier run of this process must not count in this one's peak)
     try:
         await prepare_database(database_url, reference)
         settings = bench_settings(database_url, count)
@@ -151,9 +152,7 @@ async def run(
             say("full_over_floor", full[0] / floor, "(goal on the 60 ms / 10 Mbit/s network ≤ 1.3)")
             if crawl is not None:
                 say("full_over_scrapy", full[0] / crawl, "(goal ≤ 1.0)")
-            # Measured before the work floors, which hold every body and feed in memory at once (a round never does).
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            say("peak_memory_mib", peak, "MiB (this process, after the full and unchanged rounds)")
+            say_peak(workers, [full, *unchanged], say)  # before the work floors, which hold every body at once
             await full_work_floor(runtime, urls, floor, (before, written), (full[0], crawl), say)
             if changed:  # every node publishes one change, read once through the full feed, once through change pages
                 await changed_rounds(runtime, one_round, urls, f"http://{address_of(0)}:{port}", typical[0], say)
@@ -340,6 +339,29 @@ async def bare_round(
         return time.perf_counter() - started
 
 
+def say_peak(workers: int, rounds: list[tuple[float, dict[str, int]]], say: Callable[..., None]) -> None:
+    """The peak memory of the harvest over ``rounds``: this process's, or the largest worker's."""
+    if workers:
+        peak = max(outcomes.get("worker_peak_mib", 0) for _, outcomes in rounds)
+        say("peak_memory_mib", peak, "MiB (the largest worker's peak over the full and unchanged rounds)")
+    else:
+        say("peak_memory_mib", peak_mib(), "MiB (this process's peak over the run's full and unchanged rounds)")
+
+
+def peak_mib(pid: int | str = "self") -> float:
+    """A process's peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peak() -> None:
+    """Start this process's peak resident memory again from what it holds now (Linux ``clear_refs``)."""
+    with contextlib.suppress(OSError):  # (not Linux, or not allowed: the peak then covers the whole process)
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def machine_cpu() -> float:
     """CPU seconds every process of this machine has used so far (busy time of all cores, from /proc/stat)."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
@@ -424,11 +446,12 @@ async def process_round(
                 break
             await asyncio.sleep(0.02)
         elapsed = time.perf_counter() - started
+        peak = max(peak_mib(process.pid) for process in processes)
         async with runtime.db.sessions() as session:
             rows = await session.execute(
                 select(HarvestEvent.outcome, func.count()).where(HarvestEvent.id > last).group_by(HarvestEvent.outcome)
             )
-            return elapsed, {outcome: int(count) for outcome, count in rows}
+            return elapsed, {**{outcome: int(count) for outcome, count in rows}, "worker_peak_mib": round(peak)}
     finally:
         for process in processes:
             process.terminate()
