@@ -140,10 +140,7 @@ async def run(
                 label = figures["label"] = f"{label}, {workers} worker processes"
             before = await _last_ids(runtime)
             full = await one_round(True)
-            if full[1].get("accepted") != count:  # a round that rejected feeds measures something else
-                raise SystemExit(
-                    f"[{label}] the full round accepted {full[1].get('accepted', 0)} of {count}: {full[1]}"
-                )
+            accepted_all(label, count, full[1])
             written = await _last_ids(runtime)  # the rows of the full round (the unchanged rounds' events are not)
             unchanged = [await one_round(True) for _ in range(ROUNDS)]
             typical = sorted(unchanged, key=lambda u: u[0])[len(unchanged) // 2]
@@ -341,6 +338,12 @@ async def bare_round(
         started = time.perf_counter()
         await asyncio.gather(*(fetch(url) for url in urls))
         return time.perf_counter() - started
+
+
+def accepted_all(label: str, count: int, outcomes: dict[str, int]) -> None:
+    """Stop the run unless the full round accepted every node's feed (a round rejecting them measures else)."""
+    if outcomes.get("accepted") != count:
+        raise SystemExit(f"[{label}] the full round accepted {outcomes.get('accepted', 0)} of {count}: {outcomes}")
 
 
 def say_peak(workers: int, rounds: list[tuple[float, dict[str, int]]], say: Callable[..., None]) -> None:
