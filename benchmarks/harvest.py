@@ -136,8 +136,7 @@ async def run(
                     return await process_round(runtime, cuts, database_url, workers, full_feed=full_feed)
                 return await timed_round(runtime, cuts, full_feed=full_feed)
 
-            if workers:
-                label = figures["label"] = f"{label}, {workers} worker processes"
+            label = figures["label"] = f"{label}, {workers} worker processes" if workers else label
             before = await _last_ids(runtime)
             full = await one_round(True)
             accepted_all(label, count, full[1])
