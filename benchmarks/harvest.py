@@ -60,7 +60,7 @@ from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.aggregator.setup import prepare_database
 from ogp_federation.core.logs import configure_logging
 from ogp_federation.core.process import tune_gc
-from ogp_federation.feed import signing
+from ogp_federation.feed import CommuneReference, signing
 from ogp_federation.feed.validation import validate_feed
 
 HERE = Path(__file__).resolve().parent
@@ -131,11 +131,7 @@ async def run(
             if crawl is not None:
                 say("scrapy_seconds", crawl, "s  the peer: a Scrapy crawl of the same URLs (fetch and parse only)")
 
-            async def one_round(full_feed: bool) -> tuple[float, dict[str, int]]:
-                if workers:
-                    return await process_round(runtime, cuts, database_url, workers, full_feed=full_feed)
-                return await timed_round(runtime, cuts, full_feed=full_feed)
-
+            one_round = rounds_by(runtime, cuts, database_url, workers, communes_file(reference, count, workers))
             label = figures["label"] = f"{label}, {workers} worker processes" if workers else label
             before = await _last_ids(runtime)
             full = await one_round(True)
@@ -339,6 +335,35 @@ async def bare_round(
         return time.perf_counter() - started
 
 
+def rounds_by(
+    runtime: AggregatorRuntime, cuts: list[str], database_url: str, workers: int, communes: str | None
+) -> Callable[[bool], Awaitable[tuple[float, dict[str, int]]]]:
+    """One round over ``cuts`` (full feeds or change pages): in this process, or by ``workers`` processes."""
+
+    async def one_round(full_feed: bool) -> tuple[float, dict[str, int]]:
+        if workers:
+            more = {"communes_file": communes} if communes else {}
+            return await process_round(runtime, cuts, database_url, workers, full_feed=full_feed, **more)
+        return await timed_round(runtime, cuts, full_feed=full_feed)
+
+    return one_round
+
+
+def communes_file(reference: CommuneReference, count: int, workers: int) -> str | None:
+    """For worker processes harvesting synthetic communes (beyond the 346 real ones): a CSV of them all."""
+    if not workers or count <= len(CommuneReference.packaged()):
+        return None
+    path = Path(tempfile.gettempdir()) / f"ogp-bench-communes-{count}.csv"
+    rows = [",".join(_COLUMNS)] + [
+        ",".join((c.cut, c.name, c.province_cut, c.province, c.region_cut, c.region)) for c in reference
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return str(path)
+
+
+_COLUMNS = ("cut", "name", "province_cut", "province", "region_cut", "region")
+
+
 def accepted_all(label: str, count: int, outcomes: dict[str, int]) -> None:
     """Stop the run unless the full round accepted every node's feed (a round rejecting them measures else)."""
     if outcomes.get("accepted") != count:
@@ -427,16 +452,22 @@ def start_workers(
 
 
 async def process_round(
-    runtime: AggregatorRuntime, cuts: list[str], database_url: str, workers: int, *, full_feed: bool = True
+    runtime: AggregatorRuntime,
+    cuts: list[str],
+    database_url: str,
+    workers: int,
+    *,
+    full_feed: bool = True,
+    **settings: str,
 ) -> tuple[float, dict[str, int]]:
     """A round done by ``workers`` `aggregator work` processes (started beforehand, idle until nodes are due);
-    ``full_feed``: full feeds (conditional GET), else change pages."""
+    ``full_feed``: full feeds (conditional GET), else change pages; ``settings``: more of the workers'."""
     async with runtime.db.transaction() as session:  # nothing due while the workers start
         await session.execute(update(Node).values(next_poll_at=datetime.now(UTC) + timedelta(days=365)))
         before = await session.scalar(select(func.count()).select_from(HarvestEvent)) or 0
         last = await session.scalar(select(func.max(HarvestEvent.id))) or 0
     expected = before + len(cuts)
-    processes = start_workers(database_url, workers, batch_size=max(1, len(cuts) // workers // 2))
+    processes = start_workers(database_url, workers, batch_size=max(1, len(cuts) // workers // 2), **settings)
     try:
         await asyncio.sleep(3)  # let them start (and find nothing due)
         async with runtime.db.transaction() as session:
@@ -501,11 +532,10 @@ def main() -> None:
             )
         )
     if args.large:
-        # (no Scrapy crawl: it keeps a connection open per host, and 10,000 of them exhaust the feed server's files;
-        # in this process only: `aggregator work` knows the 346 real communes, not the benchmark's synthetic ones)
-        if args.workers:
-            print("(the 10,000-node round runs in this process: worker processes know only the 346 real communes)")
-        runs.append(asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes", peer=False))))
+        # (no Scrapy crawl: it keeps a connection open per host, and 10,000 of them exhaust the feed server's files)
+        runs.append(
+            asyncio.run(with_database(None, lambda url: run(10_000, 2, url, "10,000 nodes", args.workers, peer=False)))
+        )
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
 

@@ -49,7 +49,7 @@ class AggregatorRuntime:
         reference: CommuneReference | None = None,
     ) -> None:
         self.settings = settings
-        self.reference = reference or CommuneReference.packaged()
+        self.reference = reference or communes_of(settings)
         self.db = Database(
             settings.database_url,
             pool_size=settings.db_pool_size,
@@ -204,3 +204,25 @@ def _ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
             detail=str(exc)[:200],
         ) from exc
     return context
+
+
+_MAX_COMMUNES_FILE = 10 * 1024 * 1024
+
+
+def communes_of(settings: AggregatorSettings) -> CommuneReference:
+    """The communes the aggregator knows: ``communes_file`` when set, else the packaged DPA reference."""
+    path = settings.communes_file
+    if path is None:
+        return CommuneReference.packaged()
+    try:
+        with open(path, encoding="utf-8", newline="") as file:
+            text = file.read(_MAX_COMMUNES_FILE + 1)
+        if len(text) > _MAX_COMMUNES_FILE:
+            raise ValueError(f"larger than {_MAX_COMMUNES_FILE // 1024 // 1024} MB")
+        return CommuneReference.from_csv(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"communes_file: {path} no es un CSV de comunas legible",
+            f"communes_file: {path} is not a readable CSV of communes",
+            detail=str(exc)[:200],
+        ) from exc

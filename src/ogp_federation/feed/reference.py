@@ -11,6 +11,8 @@ from importlib import resources
 
 __all__ = ["Commune", "CommuneReference"]
 
+_COLUMNS = ("cut", "name", "province_cut", "province", "region_cut", "region")
+
 
 @dataclass(frozen=True, slots=True)
 class Commune:
@@ -32,8 +34,18 @@ class CommuneReference:
 
     @classmethod
     def from_csv(cls, text: str) -> CommuneReference:
-        """Read the ``cut,name,province_cut,province,region_cut,region`` CSV format."""
-        return cls(Commune(**row) for row in csv.DictReader(io.StringIO(text)))
+        """Read the ``cut,name,province_cut,province,region_cut,region`` CSV format.
+
+        Raises :class:`ValueError` naming the line of a row without those columns or with an empty value.
+        """
+        communes = []
+        for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+            if set(row) != set(_COLUMNS) or not all(row.values()):
+                raise ValueError(f"line {line}: a commune needs {', '.join(_COLUMNS)}, each not empty")
+            communes.append(Commune(**row))
+        if not communes:
+            raise ValueError("no communes: the first line names the columns, then one commune per line")
+        return cls(communes)
 
     @staticmethod
     @cache

@@ -84,6 +84,15 @@ class AggregatorSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
         str | None,
         Meta(description="PEM file of certificate authorities trusted for nodes' HTTPS besides the system's."),
     ] = None
+    communes_file: Annotated[
+        str | None,
+        Meta(
+            description=(
+                "CSV of the communes known (cut,name,province_cut,province,region_cut,region) instead of the "
+                "packaged DPA reference: a test federation, or communes the DPA adds."
+            )
+        ),
+    ] = None
     poll_timeout: Annotated[
         float,
         Meta(gt=0, description="Seconds for a whole poll, all its requests (never more than 80 % of the lease)."),
