@@ -28,7 +28,6 @@ from ogp_federation.aggregator.history import (
     FeedVersion,
     OpenRecord,
     RecordKey,
-    Snapshot,
     body_digests,
     known_digests,
     open_records,
@@ -239,7 +238,7 @@ class Harvester:
             return HarvestResult(node.cut, "unchanged", sequence=node.sequence, bytes=fetched.wire_bytes), None
         if page.next is not None:
             raise _ChangesUnusableError("changes.paginated: more than one page of changes")
-        base, base_counts, known = await self._current_feed(node)
+        base, base_counts = await self._current_feed(node)
         try:
             changed = validate_change(base, page, fetched.body, reference=self.reference)
         except ChangeError as exc:
@@ -267,16 +266,17 @@ class Harvester:
             current_of=node.current_version_id,
             deleted=deleted,
             dropped=gone / had if had else 0.0,
-            digests=_moved(known, records, deleted),
+            # (no digests: the node's row is removed, and its next full feed, a day on, is compared in full;
+            # keeping the row current would cost every change page more than it saves that one poll)
         )
         return HarvestResult(node.cut, "accepted", sequence=feed.sequence, bytes=fetched.wire_bytes), candidate
 
-    async def _current_feed(self, node: Node) -> tuple[PlanFeed, dict[str, int], Digests | None]:
-        """The node's current version as a feed (its last full feed with the accepted change pages since),
-        that version's findings per severity (the base a change page's are counted from) and its digests.
+    async def _current_feed(self, node: Node) -> tuple[PlanFeed, dict[str, int]]:
+        """The node's current version as a feed (its last full feed with the accepted change pages since) and
+        that version's findings per severity (the base a change page's are counted from).
 
-        One read of the versions from the last full feed on (its bytes, the pages' bytes, the current
-        version's counts), and one of the digests.
+        One read of the versions from the last full feed on: its bytes, the pages' bytes, the current
+        version's counts.
         """
         if node.current_version_id is None:
             raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
@@ -292,7 +292,6 @@ class Harvester:
                     .order_by(FeedVersion.sequence, FeedVersion.id)
                 )
             ).all()
-            known = await known_digests(session, node.id, node.current_version_id)
         base = next((row for row in reversed(rows) if row.source == "feed"), None)
         if base is None:
             raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
@@ -309,7 +308,7 @@ class Harvester:
         if any(counts.get(severity.value) for severity in Severity if severity.blocking):
             # (never for a version accepted by this ruleset: a change page is validated against a valid base)
             raise _ChangesUnusableError("changes.no_base: the current version has blocking findings")
-        return feed, counts, known
+        return feed, counts
 
     async def _poll_feed(self, node: Node) -> tuple[HarvestResult, Candidate | None]:
         headers = {}
@@ -459,15 +458,6 @@ async def _database_work() -> AsyncIterator[None]:
         if failure is None:
             raise
         raise failure from exc
-
-
-def _moved(known: Digests | None, records: dict[RecordKey, Snapshot], deleted: frozenset[RecordKey]) -> Digests | None:
-    """The digests of the version a change page makes: the current version's, with its records put and deleted."""
-    if known is None:
-        return None
-    out = {key: digest for key, digest in known.items() if key not in deleted}
-    out.update((key, bytes.fromhex(snapshot.digest)) for key, snapshot in records.items())
-    return out
 
 
 def _validator(value: str | None, limit: int) -> str | None:

@@ -329,13 +329,10 @@ def _storable(message: str | None) -> str | None:
 
 def _rebased(node: Node, candidate: Candidate) -> Candidate:
     """``candidate`` as it applies to the node's current version, when another version became current after the
-    poll compared with it (another worker's): a full feed is then compared with every record again; a change
-    page still brings every record it changed since its base, but the digests of the version it makes are
-    not known."""
-    if candidate.deleted is None or candidate.current_of == node.current_version_id:
+    poll compared with it (another worker's): a full feed is then compared with every record again. (A change
+    page needs nothing: it brings every record it changed since its base, whatever became current since.)"""
+    if candidate.deleted is None or candidate.current_of == node.current_version_id or candidate.source != "feed":
         return candidate
-    if candidate.source == "changes":
-        return dataclasses.replace(candidate, digests=None)
     return dataclasses.replace(
         candidate, records=snapshot_records(candidate.feed), deleted=None, dropped=None, current=None
     )

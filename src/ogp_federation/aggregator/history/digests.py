@@ -2,9 +2,9 @@
 
 A full feed that changed a few records is compared with this row (one read) instead of with every open
 record state, and its records are digested from their bytes as the node sent them, so only the records
-whose digest moved are encoded and stored. A record changed by a change page is digested from its
-encoding: when the next full feed brings it, its bytes' digest differs once, and the comparison with
-its open state (by the encoding's digest) finds it unchanged.
+whose digest moved are encoded and stored (a record written anew with the same content moves its digest
+once, and the comparison with its open state, by the encoding's digest, finds it unchanged). A version
+made current another way (a change page, a review) removes the row.
 """
 
 from __future__ import annotations
