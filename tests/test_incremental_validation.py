@@ -207,15 +207,20 @@ def test_the_incremental_result_equals_the_whole_validation(
 
 
 def _put(base: PlanFeed, entity: Entity, record: Any, **changes: Any) -> ChangePage:
+    """A page putting ``record`` (of ``entity``) with ``changes``."""
     data = msgspec.to_builtins(record) | changes
     key = data["code"] if entity is Entity.INDICATORS else data["id"]
-    change = Change(entity=entity, id=key, sequence=base.sequence + 1, record=data)
+    return _page(base, Change(entity=entity, id=key, sequence=base.sequence + 1, record=data))
+
+
+def _page(base: PlanFeed, *changes: Change) -> ChangePage:
+    """A page of ``changes`` after ``base``, at its time."""
     return ChangePage(
         cut=base.publisher.cut,
         since=base.sequence,
         until=base.sequence + 1,
         generated_at=base.generated_at,
-        changes=[change],
+        changes=list(changes),
     )
 
 
@@ -249,14 +254,7 @@ def test_rules_random_pages_rarely_reach_give_the_same_result(rule: str) -> None
 
 def test_a_page_with_repeated_members_or_control_characters_is_refused_by_its_bytes() -> None:
     base = _base("13122", 2, 0)
-    record = msgspec.to_builtins(base.milestones[0])
-    page = ChangePage(
-        cut="13122",
-        since=base.sequence,
-        until=base.sequence + 1,
-        generated_at=base.generated_at,
-        changes=[Change(entity=Entity.MILESTONES, id=record["id"], sequence=base.sequence + 1, record=record)],
-    )
+    page = _put(base, Entity.MILESTONES, base.milestones[0])
     body = encode(page)
     repeated = body.replace(b'"cut":"13122"', b'"cut":"13122","cut":"13119"')
     control = body.replace(b'"title":"', b'"title":"\\u0007', 1)
@@ -268,13 +266,7 @@ def test_a_page_with_repeated_members_or_control_characters_is_refused_by_its_by
 def test_a_deleted_commitment_is_reported_where_it_is_still_referred_to() -> None:
     base = _base("13122", 3, 1)
     gone = base.commitments[0].id
-    page = ChangePage(
-        cut="13122",
-        since=base.sequence,
-        until=base.sequence + 1,
-        generated_at=base.generated_at,
-        changes=[Change(entity=Entity.COMMITMENTS, id=gone, sequence=base.sequence + 1)],
-    )
+    page = _page(base, Change(entity=Entity.COMMITMENTS, id=gone, sequence=base.sequence + 1))
     changed = validate_change(base, page, now=NOW)
     whole, _ = validate_feed(encode(changed.feed), base, now=NOW)
     assert not changed.report.valid
@@ -286,14 +278,7 @@ def test_a_deleted_commitment_is_reported_where_it_is_still_referred_to() -> Non
 @pytest.mark.parametrize("size", [2, 12])
 def test_the_scope_of_one_changed_milestone_is_small(size: int) -> None:
     base = _base("13122", size, 0)
-    record = msgspec.to_builtins(base.milestones[-1]) | {"title": "Otro título"}
-    page = ChangePage(
-        cut="13122",
-        since=base.sequence,
-        until=base.sequence + 1,
-        generated_at=base.generated_at,
-        changes=[Change(entity=Entity.MILESTONES, id=record["id"], sequence=base.sequence + 1, record=record)],
-    )
+    page = _put(base, Entity.MILESTONES, base.milestones[-1], title="Otro título")
     changed = validate_change(base, page, now=NOW)
     assert changed.report.valid
     # the milestone and its commitment (a commitment's scope does not grow with the plan's size)
