@@ -112,6 +112,7 @@ async def test_change_page_is_verified_applied_and_kept_as_signed_bytes(database
         assert changes[1].id not in {a["id"] for a in assessments}
         # The signed-feed endpoint serves full feeds only: still version 1 until the next full fetch.
         assert (signed_feed.content, signed_feed.headers["OGP-Sequence"]) == (first_body, "1")
+        assert await _digest_rows(runtime) == []  # a change page removes the row of digests
 
         # Nothing new: the page for since=2 says so, and the full feed is not downloaded.
         node.add_change_page(_page(node, [], since=2, until=2))
@@ -131,6 +132,14 @@ async def test_change_page_is_verified_applied_and_kept_as_signed_bytes(database
         assert [(v["sequence"], v["source"]) for v in versions][-1] == (2, "feed")
         assert (signed_feed.content, signed_feed.headers["OGP-Sequence"]) == (full_two, "2")
         assert diff == []  # the change page had already brought every record of version 2
+        # The full feed, compared with every record, writes the row again, for the version it made current.
+        assert await _digest_rows(runtime) == [versions[-1]["id"]]
+
+
+async def _digest_rows(runtime: AggregatorRuntime) -> list[int]:
+    """The versions the nodes' rows of digests are of."""
+    async with runtime.db.sessions() as session:
+        return list((await session.scalars(select(CurrentDigests.version_id))).all())
 
 
 def _bad_signature(node: FakeNode, changes: list[Change]) -> None:
