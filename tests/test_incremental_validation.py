@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from ogp_federation.feed import Entity, encode
 from ogp_federation.feed.changes import ChangeError
 from ogp_federation.feed.entities import COLLECTIONS, Collection
+from ogp_federation.feed.enums import MilestoneStatus
 from ogp_federation.feed.model import PlanFeed
 from ogp_federation.feed.protocol import Change, ChangePage
 from ogp_federation.feed.synth import generate_feed
@@ -284,3 +285,14 @@ def test_the_scope_of_one_changed_milestone_is_small(size: int) -> None:
     # the milestone and its commitment (a commitment's scope does not grow with the plan's size)
     assert {entity for entity, _ in changed.scope} <= {"milestones", "commitments"}
     assert len(changed.scope) == 2
+
+
+def test_counts_from_a_base_counted_by_an_older_ruleset_never_go_below_the_scope() -> None:
+    """Stored counts that do not hold what the scope had (another ruleset counted them) cannot go negative."""
+    unevidenced = next(m for m in _BASE.milestones if m.status is MilestoneStatus.COMPLETED and not m.evidence)
+    evidence = [{"url": "https://example.cl/acta.pdf", "kind": "report", "title": "Acta", "sha256": "0" * 64}]
+    changed = validate_change(_BASE, _put(_BASE, Entity.MILESTONES, unevidenced, evidence=evidence), now=NOW)
+    assert changed.before  # the milestone had a warning, which the page clears
+    counts = changed.counts({})  # nothing stored
+    assert all(value >= 0 for value in counts.values())
+    assert counts == {severity.value: changed.report.count(severity) for severity in Severity}

@@ -64,9 +64,11 @@ class ChangedVersion:
     def counts(self, base_counts: Mapping[str, int]) -> dict[str, int]:
         """The new version's findings per severity, from the base version's."""
         return {
-            severity.value: base_counts.get(severity.value, 0)
-            - self.before.get(severity.value, 0)
-            + self.report.count(severity)
+            # (never below what the scope has now: counts stored by an older ruleset may not hold what it had)
+            severity.value: max(
+                self.report.count(severity),
+                base_counts.get(severity.value, 0) - self.before.get(severity.value, 0) + self.report.count(severity),
+            )
             for severity in Severity
         }
 
