@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 
 from agg_helpers import FakeNode, aggregator, fake_nodes, make_due
 from node_helpers import fixture_records, load_fixture, make_node, staff_token
-from ogp_federation.aggregator.history import CurrentDigests, FeedVersion
+from ogp_federation.aggregator.history import CurrentDigests, FeedVersion, current_feed
 from ogp_federation.aggregator.registry import Node
 from ogp_federation.aggregator.runtime import AggregatorRuntime
 from ogp_federation.core.errors import ConflictError
-from ogp_federation.feed import Entity, Severity, signing, validate
+from ogp_federation.feed import Entity, Severity, decode, encode, signing, validate
 from ogp_federation.feed.protocol import Change, ChangePage
 from ogp_federation.feed.synth import generate_feed
 from ogp_federation.node.records import ReplaceAll
@@ -134,6 +134,11 @@ async def test_change_page_is_verified_applied_and_kept_as_signed_bytes(database
         assert diff == []  # the change page had already brought every record of version 2
         # The full feed, compared with every record, writes the row again, for the version it made current.
         assert await _digest_rows(runtime) == [versions[-1]["id"]]
+        async with runtime.db.sessions() as session:
+            rebuilt = await current_feed(session, CUT)
+        # The full feed of a sequence first reached by a page stands for that page (which is not replayed).
+        assert rebuilt is not None
+        assert (encode(rebuilt[0]), rebuilt[1]) == (encode(decode(full_two)), versions[-1]["id"])
 
 
 async def _digest_rows(runtime: AggregatorRuntime) -> list[int]:

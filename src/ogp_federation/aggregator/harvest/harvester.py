@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 from joserfc.jwk import OKPKey
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ogp_federation.aggregator.common import AggregatorSettings
 from ogp_federation.aggregator.history import (
@@ -29,6 +29,7 @@ from ogp_federation.aggregator.history import (
     OpenRecord,
     RecordKey,
     body_digests,
+    current_feed,
     known_digests,
     open_records,
     snapshot_records,
@@ -38,8 +39,8 @@ from ogp_federation.aggregator.registry import ETAG_LENGTH, LAST_MODIFIED_LENGTH
 from ogp_federation.core.db import Database, database_failure
 from ogp_federation.core.errors import DatabaseUnavailableError, OGPError, SignatureError
 from ogp_federation.core.logs import get_logger
-from ogp_federation.feed import PlanFeed, decode, signing
-from ogp_federation.feed.changes import ChangeError, apply_changes
+from ogp_federation.feed import PlanFeed, signing
+from ogp_federation.feed.changes import ChangeError
 from ogp_federation.feed.entities import COLLECTIONS, keys_by_collection
 from ogp_federation.feed.protocol import SIGNATURE_HEADER, ChangePage
 from ogp_federation.feed.reference import CommuneReference
@@ -55,10 +56,6 @@ _THREAD_THRESHOLD = 512 * 1024  # validate big documents off the event loop
 MAX_ENDORSEMENTS = signing.MAX_JWKS_KEYS  # signatures over a new JWKS: one per key it may hold
 _log = get_logger("ogp_federation.aggregator")
 _BACKWARDS = {"continuity.sequence_not_increasing", "continuity.generated_at_backwards"}
-
-
-# What rebuilding the current version reads of the versions from the last full feed on.
-_REPLAY = (FeedVersion.id, FeedVersion.source, FeedVersion.sequence, FeedVersion.body, FeedVersion.counts)
 
 
 class _RejectedError(Exception):
@@ -273,38 +270,16 @@ class Harvester:
 
     async def _current_feed(self, node: Node) -> tuple[PlanFeed, dict[str, int]]:
         """The node's current version as a feed (its last full feed with the accepted change pages since) and
-        that version's findings per severity (the base a change page's are counted from).
-
-        One read of the versions from the last full feed on: its bytes, the pages' bytes, the current
-        version's counts.
-        """
-        if node.current_version_id is None:
-            raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
-        accepted = (FeedVersion.node_id == node.id) & (FeedVersion.status == "accepted")
-        last_full = (
-            select(func.max(FeedVersion.sequence)).where(accepted, FeedVersion.source == "feed").scalar_subquery()
-        )
+        that version's findings per severity (the base a change page's are counted from)."""
         async with _database_work(), self.db.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(*_REPLAY)
-                    .where(accepted, FeedVersion.sequence >= last_full)
-                    .order_by(FeedVersion.sequence, FeedVersion.id)
-                )
-            ).all()
-        base = next((row for row in reversed(rows) if row.source == "feed"), None)
-        if base is None:
+            found = await current_feed(session, node.cut)
+            counts = await session.scalar(select(FeedVersion.counts).where(FeedVersion.id == node.current_version_id))
+        if found is None:
             raise _ChangesUnusableError("changes.no_base: no accepted full feed to apply them to")
-        counts = next((row.counts for row in rows if row.id == node.current_version_id), None) or {}
-        feed = decode(base.body)
-        try:
-            for row in rows:  # each page was verified and applied in this order when it was accepted
-                if row.source == "changes" and row.sequence > base.sequence:
-                    feed = apply_changes(feed, msgspec.json.decode(row.body, type=ChangePage))
-        except (ChangeError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise _ChangesUnusableError(f"changes.no_base: stored pages do not replay ({exc})") from exc
-        if feed.sequence != node.sequence:
+        feed, _ = found
+        if feed.sequence != node.sequence:  # (a stored page that does not replay stops the history short)
             raise _ChangesUnusableError(f"changes.no_base: history reaches {feed.sequence}, not {node.sequence}")
+        counts = counts or {}
         if any(counts.get(severity.value) for severity in Severity if severity.blocking):
             # (never for a version accepted by this ruleset: a change page is validated against a valid base)
             raise _ChangesUnusableError("changes.no_base: the current version has blocking findings")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ogp_federation.feed import PlanFeed, decode
@@ -33,27 +33,29 @@ def feed_of(version: Any, previous: PlanFeed | None) -> PlanFeed | None:
 
 
 async def current_feed(session: AsyncSession, cut: str) -> tuple[PlanFeed, int] | None:
-    """The commune's current accepted feed and its version id: its last full feed and the pages after it."""
-    last_full = await session.scalar(
-        select(FeedVersion.sequence)
-        .where(FeedVersion.cut == cut, FeedVersion.status == "accepted", FeedVersion.source == "feed")
-        .order_by(FeedVersion.sequence.desc(), FeedVersion.id.desc())
-        .limit(1)
-    )
-    if last_full is None:
-        return None
+    """The commune's current accepted feed and its version id: its last full feed and the pages after it.
+
+    One read of the versions from the last full feed's sequence on. A change page of that same sequence
+    (reached by pages before its full feed arrived) is not replayed: the full feed stands for it.
+    """
+    accepted = (FeedVersion.cut == cut) & (FeedVersion.status == "accepted")
+    last_full = select(func.max(FeedVersion.sequence)).where(accepted, FeedVersion.source == "feed").scalar_subquery()
     versions = (
         await session.execute(
-            select(FeedVersion.id, FeedVersion.source, FeedVersion.body)
-            .where(FeedVersion.cut == cut, FeedVersion.status == "accepted", FeedVersion.sequence >= last_full)
+            select(FeedVersion.id, FeedVersion.source, FeedVersion.sequence, FeedVersion.body)
+            .where(accepted, FeedVersion.sequence >= last_full)
             .order_by(FeedVersion.sequence, FeedVersion.id)
         )
     ).all()
-    feed: PlanFeed | None = None
-    version_id = 0
+    base = next((version for version in reversed(versions) if version.source == "feed"), None)
+    if base is None:
+        return None
+    feed, version_id = decode(base.body), base.id
     for version in versions:
+        if version.source != "changes" or version.sequence <= base.sequence:
+            continue
         rebuilt = feed_of(version, feed)
         if rebuilt is None:
             break
         feed, version_id = rebuilt, version.id
-    return None if feed is None else (feed, version_id)
+    return feed, version_id

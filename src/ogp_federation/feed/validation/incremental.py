@@ -205,7 +205,8 @@ def _findings(
     for check in CHECKS:
         found.extend(check(ctx))
     found.extend(check_references(ctx))
-    return [_placed(finding, positions) for finding in found if _place(finding.path) in checked | {None}]
+    checked.add(None)  # the feed's own findings ($.publisher, $.generated_at)
+    return [_placed(finding, positions) for finding in found if _place(finding.path) in checked]
 
 
 _Place = tuple[str, int]
@@ -219,13 +220,13 @@ def _place(path: str) -> _Place | None:
 
 def _part(
     feed: PlanFeed, context: set[RecordKey], scope: set[RecordKey]
-) -> tuple[PlanFeed, dict[_Place, int], set[_Place]]:
+) -> tuple[PlanFeed, dict[_Place, int], set[_Place | None]]:
     """A feed of the ``context`` records in their order, each one's position in ``feed``, and the scope's places.
 
     Findings of a record outside the scope are left out: its own context is not all there.
     """
     positions: dict[_Place, int] = {}
-    checked: set[_Place] = set()
+    checked: set[_Place | None] = set()
     fields: dict[str, object] = {}
     wanted: dict[str, set[str]] = {}
     for entity, name in context:
