@@ -21,9 +21,9 @@ from ogp_federation.feed.entities import COLLECTIONS
 
 from .models import CurrentDigests
 
-__all__ = ["Digests", "body_digests", "keep_digests", "known_digests", "pack", "unpack"]
+__all__ = ["Digests", "RecordKey", "body_digests", "keep_digests", "known_digests", "pack", "unpack"]
 
-RecordKey = tuple[str, str]
+RecordKey = tuple[str, str]  # (collection, key) of a record
 Digests = dict[RecordKey, bytes]  # (collection, key) → 16-byte BLAKE2b
 # A feed read as each collection's records' bytes, nothing decoded inside them.
 _RawFeed = msgspec.defstruct("_RawFeed", [(c.entity.value, list[msgspec.Raw], []) for c in COLLECTIONS])

@@ -20,7 +20,7 @@ from ogp_federation.core.db import JSON_DOCUMENT, bulk_insert
 from ogp_federation.feed import PlanFeed
 from ogp_federation.feed.entities import COLLECTIONS
 
-from .digests import Digests, keep_digests
+from .digests import Digests, RecordKey, keep_digests
 from .models import FeedVersion, RecordState, VersionChange
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "snapshot_records",
 ]
 
-RecordKey = tuple[str, str]
 # Core tables for set-based inserts (the ORM's per-object bookkeeping is too slow for whole feeds).
 _STATES = cast(Table, RecordState.__table__)
 _CHANGES = cast(Table, VersionChange.__table__)
